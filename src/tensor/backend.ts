@@ -1,0 +1,91 @@
+/**
+ * Backend selection: `tensorflow` (tfjs-node-gpu or tfjs-node, when installed and loadable)
+ * > `wasm` (the embedded default) > `cpu`. `--backend` or AIMC_BACKEND override the order.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { installMatMulGradient } from './matmul-grad.js';
+
+export const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+/** Why a backend could not be used, for the one line we print when falling back. */
+const failures = new Map<BackendName, string>();
+
+async function tryTensorflow(): Promise<boolean> {
+  // Either package registers the `tensorflow` backend on import; the GPU build first.
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      await import(pkg);
+      if (tf.findBackendFactory('tensorflow')) return tf.setBackend('tensorflow');
+    } catch (e) {
+      failures.set('tensorflow', `${pkg}: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  if (!failures.has('tensorflow')) failures.set('tensorflow', 'neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed');
+  return false;
+}
+
+async function tryWasm(): Promise<boolean> {
+  try {
+    await import('@tensorflow/tfjs-backend-wasm');
+    return await tf.setBackend('wasm');
+  } catch (e) {
+    failures.set('wasm', (e as Error).message);
+    return false;
+  }
+}
+
+async function trySet(name: BackendName): Promise<boolean> {
+  const ok = name === 'tensorflow' ? await tryTensorflow() : name === 'wasm' ? await tryWasm() : await tf.setBackend('cpu');
+  if (ok) await tf.ready();
+  return ok;
+}
+
+/** Parse a backend name from a flag or the environment; throws on an unknown name. */
+export function parseBackendName(value: string, origin: string): BackendName {
+  if ((BACKENDS as readonly string[]).includes(value)) return value as BackendName;
+  throw new Error(`${origin}: unknown backend '${value}' (expected one of ${BACKENDS.join(', ')})`);
+}
+
+let active: BackendName | null = null;
+
+/**
+ * Select and initialize the backend once per process. An explicit request (argument or
+ * AIMC_BACKEND) that cannot load is an error; the automatic order falls through silently.
+ */
+export async function initBackend(requested?: string): Promise<BackendName> {
+  const wanted = requested ?? process.env.AIMC_BACKEND;
+  if (active && (!wanted || wanted === active)) return active;
+  installMatMulGradient();
+  tf.env().set('IS_TEST', false);
+  if (wanted) {
+    const name = parseBackendName(wanted, requested ? '--backend' : 'AIMC_BACKEND');
+    if (!(await trySet(name))) {
+      throw new Error(`backend '${name}' could not be loaded: ${failures.get(name) ?? 'unknown reason'}`);
+    }
+    active = name;
+    return name;
+  }
+  for (const name of BACKENDS) {
+    if (await trySet(name)) {
+      active = name;
+      return name;
+    }
+  }
+  throw new Error('no tfjs backend could be initialized');
+}
+
+/** The backend in use (after initBackend). */
+export function activeBackend(): BackendName {
+  if (!active) throw new Error('initBackend() has not been called');
+  return active;
+}
+
+/** One line for long commands to print, e.g. "backend: wasm (tensorflow unavailable: ...)". */
+export function backendBanner(): string {
+  const name = activeBackend();
+  const skipped = BACKENDS.slice(0, BACKENDS.indexOf(name))
+    .map((b) => `${b} unavailable: ${failures.get(b) ?? 'not requested'}`)
+    .join('; ');
+  return `backend: ${name}${skipped ? ` (${skipped})` : ''}`;
+}

@@ -1,0 +1,64 @@
+import { describe, it, expect } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend, parseBackendName, backendBanner } from '../../src/tensor/backend.js';
+import { matMulT, batchMatMulGradConfig } from '../../src/tensor/matmul-grad.js';
+
+describe('backend selection', () => {
+  it('rejects unknown backend names, naming the origin', () => {
+    expect(() => parseBackendName('gpu', '--backend')).toThrow(/--backend: unknown backend 'gpu' \(expected one of tensorflow, wasm, cpu\)/);
+  });
+
+  it('selects wasm by default here (no tfjs-node installed) and says why tensorflow was skipped', async () => {
+    const name = await initBackend();
+    expect(['tensorflow', 'wasm']).toContain(name);
+    expect(tf.getBackend()).toBe(name);
+    if (name === 'wasm') expect(backendBanner()).toMatch(/^backend: wasm \(tensorflow unavailable: .+\)/);
+  });
+
+  it('honours an explicit request', async () => {
+    expect(await initBackend('cpu')).toBe('cpu');
+    expect(tf.getBackend()).toBe('cpu');
+  });
+});
+
+describe('BatchMatMul gradient from explicit transposes', () => {
+  it('is the registered gradient once a backend is initialized', async () => {
+    await initBackend('cpu');
+    expect(tf.getGradient(tf.BatchMatMul)).toBe(batchMatMulGradConfig);
+  });
+
+  // Compare against gradients derived by hand from y = op(a)·op(b), on both backends.
+  for (const backend of ['cpu', 'wasm']) {
+    for (const [tA, tB] of [[false, false], [false, true], [true, false], [true, true]] as const) {
+      it(`${backend}: transposeA=${tA} transposeB=${tB}`, async () => {
+        await initBackend(backend);
+        const a = tf.randomNormal(tA ? [5, 3] : [3, 5], 0, 1, 'float32', 1);
+        const b = tf.randomNormal(tB ? [4, 5] : [5, 4], 0, 1, 'float32', 2);
+        const dy = tf.randomNormal([3, 4], 0, 1, 'float32', 3);
+        const f = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x, y, tA, tB), dy));
+        const [ga, gb] = tf.grads(f)([a, b]);
+        const A = tA ? tf.transpose(a) : a;
+        const Bm = tB ? tf.transpose(b) : b;
+        // d/dA = dy·Bᵀ, d/dB = Aᵀ·dy, mapped back through the transposes.
+        const dA = tf.matMul(dy, tf.transpose(Bm));
+        const dB = tf.matMul(tf.transpose(A), dy);
+        const expA = tA ? tf.transpose(dA) : dA;
+        const expB = tB ? tf.transpose(dB) : dB;
+        expect(ga!.shape).toEqual(a.shape);
+        expect(gb!.shape).toEqual(b.shape);
+        const ea = tf.max(tf.abs(tf.sub(ga!, expA))).dataSync()[0]!;
+        const eb = tf.max(tf.abs(tf.sub(gb!, expB))).dataSync()[0]!;
+        expect(ea).toBeLessThan(1e-5);
+        expect(eb).toBeLessThan(1e-5);
+      });
+    }
+  }
+
+  it('matMulT equals matMul with flags', async () => {
+    await initBackend('cpu');
+    const a = tf.randomNormal([6, 4], 0, 1, 'float32', 4);
+    const b = tf.randomNormal([5, 6], 0, 1, 'float32', 5);
+    const d = tf.max(tf.abs(tf.sub(matMulT(a, b, true, true), tf.matMul(a, b, true, true)))).dataSync()[0]!;
+    expect(d).toBeLessThan(1e-5);
+  });
+});

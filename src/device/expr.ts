@@ -1,0 +1,313 @@
+/**
+ * The expression language of device profiles: parsed by mathjs, checked against a
+ * whitelist, compiled to closures over tfjs ops (and over plain numbers). Nothing is ever
+ * evaluated by mathjs or by eval: an expression can only compute arithmetic on the
+ * variables its field allows.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { parse, type MathNode } from 'mathjs';
+
+export class ExprError extends Error {
+  constructor(
+    message: string,
+    readonly expression: string,
+    readonly position: number,
+  ) {
+    super(`at char ${position}: ${message}`);
+    this.name = 'ExprError';
+  }
+}
+
+export interface CompiledExpr {
+  readonly source: string;
+  readonly variables: string[];
+  readonly isConstant: boolean;
+  /** Evaluate with tfjs ops; vars may be tensors (broadcast) or numbers. Caller manages tidy(). */
+  tensor(vars: Readonly<Record<string, tf.Tensor | number>>): tf.Tensor;
+  /** Evaluate on plain numbers (float64), same semantics. */
+  scalar(vars: Readonly<Record<string, number>>): number;
+}
+
+type Val = tf.Tensor | number;
+interface Compiled {
+  t: (v: Readonly<Record<string, Val>>) => Val;
+  s: (v: Readonly<Record<string, number>>) => number;
+  constant: number | null;
+}
+
+const FUNCTIONS: Record<string, [number, number]> = {
+  log: [1, 1],
+  exp: [1, 1],
+  sqrt: [1, 1],
+  abs: [1, 1],
+  min: [2, Infinity],
+  max: [2, Infinity],
+  clip: [3, 3],
+  pow: [2, 2],
+};
+
+const BINARY: Record<string, string> = {
+  add: '+',
+  subtract: '-',
+  multiply: '*',
+  divide: '/',
+  pow: '^',
+  smaller: '<',
+  smallerEq: '<=',
+  larger: '>',
+  largerEq: '>=',
+  equal: '==',
+  unequal: '!=',
+};
+
+/** A token of the source with its offset, used to report positions (mathjs nodes have none). */
+interface Token {
+  text: string;
+  pos: number;
+}
+
+function tokenize(src: string): Token[] {
+  const out: Token[] = [];
+  const re = /\s*(\d*\.?\d+(?:[eE][+-]?\d+)?|[A-Za-z_$][A-Za-z0-9_$]*|<=|>=|==|!=|"[^"]*"?|'[^']*'?|\S)/gy;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(src)) !== null && m[0] !== '') out.push({ text: m[1]!, pos: m.index + m[0].length - m[1]!.length });
+  return out;
+}
+
+/** Position of the n-th token (0-based occurrence) whose text is `text`; falls back to 0. */
+function positionOf(tokens: Token[], text: string, occurrence = 0): number {
+  let seen = 0;
+  for (const t of tokens) if (t.text === text && seen++ === occurrence) return t.pos;
+  return 0;
+}
+
+const isNum = (v: Val): v is number => typeof v === 'number';
+
+function lift(op: (a: number, b: number) => number, top: (a: tf.Tensor | number, b: tf.Tensor | number) => tf.Tensor) {
+  return (a: Val, b: Val): Val => (isNum(a) && isNum(b) ? op(a, b) : top(a, b));
+}
+
+const asF = (t: tf.Tensor) => tf.cast(t, 'float32');
+const BIN_T: Record<string, (a: Val, b: Val) => Val> = {
+  add: lift((a, b) => a + b, (a, b) => tf.add(a, b)),
+  subtract: lift((a, b) => a - b, (a, b) => tf.sub(a, b)),
+  multiply: lift((a, b) => a * b, (a, b) => tf.mul(a, b)),
+  divide: lift((a, b) => a / b, (a, b) => tf.div(a, b)),
+  pow: (a, b) => (isNum(a) && isNum(b) ? a ** b : b === 2 ? tf.square(a as tf.Tensor) : tf.pow(a, b)),
+  smaller: lift((a, b) => +(a < b), (a, b) => asF(tf.less(a, b))),
+  smallerEq: lift((a, b) => +(a <= b), (a, b) => asF(tf.lessEqual(a, b))),
+  larger: lift((a, b) => +(a > b), (a, b) => asF(tf.greater(a, b))),
+  largerEq: lift((a, b) => +(a >= b), (a, b) => asF(tf.greaterEqual(a, b))),
+  equal: lift((a, b) => +(a === b), (a, b) => asF(tf.equal(a, b))),
+  unequal: lift((a, b) => +(a !== b), (a, b) => asF(tf.notEqual(a, b))),
+};
+const BIN_S: Record<string, (a: number, b: number) => number> = {
+  add: (a, b) => a + b,
+  subtract: (a, b) => a - b,
+  multiply: (a, b) => a * b,
+  divide: (a, b) => a / b,
+  pow: (a, b) => a ** b,
+  smaller: (a, b) => +(a < b),
+  smallerEq: (a, b) => +(a <= b),
+  larger: (a, b) => +(a > b),
+  largerEq: (a, b) => +(a >= b),
+  equal: (a, b) => +(a === b),
+  unequal: (a, b) => +(a !== b),
+};
+
+const minT = (a: Val, b: Val): Val => (isNum(a) && isNum(b) ? Math.min(a, b) : tf.minimum(a, b));
+const maxT = (a: Val, b: Val): Val => (isNum(a) && isNum(b) ? Math.max(a, b) : tf.maximum(a, b));
+const unaryT = (f: (x: number) => number, g: (x: tf.Tensor) => tf.Tensor) => (x: Val): Val => (isNum(x) ? f(x) : g(x));
+const FN_T: Record<string, (args: Val[]) => Val> = {
+  log: ([x]) => unaryT(Math.log, tf.log)(x!),
+  exp: ([x]) => unaryT(Math.exp, tf.exp)(x!),
+  sqrt: ([x]) => unaryT(Math.sqrt, tf.sqrt)(x!),
+  abs: ([x]) => unaryT(Math.abs, tf.abs)(x!),
+  min: (xs) => xs.reduce(minT),
+  max: (xs) => xs.reduce(maxT),
+  clip: ([x, lo, hi]) =>
+    isNum(lo!) && isNum(hi!) && !isNum(x!) ? tf.clipByValue(x!, lo, Math.max(lo, hi)) : minT(maxT(x!, lo!), hi!),
+  pow: ([a, b]) => BIN_T.pow!(a!, b!),
+};
+const FN_S: Record<string, (args: number[]) => number> = {
+  log: ([x]) => Math.log(x!),
+  exp: ([x]) => Math.exp(x!),
+  sqrt: ([x]) => Math.sqrt(x!),
+  abs: ([x]) => Math.abs(x!),
+  min: (xs) => Math.min(...xs),
+  max: (xs) => Math.max(...xs),
+  clip: ([x, lo, hi]) => Math.min(Math.max(x!, lo!), hi!),
+  pow: ([a, b]) => a! ** b!,
+};
+
+/** Compile an expression (string or number) over the allowed variable names; throws ExprError. */
+export function compileExpr(source: string | number, allowed: readonly string[]): CompiledExpr {
+  if (typeof source === 'number') {
+    if (!Number.isFinite(source)) throw new ExprError(`expected a finite number, got ${source}`, String(source), 0);
+    return constantExpr(String(source), source);
+  }
+  if (typeof source !== 'string') throw new ExprError(`expected an expression string or a number, got ${typeof source}`, String(source), 0);
+  if (source.trim() === '') throw new ExprError('empty expression', source, 0);
+  const tokens = tokenize(source);
+  let root: MathNode;
+  try {
+    root = parse(source);
+  } catch (e) {
+    const msg = (e as Error).message;
+    const m = /\(char (\d+)\)/.exec(msg);
+    throw new ExprError(`syntax error: ${msg.replace(/\s*\(char \d+\)/, '')}`, source, m ? Math.max(Number(m[1]) - 1, 0) : 0);
+  }
+  const used = new Set<string>();
+  // Occurrence counters so repeated names/operators map to successive tokens.
+  const seen = new Map<string, number>();
+  const at = (text: string) => {
+    const k = seen.get(text) ?? 0;
+    return positionOf(tokens, text, k);
+  };
+  const bump = (text: string) => seen.set(text, (seen.get(text) ?? 0) + 1);
+  const fail = (msg: string, text: string): never => {
+    throw new ExprError(msg, source, at(text));
+  };
+
+  const walk = (node: MathNode): Compiled => {
+    const n = node as MathNode & Record<string, unknown>;
+    switch (node.type) {
+      case 'ConstantNode': {
+        const v = n.value;
+        if (typeof v === 'number' && Number.isFinite(v)) {
+          return { t: () => v, s: () => v, constant: v };
+        }
+        if (typeof v === 'string') return fail('strings are not allowed', `"${v}"`.startsWith('"') ? firstQuote(tokens) : '');
+        return fail(`constant ${String(v)} is not allowed`, String(v));
+      }
+      case 'SymbolNode': {
+        const name = n.name as string;
+        if (!allowed.includes(name)) {
+          return fail(`unknown name '${name}' (allowed: ${allowed.length ? allowed.join(', ') : 'none'})`, name);
+        }
+        bump(name);
+        used.add(name);
+        return {
+          t: (v) => {
+            const x = v[name];
+            if (x === undefined) throw new Error(`variable '${name}' was not provided`);
+            return x;
+          },
+          s: (v) => {
+            const x = v[name];
+            if (x === undefined) throw new Error(`variable '${name}' was not provided`);
+            return x;
+          },
+          constant: null,
+        };
+      }
+      case 'ParenthesisNode':
+        bump('(');
+        return walk(n.content as MathNode);
+      case 'OperatorNode': {
+        const fn = n.fn as string;
+        const args = n.args as MathNode[];
+        const op = n.op as string;
+        if (n.implicit) return fail('implicit multiplication is not allowed (write * explicitly)', implicitToken(tokens, args, allowed));
+        if (args.length === 1) {
+          if (fn === 'unaryMinus' || fn === 'unaryPlus') {
+            const a = walk(args[0]!);
+            bump(op);
+            if (fn === 'unaryPlus') return a;
+            if (a.constant !== null) return constant(-a.constant);
+            return { t: (v) => unaryT((x) => -x, tf.neg)(a.t(v)), s: (v) => -a.s(v), constant: null };
+          }
+          return fail(`operator '${op}' is not allowed`, op);
+        }
+        const sym = BINARY[fn];
+        if (!sym || args.length !== 2) return fail(`operator '${op}' is not allowed`, op);
+        const a = walk(args[0]!);
+        bump(op);
+        const b = walk(args[1]!);
+        const ft = BIN_T[fn]!;
+        const fs = BIN_S[fn]!;
+        if (a.constant !== null && b.constant !== null) return constant(fs(a.constant, b.constant));
+        return { t: (v) => ft(a.t(v), b.t(v)), s: (v) => fs(a.s(v), b.s(v)), constant: null };
+      }
+      case 'FunctionNode': {
+        const fnNode = n.fn as MathNode & { name?: string };
+        const name = fnNode.type === 'SymbolNode' ? (fnNode.name as string) : '';
+        if (!name || !(name in FUNCTIONS)) {
+          return fail(`function '${name || fnNode.toString()}' is not allowed (allowed: ${Object.keys(FUNCTIONS).join(', ')})`, name || '(');
+        }
+        const [lo, hi] = FUNCTIONS[name]!;
+        const args = n.args as MathNode[];
+        if (args.length < lo || args.length > hi) {
+          return fail(`${name}() takes ${lo === hi ? lo : `at least ${lo}`} argument(s), got ${args.length}`, name);
+        }
+        bump(name);
+        const cs = args.map(walk);
+        const ft = FN_T[name]!;
+        const fs = FN_S[name]!;
+        if (cs.every((c) => c.constant !== null)) return constant(fs(cs.map((c) => c.constant!)));
+        return { t: (v) => ft(cs.map((c) => c.t(v))), s: (v) => fs(cs.map((c) => c.s(v))), constant: null };
+      }
+      case 'AssignmentNode':
+        return fail('assignments are not allowed', '=');
+      case 'FunctionAssignmentNode':
+        return fail('function definitions are not allowed', (n.name as string) ?? '=');
+      case 'AccessorNode':
+        return fail('property or index access is not allowed', tokens.some((t) => t.text === '.') ? '.' : '[');
+      case 'IndexNode':
+        return fail('indexing is not allowed', '[');
+      case 'ArrayNode':
+        return fail('matrices and arrays are not allowed', '[');
+      case 'ObjectNode':
+        return fail('objects are not allowed', '{');
+      case 'RangeNode':
+        return fail('ranges are not allowed', ':');
+      case 'BlockNode':
+        return fail('multiple statements are not allowed', tokens.some((t) => t.text === ';') ? ';' : '\n');
+      case 'ConditionalNode':
+        return fail("conditionals 'a ? b : c' are not allowed (write (cond) * a + (1 - cond) * b)", '?');
+      case 'RelationalNode':
+        return fail('chained comparisons are not allowed', (n.conditionals as string[])[1] === 'smaller' ? '<' : '>');
+      default:
+        return fail(`${node.type} is not allowed`, '');
+    }
+  };
+
+  const c = walk(root);
+  const variables = [...used].sort();
+  if (c.constant !== null) return constantExpr(source, c.constant, variables);
+  return {
+    source,
+    variables,
+    isConstant: false,
+    tensor: (vars) => {
+      const r = c.t(vars);
+      return isNum(r) ? tf.scalar(r) : r.dtype === 'float32' ? r : tf.cast(r, 'float32');
+    },
+    scalar: (vars) => c.s(vars),
+  };
+}
+
+function constant(v: number): Compiled {
+  return { t: () => v, s: () => v, constant: v };
+}
+
+function constantExpr(source: string, v: number, variables: string[] = []): CompiledExpr {
+  return { source, variables, isConstant: true, tensor: () => tf.scalar(v), scalar: () => v };
+}
+
+function firstQuote(tokens: Token[]): string {
+  return tokens.find((t) => t.text.startsWith('"') || t.text.startsWith("'"))?.text ?? '';
+}
+
+/** Token where an implicit multiplication starts: the second operand's first token. */
+function implicitToken(tokens: Token[], args: MathNode[], _allowed: readonly string[]): string {
+  const second = args[1] as MathNode & { name?: string; value?: unknown };
+  if (second?.type === 'SymbolNode' && second.name) return second.name;
+  for (let i = 1; i < tokens.length; i++) {
+    const prev = tokens[i - 1]!.text;
+    const cur = tokens[i]!.text;
+    if (/^[\d.]/.test(prev) && /^[A-Za-z(]/.test(cur)) return cur;
+    if (prev === ')' && /^[A-Za-z\d(]/.test(cur)) return cur;
+  }
+  return '';
+}

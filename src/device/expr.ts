@@ -92,8 +92,9 @@ const BIN_T: Record<string, (a: Val, b: Val) => Val> = {
   add: lift((a, b) => a + b, (a, b) => tf.add(a, b)),
   subtract: lift((a, b) => a - b, (a, b) => tf.sub(a, b)),
   multiply: lift((a, b) => a * b, (a, b) => tf.mul(a, b)),
-  divide: lift((a, b) => a / b, (a, b) => tf.div(a, b)),
-  pow: (a, b) => (isNum(a) && isNum(b) ? a ** b : b === 2 ? tf.square(a as tf.Tensor) : tf.pow(a, b)),
+  // Dividing by a constant multiplies by its reciprocal: RealDiv is ~8x slower on wasm.
+  divide: lift((a, b) => a / b, (a, b) => (isNum(b) ? tf.mul(a, 1 / b) : tf.div(a, b))),
+  pow: (a, b) => (isNum(a) && isNum(b) ? a ** b : isNum(b) && !isNum(a) ? powConst(a, b) : tf.pow(a, b)),
   smaller: lift((a, b) => +(a < b), (a, b) => asF(tf.less(a, b))),
   smallerEq: lift((a, b) => +(a <= b), (a, b) => asF(tf.lessEqual(a, b))),
   larger: lift((a, b) => +(a > b), (a, b) => asF(tf.greater(a, b))),
@@ -115,8 +116,21 @@ const BIN_S: Record<string, (a: number, b: number) => number> = {
   unequal: (a, b) => +(a !== b),
 };
 
-const minT = (a: Val, b: Val): Val => (isNum(a) && isNum(b) ? Math.min(a, b) : tf.minimum(a, b));
-const maxT = (a: Val, b: Val): Val => (isNum(a) && isNum(b) ? Math.max(a, b) : tf.maximum(a, b));
+/** x^c for a constant c: the wasm Pow kernel is ~25x slower than Square or Sqrt. */
+function powConst(x: tf.Tensor, c: number): tf.Tensor {
+  if (c === 1) return x;
+  if (c === 2) return tf.square(x);
+  if (c === 3) return tf.mul(tf.square(x), x);
+  if (c === 0.5) return tf.sqrt(x);
+  if (c === -1) return tf.reciprocal(x);
+  return tf.pow(x, c);
+}
+
+// min/max against a constant run as ClipByValue, ~10x faster than broadcast Minimum/Maximum on wasm.
+const minT = (a: Val, b: Val): Val =>
+  isNum(a) && isNum(b) ? Math.min(a, b) : isNum(b) ? tf.clipByValue(a, -Infinity, b) : isNum(a) ? tf.clipByValue(b, -Infinity, a) : tf.minimum(a, b);
+const maxT = (a: Val, b: Val): Val =>
+  isNum(a) && isNum(b) ? Math.max(a, b) : isNum(b) ? tf.clipByValue(a, b, Infinity) : isNum(a) ? tf.clipByValue(b, a, Infinity) : tf.maximum(a, b);
 const unaryT = (f: (x: number) => number, g: (x: tf.Tensor) => tf.Tensor) => (x: Val): Val => (isNum(x) ? f(x) : g(x));
 const FN_T: Record<string, (args: Val[]) => Val> = {
   log: ([x]) => unaryT(Math.log, tf.log)(x!),

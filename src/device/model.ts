@@ -77,7 +77,7 @@ export class DeviceModel {
 
   /** Variables for target-conductance expressions. */
   private targetVars(g: tf.Tensor): Record<string, tf.Tensor | number> {
-    return { g, r: tf.div(g, this.gMax), gMax: this.gMax, gMin: this.gMin };
+    return { g, r: tf.mul(g, 1 / this.gMax), gMax: this.gMax, gMin: this.gMin };
   }
 
   /** Programming-noise std at target conductance g (µS in, µS out), programming scale applied. */
@@ -204,7 +204,7 @@ export class DeviceModel {
       if (this.q) {
         const s = this.readNoiseTimeFactor(t) * this.profile.scales.read;
         if (s > 0) {
-          const q = this.q.tensor({ gProg: dev.gProg, rProg: tf.div(tf.abs(dev.gProg), this.gMax), gMax: this.gMax, gMin: this.gMin });
+          const q = this.q.tensor({ gProg: dev.gProg, rProg: tf.mul(tf.abs(dev.gProg), 1 / this.gMax), gMax: this.gMax, gMin: this.gMin });
           g = tf.relu(tf.add(g, tf.mul(tf.mul(tf.abs(g), q), tf.mul(normalTensor(rng.child('read'), shape), s))));
         }
       }

@@ -279,8 +279,11 @@ export function compileExpr(source: string | number, allowed: readonly string[])
         return fail('multiple statements are not allowed', tokens.some((t) => t.text === ';') ? ';' : '\n');
       case 'ConditionalNode':
         return fail("conditionals 'a ? b : c' are not allowed (write (cond) * a + (1 - cond) * b)", '?');
-      case 'RelationalNode':
-        return fail('chained comparisons are not allowed', (n.conditionals as string[])[1] === 'smaller' ? '<' : '>');
+      case 'RelationalNode': {
+        // Point at the second comparison operator: that is where the chain starts.
+        const cmp = tokens.filter((t) => ['<', '<=', '>', '>=', '==', '!='].includes(t.text));
+        throw new ExprError("chained comparisons are not allowed (write (a < r) * (r < b))", source, cmp[1]?.pos ?? 0);
+      }
       default:
         return fail(`${node.type} is not allowed`, '');
     }

@@ -39,6 +39,25 @@ function findDevicesDir(): string {
 export const DEVICES_DIR = findDevicesDir();
 const SCHEMA_FILE = join(DEVICES_DIR, 'device.schema.json');
 
+/** True when a JSON text is a JSON Schema document (its $schema names a json-schema.org meta-schema). */
+export function isJsonSchema(text: string): boolean {
+  try {
+    const doc = JSON.parse(text) as { $schema?: unknown };
+    return typeof doc.$schema === 'string' && /json-schema\.org/.test(doc.$schema);
+  } catch {
+    return false;
+  }
+}
+
+/** Compile a JSON Schema text with ajv (strict); throws ProfileError naming the file. */
+export function compileSchemaText(text: string, file: string): void {
+  try {
+    new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }).compile(JSON.parse(text) as object);
+  } catch (e) {
+    throw new ProfileError(file, [{ path: '', message: `not a valid JSON Schema: ${(e as Error).message}` }]);
+  }
+}
+
 let validator: ValidateFunction | null = null;
 function schemaValidator(): ValidateFunction {
   if (!validator) {

@@ -32,13 +32,14 @@ describe('aimc device', () => {
     expect(names).toEqual(['ideal', 'pcm-hermes-2023', 'pcm-nandakumar-2019', 'rram-wan-2022']);
   });
 
-  it('validate accepts every built-in profile', async () => {
+  it('validate accepts devices/*.json (the profiles and the schema itself)', async () => {
     const files = readdirSync(DEVICES_DIR)
-      .filter((f) => f.endsWith('.json') && f !== 'device.schema.json')
+      .filter((f) => f.endsWith('.json'))
       .map((f) => join(DEVICES_DIR, f));
     const { code, out } = await cli('device', 'validate', ...files);
     expect(code).toBe(0);
     expect(out.split('\n')).toHaveLength(files.length);
+    expect(out).toContain('device.schema.json (JSON Schema)');
   });
 
   it('validate exits 1 on a broken profile, naming the file, path and expectation', async () => {

@@ -2,12 +2,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import Table from 'cli-table3';
 import { compileSchemaText, isJsonSchema, listProfiles, loadProfile, parseProfileText, ProfileError } from '../device/profile.js';
 import { DeviceModel } from '../device/model.js';
 import { conductanceStats } from '../device/stats.js';
 import { formatDuration, parseDurations, parseNumberList, parsePositiveInt } from './parse.js';
-import { startBackend } from './common.js';
+import { startBackend, table } from './common.js';
 import { deviceCharts } from '../report/device-charts.js';
 
 const DEFAULT_G = '0.1,0.5,0.9';
@@ -27,9 +26,9 @@ export function registerDeviceCommands(program: Command): void {
         console.log(JSON.stringify(profiles, null, 2));
         return;
       }
-      const table = new Table({ head: ['name', 'description'], colWidths: [22, 90], wordWrap: true });
-      for (const p of profiles) table.push([p.name, p.description]);
-      console.log(table.toString());
+      const t = table(['name', 'description'], { colWidths: [22, 90], wordWrap: true });
+      for (const p of profiles) t.push([p.name, p.description]);
+      console.log(t.toString());
     });
 
   device
@@ -94,15 +93,13 @@ export function registerDeviceCommands(program: Command): void {
         return;
       }
       console.log(`${profile.name}: gMin ${profile.conductance.gMin} µS, gMax ${profile.conductance.gMax} µS, ${samples} samples per row`);
-      const t1 = new Table({
-        head: ['g/gMax', 't', 'target µS', 'prog std µS', 'mean µS', 'std µS', 'w err', 'w err (GDC)'],
-      });
+      const t1 = table(['g/gMax', 't', 'target µS', 'prog std µS', 'mean µS', 'std µS', 'w err', 'w err (GDC)']);
       for (const r of rows) {
         t1.push([r.gRel, formatDuration(r.t), r.gTarget.toFixed(3), r.progStd.toFixed(4), r.gMean.toFixed(4), r.gStd.toFixed(4), r.weightError.toFixed(4), r.weightErrorCompensated.toFixed(4)]);
       }
       console.log(t1.toString());
       console.log('Relative weight noise of a layer (weights uniform in [-1, 1], rms error / max|W|):');
-      const t2 = new Table({ head: ['t', 'no compensation', 'with GDC', 'GDC factor'] });
+      const t2 = table(['t', 'no compensation', 'with GDC', 'GDC factor']);
       for (const t of times) {
         const p = dev.weightPopulation(t);
         t2.push([formatDuration(t), p.rms.toFixed(4), p.rmsCompensated.toFixed(4), p.gdc.toFixed(4)]);

@@ -13,15 +13,18 @@ const failures = new Map<BackendName, string>();
 
 async function tryTensorflow(): Promise<boolean> {
   // Either package registers the `tensorflow` backend on import; the GPU build first.
+  const reasons: string[] = [];
   for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
     try {
       await import(pkg);
       if (tf.findBackendFactory('tensorflow')) return tf.setBackend('tensorflow');
     } catch (e) {
-      failures.set('tensorflow', `${pkg}: ${(e as Error).message.split('\n')[0]}`);
+      const err = e as NodeJS.ErrnoException;
+      // Not installed is the normal case; a package that is installed but fails to load is news.
+      if (err.code !== 'ERR_MODULE_NOT_FOUND') reasons.push(`${pkg} failed to load: ${err.message.split('\n')[0]}`);
     }
   }
-  if (!failures.has('tensorflow')) failures.set('tensorflow', 'neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed');
+  failures.set('tensorflow', reasons.length ? reasons.join('; ') : '@tensorflow/tfjs-node-gpu / @tensorflow/tfjs-node not installed');
   return false;
 }
 

@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { installMatMulGradient } from './matmul-grad.js';
+import { installNativeKernels, nativeInfo, nativeKernelsInstalled, nativeUnavailableReason } from './native.js';
 
 export const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -41,6 +42,8 @@ async function tryWasm(): Promise<boolean> {
 async function trySet(name: BackendName): Promise<boolean> {
   const ok = name === 'tensorflow' ? await tryTensorflow() : name === 'wasm' ? await tryWasm() : await tf.setBackend('cpu');
   if (ok) await tf.ready();
+  // The native SGEMM replaces the wasm matmul kernels only; other backends keep their own.
+  if (ok && name === 'wasm') installNativeKernels();
   return ok;
 }
 
@@ -90,5 +93,10 @@ export function backendBanner(): string {
   const skipped = BACKENDS.slice(0, BACKENDS.indexOf(name))
     .map((b) => `${b} unavailable: ${failures.get(b) ?? 'not requested'}`)
     .join('; ');
-  return `backend: ${name}${skipped ? ` (${skipped})` : ''}`;
+  let native = '';
+  if (name === 'wasm') {
+    const info = nativeInfo();
+    native = nativeKernelsInstalled() && info ? `, native kernels ${info.isa} x${info.threads}` : `, native kernels off: ${nativeUnavailableReason()}`;
+  }
+  return `backend: ${name}${native}${skipped ? ` (${skipped})` : ''}`;
 }

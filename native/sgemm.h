@@ -1,0 +1,23 @@
+// Row-major SGEMM used by aimc's wasm kernels: C[M,N] = op(A)[M,K] · op(B)[K,N] (+ C if beta).
+#pragma once
+#include <cstddef>
+
+namespace aimc {
+
+/** Which micro-kernel the running CPU gets. */
+enum class Isa { Scalar, Avx2 };
+
+Isa detected_isa();
+const char* isa_name(Isa isa);
+
+/** Threads used for large problems (hardware_concurrency, or AIMC_THREADS). */
+int thread_count();
+
+/**
+ * C = op(A)·op(B) (+ C when beta != 0). A is [M,K] row-major ([K,M] when transA), B is
+ * [K,N] ([N,K] when transB), C is [M,N]. Pure function of its inputs: results do not depend
+ * on the thread count (each C element is summed in the same order by exactly one thread).
+ */
+void sgemm(int M, int N, int K, const float* A, const float* B, float* C, bool transA, bool transB, bool beta);
+
+}  // namespace aimc

@@ -7,6 +7,7 @@ import { RandomStream } from '../src/tensor/random.js';
 import { DeviceModel, normalTensor } from '../src/device/model.js';
 import { loadProfile } from '../src/device/profile.js';
 import { TiledMatrix } from '../src/crossbar/analog-matrix.js';
+import { trainStep } from './encoder.js';
 
 export interface Workload {
   name: string;
@@ -87,5 +88,12 @@ export const WORKLOADS: Workload[] = [
         },
       };
     },
+  },
+  {
+    name: 'train-step',
+    unit: 'tokens/s',
+    items: 16 * 64,
+    reps: 10,
+    setup: () => trainStep({ B: 16, T: 64, D: 128, H: 4, FF: 512, L: 4, classes: 2 }, 'bench/train'),
   },
 ];

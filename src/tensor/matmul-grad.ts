@@ -7,6 +7,7 @@
  * the registered gradient once per process.
  */
 import * as tf from '@tensorflow/tfjs';
+import { nativeKernelsInstalled } from './native.js';
 
 /** Swap the last two axes (explicit transpose; rank >= 2). */
 export function transposeLast2(x: tf.Tensor): tf.Tensor {
@@ -17,8 +18,13 @@ export function transposeLast2(x: tf.Tensor): tf.Tensor {
   return tf.transpose(x, perm);
 }
 
-/** Plain matMul on explicitly transposed operands; never passes the slow flags. */
+/**
+ * op(a)·op(b) without tfjs's slow flagged wasm path: explicit transposes, unless the native
+ * kernels are installed — their packing absorbs transposes for free, so flags are cheaper
+ * than materializing the transpose.
+ */
 export function matMulT(a: tf.Tensor, b: tf.Tensor, transposeA = false, transposeB = false): tf.Tensor {
+  if ((transposeA || transposeB) && nativeKernelsInstalled() && tf.getBackend() === 'wasm') return tf.matMul(a, b, transposeA, transposeB);
   return tf.matMul(transposeA ? transposeLast2(a) : a, transposeB ? transposeLast2(b) : b);
 }
 

@@ -2,6 +2,10 @@
 // tfjs wasm heap); their memory is used in place, never copied.
 #include <napi.h>
 
+#include <vector>
+
+#include "analog.h"
+#include "random.h"
 #include "sgemm.h"
 
 namespace {
@@ -58,6 +62,118 @@ Napi::Value Sgemm(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+template <typename T, typename A>
+bool get_typed(const Napi::Env& env, const Napi::Value& v, napi_typedarray_type type, const char* name, T** data, size_t* len) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) {
+    Napi::TypeError::New(env, std::string(name) + " has the wrong array type").ThrowAsJavaScriptException();
+    return false;
+  }
+  auto a = v.As<A>();
+  *data = a.Data();
+  *len = a.ElementLength();
+  return true;
+}
+
+// setZigguratTables(kn: Int32Array(128), wn: Float64Array(128), fn: Float64Array(128))
+Napi::Value SetZigguratTables(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t* kn;
+  double *wn, *fn;
+  size_t l1, l2, l3;
+  if (info.Length() != 3 || !get_typed<int32_t, Napi::Int32Array>(env, info[0], napi_int32_array, "kn", &kn, &l1) ||
+      !get_typed<double, Napi::Float64Array>(env, info[1], napi_float64_array, "wn", &wn, &l2) ||
+      !get_typed<double, Napi::Float64Array>(env, info[2], napi_float64_array, "fn", &fn, &l3)) {
+    return env.Undefined();
+  }
+  if (l1 != 128 || l2 != 128 || l3 != 128) {
+    Napi::RangeError::New(env, "ziggurat tables must have 128 entries").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  aimc::set_ziggurat_tables(kn, wn, fn);
+  return env.Undefined();
+}
+
+// fillNormal(state: Int32Array(4), out: Float32Array) / fillUniform(...): advance state in place.
+template <bool Normal>
+Napi::Value Fill(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t* st;
+  size_t ls;
+  F32 out;
+  if (info.Length() != 2 || !get_typed<int32_t, Napi::Int32Array>(env, info[0], napi_int32_array, "state", &st, &ls) ||
+      !get_f32(env, info[1], "out", &out)) {
+    return env.Undefined();
+  }
+  if (ls != 4) {
+    Napi::RangeError::New(env, "state must have 4 entries").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (Normal && !aimc::ziggurat_ready()) {
+    Napi::Error::New(env, "ziggurat tables not set").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (Normal) aimc::fill_normal(st, out.data, out.length);
+  else aimc::fill_uniform(st, out.data, out.length);
+  return env.Undefined();
+}
+
+// analogForward(x, B, inF, outF, rowStarts: Int32Array(tiles+1), weights: Float32Array[],
+//               scales: Float32Array[], colTileOf: Int32Array(outF), nColTiles,
+//               params: Float64Array [dacStep, dacBound, adcStep, adcBound, sigma, absMax,
+//               iterative, maxIter, gdc], states: Int32Array(tiles·(maxIter+1)·4), out)
+Napi::Value AnalogForward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 12) {
+    Napi::TypeError::New(env, "analogForward takes 12 arguments").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  F32 x, out;
+  int B, inF, outF, nct;
+  int32_t *rs, *cto, *states;
+  double* prm;
+  size_t lrs, lcto, lst, lprm;
+  if (!get_f32(env, info[0], "x", &x) || !get_dim(env, info[1], "B", &B) || !get_dim(env, info[2], "inF", &inF) ||
+      !get_dim(env, info[3], "outF", &outF) || !get_typed<int32_t, Napi::Int32Array>(env, info[4], napi_int32_array, "rowStarts", &rs, &lrs) ||
+      !get_typed<int32_t, Napi::Int32Array>(env, info[7], napi_int32_array, "colTileOf", &cto, &lcto) || !get_dim(env, info[8], "nColTiles", &nct) ||
+      !get_typed<double, Napi::Float64Array>(env, info[9], napi_float64_array, "params", &prm, &lprm) ||
+      !get_typed<int32_t, Napi::Int32Array>(env, info[10], napi_int32_array, "states", &states, &lst) || !get_f32(env, info[11], "out", &out)) {
+    return env.Undefined();
+  }
+  if (!info[5].IsArray() || !info[6].IsArray() || lrs < 2 || lprm != 9) {
+    Napi::TypeError::New(env, "analogForward: bad weights/scales/rowStarts/params").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const int tiles = static_cast<int>(lrs) - 1;
+  auto wa = info[5].As<Napi::Array>();
+  auto sa = info[6].As<Napi::Array>();
+  if (static_cast<int>(wa.Length()) != tiles || static_cast<int>(sa.Length()) != tiles) {
+    Napi::RangeError::New(env, "analogForward: one weight block and one scale vector per row tile").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  aimc::AnalogParams p{prm[0], prm[1], prm[2], prm[3], prm[4], prm[5] != 0, prm[6] != 0, static_cast<int>(prm[7]), prm[8]};
+  std::vector<int> row_start(rs, rs + lrs);
+  std::vector<const float*> w(tiles), s(tiles);
+  for (int i = 0; i < tiles; i++) {
+    F32 wi, si;
+    if (!get_f32(env, wa.Get(i), "weights[i]", &wi) || !get_f32(env, sa.Get(i), "scales[i]", &si)) return env.Undefined();
+    const int size = row_start[i + 1] - row_start[i];
+    if (size <= 0 || wi.length < static_cast<size_t>(size) * outF || si.length < static_cast<size_t>(outF)) {
+      Napi::RangeError::New(env, "analogForward: weight block or scales too short").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    w[i] = wi.data;
+    s[i] = si.data;
+  }
+  const size_t need_states = static_cast<size_t>(tiles) * (p.max_iter + 1) * 4;
+  if (x.length < static_cast<size_t>(B) * inF || out.length < static_cast<size_t>(B) * outF || lcto < static_cast<size_t>(outF) ||
+      lst < need_states || row_start[tiles] > inF || (p.sigma > 0 && !aimc::ziggurat_ready())) {
+    Napi::RangeError::New(env, "analogForward: array sizes do not match the shapes").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  aimc::analog_forward(x.data, B, inF, outF, row_start, w, s, cto, nct, p, states, out.data);
+  return env.Undefined();
+}
+
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
@@ -69,6 +185,10 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));
   exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("setZigguratTables", Napi::Function::New(env, SetZigguratTables));
+  exports.Set("fillNormal", Napi::Function::New(env, Fill<true>));
+  exports.Set("fillUniform", Napi::Function::New(env, Fill<false>));
+  exports.Set("analogForward", Napi::Function::New(env, AnalogForward));
   return exports;
 }
 

@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { AnalogMatrix } from './analog-matrix.js';
 import { RandomStream } from '../tensor/random.js';
 import { converterStep } from './periphery.js';
+import { nativeAddon, type NativeAddon } from '../tensor/native.js';
 
 interface HeapBackend {
   makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
@@ -136,8 +137,52 @@ function accumulate(acc: Float32Array, tile: Float32Array, alpha: Float64Array, 
   }
 }
 
-/** AnalogMatrix.forward on the wasm heap. */
+/**
+ * The same computation in the native addon (native/analog.cc): identical rounding points and
+ * noise streams, so it returns the same bits as the JS loops below, with the matmul and the
+ * periphery in one call.
+ */
+function nativeForward(lib: NativeAddon, m: AnalogMatrix, x: tf.Tensor2D, rng: RandomStream): tf.Tensor2D {
+  const backend = tf.backend() as unknown as HeapBackend;
+  const { grid, device } = m.tiled;
+  const per = device.periphery;
+  const [B, inF] = x.shape;
+  const outF = grid.outFeatures;
+  const tiles = grid.rowSpans.length;
+  const K = per.boundManagement === 'iterative' ? per.boundManagementIterations : 0;
+  const ws = workspace(m, B, B * outF, grid.colSpans.length);
+  const states = new Int32Array(tiles * (K + 1) * 4);
+  if (per.outputNoise > 0) {
+    for (let i = 0; i < tiles; i++) {
+      for (let k = 0; k <= K; k++) {
+        const st = rng.child(`rowtile-${i}`, `bm-${k}`).state();
+        states.set([st.a, st.b, st.c, st.d], (i * (K + 1) + k) * 4);
+      }
+    }
+  }
+  const rowStarts = Int32Array.from([...grid.rowSpans.map((r) => r.start), inF]);
+  const params = Float64Array.of(
+    converterStep(per.dac), per.dac.bound, converterStep(per.adc), per.adc.bound, per.outputNoise,
+    per.noiseManagement === 'abs-max' ? 1 : 0, per.boundManagement === 'iterative' ? 1 : 0, K, m.gdc,
+  );
+  const out = tf.engine().makeTensorFromTensorInfo(backend.makeOutput([B, outF], 'float32')) as tf.Tensor2D;
+  // Views after the allocation (it may grow the heap).
+  lib.analogForward(
+    backend.typedArrayFromHeap(x), B, inF, outF, rowStarts, m.weights.map((w) => backend.typedArrayFromHeap(w)), hostScales(m),
+    ws.colTileOf, grid.colSpans.length, params, states, backend.typedArrayFromHeap(out),
+  );
+  return out;
+}
+
+/** AnalogMatrix.forward on the wasm heap: native when the addon is loaded, else JS loops. */
 export function fusedForward(m: AnalogMatrix, x: tf.Tensor2D, rng: RandomStream): tf.Tensor2D {
+  const lib = nativeAddon();
+  if (lib && process.env.AIMC_NATIVE_PERIPHERY !== '0') return nativeForward(lib, m, x, rng);
+  return jsForward(m, x, rng);
+}
+
+/** The fused periphery as JS loops over heap views. */
+export function jsForward(m: AnalogMatrix, x: tf.Tensor2D, rng: RandomStream): tf.Tensor2D {
   const backend = tf.backend() as unknown as HeapBackend;
   const { grid, device } = m.tiled;
   const per = device.periphery;

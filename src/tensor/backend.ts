@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { installMatMulGradient } from './matmul-grad.js';
-import { installNativeKernels, nativeInfo, nativeKernelsInstalled, nativeUnavailableReason } from './native.js';
+import { installNativeKernels, nativeAddon, nativeInfo, nativeKernelsInstalled, nativeUnavailableReason } from './native.js';
 
 export const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -63,6 +63,8 @@ export async function initBackend(requested?: string): Promise<BackendName> {
   const wanted = requested ?? process.env.AIMC_BACKEND;
   if (active && (!wanted || wanted === active)) return active;
   installMatMulGradient();
+  // Native sampling serves every backend; the matmul kernels only wasm (below).
+  nativeAddon();
   tf.env().set('IS_TEST', false);
   if (wanted) {
     const name = parseBackendName(wanted, requested ? '--backend' : 'AIMC_BACKEND');

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
+import { setNativeSampler, ZIGGURAT_TABLES } from './random.js';
 
 export interface NativeInfo {
   /** Micro-kernel in use: 'avx2' or 'scalar'. */
@@ -21,6 +22,14 @@ export interface NativeAddon {
   /** c[M,N] = op(a)·op(b) (+ c when beta); a [M,K] or [K,M] (transA), b [K,N] or [N,K] (transB). */
   sgemm(M: number, N: number, K: number, a: Float32Array, b: Float32Array, c: Float32Array, transA: boolean, transB: boolean, beta: boolean): void;
   info(): NativeInfo;
+  setZigguratTables(kn: Int32Array, wn: Float64Array, fn: Float64Array): void;
+  fillNormal(state: Int32Array, out: Float32Array): void;
+  fillUniform(state: Int32Array, out: Float32Array): void;
+  /** Fused analog tile MVM (see native/analog.h for the argument layout). */
+  analogForward(
+    x: Float32Array, B: number, inF: number, outF: number, rowStarts: Int32Array, weights: Float32Array[], scales: Float32Array[],
+    colTileOf: Int32Array, nColTiles: number, params: Float64Array, states: Int32Array, out: Float32Array,
+  ): void;
 }
 
 /** Repository root: the folder with package.json above this module (src/ or dist/src/). */
@@ -65,6 +74,9 @@ export function nativeAddon(): NativeAddon | null {
   } else {
     try {
       addon = createRequire(import.meta.url)(ADDON_PATH) as NativeAddon;
+      // The native sampler draws the same numbers as the JS one, from the same tables.
+      addon.setZigguratTables(ZIGGURAT_TABLES.kn, ZIGGURAT_TABLES.wn, ZIGGURAT_TABLES.fn);
+      setNativeSampler(addon);
       return addon;
     } catch (e) {
       unavailable = `failed to load ${ADDON_PATH}: ${(e as Error).message.split('\n')[0]}`;

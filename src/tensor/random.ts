@@ -42,6 +42,24 @@ const FN = new Float64Array(128);
   }
 }
 
+/** The ziggurat tables, for a native sampler that must reproduce these draws exactly. */
+export const ZIGGURAT_TABLES = { kn: KN, wn: WN, fn: FN } as const;
+
+/** A native implementation of the same loops, advancing the Int32Array state in place. */
+export interface NativeSampler {
+  fillNormal(state: Int32Array, out: Float32Array): void;
+  fillUniform(state: Int32Array, out: Float32Array): void;
+}
+
+let nativeSampler: NativeSampler | null = null;
+/** Below this many draws the N-API call costs more than the JS loop. */
+const NATIVE_MIN = 256;
+
+/** Route large Float32 draws through a native sampler (null restores the JS loops). */
+export function setNativeSampler(s: NativeSampler | null): void {
+  nativeSampler = s;
+}
+
 /** The four 32-bit words of a Tyche-i state. */
 export interface StreamState {
   a: number;
@@ -85,6 +103,10 @@ export class RandomStream {
   uniform(n: number): Float32Array;
   uniform(out: Float32Array | Float64Array | number): Float32Array | Float64Array {
     const arr = typeof out === 'number' ? new Float32Array(out) : out;
+    if (nativeSampler && arr instanceof Float32Array && arr.length >= NATIVE_MIN) {
+      nativeSampler.fillUniform(this.s, arr);
+      return arr;
+    }
     const s = this.s;
     let a = s[0]!, b = s[1]!, c = s[2]!, d = s[3]!;
     const n = arr.length;
@@ -107,6 +129,15 @@ export class RandomStream {
   normal(n: number): Float32Array;
   normal(out: Float32Array | Float64Array | number): Float32Array | Float64Array {
     const arr = typeof out === 'number' ? new Float32Array(out) : out;
+    if (nativeSampler && arr instanceof Float32Array && arr.length >= NATIVE_MIN) {
+      nativeSampler.fillNormal(this.s, arr);
+      return arr;
+    }
+    return this.normalJS(arr);
+  }
+
+  /** The JS ziggurat loop (also the reference the native sampler is tested against). */
+  normalJS<T extends Float32Array | Float64Array>(arr: T): T {
     const s = this.s;
     let a = s[0]!, b = s[1]!, c = s[2]!, d = s[3]!;
     const n = arr.length;

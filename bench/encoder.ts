@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { RandomStream } from '../src/tensor/random.js';
-import { normalTensor } from '../src/device/model.js';
+import { normalTensor } from '../src/tensor/sample.js';
 import { addBias } from '../src/tensor/ops.js';
 import { AdamW } from '../src/train/adamw.js';
 

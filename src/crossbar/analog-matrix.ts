@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { DeviceModel, ProgrammedWeights } from '../device/model.js';
-import { normalTensor } from '../device/model.js';
+import { normalTensor } from '../tensor/sample.js';
 import { RandomStream } from '../tensor/random.js';
 import { tileGrid, type TileGrid } from './tiling.js';
 import { convert, converterStep } from './periphery.js';

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { compileExpr, type CompiledExpr } from './expr.js';
 import { EXPR_VARIABLES, type DeviceProfile, type PeripherySection, type TileSection, type CostSection } from './types.js';
 import { RandomStream } from '../tensor/random.js';
+import { normalTensor, uniformTensor } from '../tensor/sample.js';
 
 /** What programming leaves behind on one set of devices; every tensor has the target's shape. */
 export interface ProgrammedDevices {
@@ -23,18 +24,6 @@ export interface ProgrammedDevices {
   readonly stuck: tf.Tensor | null;
   /** Free every tensor held. */
   dispose(): void;
-}
-
-/** Uniform [0,1) draws of a shape as a tensor. */
-export function uniformTensor(rng: RandomStream, shape: number[]): tf.Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(rng.uniform(new Float32Array(n)), shape, 'float32');
-}
-
-/** N(0,1) draws of a shape as a tensor. */
-export function normalTensor(rng: RandomStream, shape: number[]): tf.Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(rng.normal(new Float32Array(n)), shape, 'float32');
 }
 
 export class DeviceModel {

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { RandomStream } from '../src/tensor/random.js';
 import { normalTensor } from '../src/tensor/sample.js';
-import { addBias } from '../src/tensor/ops.js';
+import { addBias, layerNorm } from '../src/tensor/ops.js';
 import { AdamW } from '../src/train/adamw.js';
 
 export interface EncoderShape {
@@ -44,11 +44,6 @@ interface Layer {
 function weight(rng: RandomStream, name: string, fanIn: number, fanOut: number): tf.Variable {
   const std = Math.sqrt(2 / (fanIn + fanOut));
   return tf.variable(tf.tidy(() => tf.mul(normalTensor(rng.child(name), [fanIn, fanOut]), std)), true, `${rng.path}/${name}`);
-}
-
-function layerNorm(x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
-  const { mean, variance } = tf.moments(x, 1, true);
-  return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b) as tf.Tensor2D;
 }
 
 export class BenchEncoder {
@@ -103,9 +98,9 @@ export class BenchEncoder {
       const ctx = tf.matMul(att, this.heads(v)); // [B·H, T, dh]
       const merged = tf.reshape(tf.transpose(tf.reshape(ctx, [B, H, T, dh]), [0, 2, 1, 3]), [B * T, D]);
       const attnOut = addBias(tf.matMul(merged, p.wo) as tf.Tensor2D, p.bo as tf.Variable);
-      h = layerNorm(tf.add(h, attnOut) as tf.Tensor2D, p.g1, p.be1);
+      h = layerNorm(tf.add(h, attnOut) as tf.Tensor2D, p.g1, p.be1, 1e-5);
       const ff = addBias(tf.matMul(tf.relu(addBias(tf.matMul(h, p.w1) as tf.Tensor2D, p.b1 as tf.Variable)), p.w2) as tf.Tensor2D, p.b2 as tf.Variable);
-      h = layerNorm(tf.add(h, ff) as tf.Tensor2D, p.g2, p.be2);
+      h = layerNorm(tf.add(h, ff) as tf.Tensor2D, p.g2, p.be2, 1e-5);
     }
     const pooled = tf.mean(tf.reshape(h, [B, T, D]), 1) as tf.Tensor2D;
     return addBias(tf.matMul(pooled, this.head) as tf.Tensor2D, this.headB as tf.Variable);

@@ -174,6 +174,30 @@ Napi::Value AnalogForward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// sgemmBatched(batch, M, N, K, a, strideA, b, strideB, c, transA, transB)
+Napi::Value SgemmBatched(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 11) {
+    Napi::TypeError::New(env, "sgemmBatched takes 11 arguments").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int batch, M, N, K, sa, sb;
+  F32 a, b, c;
+  if (!get_dim(env, info[0], "batch", &batch) || !get_dim(env, info[1], "M", &M) || !get_dim(env, info[2], "N", &N) ||
+      !get_dim(env, info[3], "K", &K) || !get_f32(env, info[4], "a", &a) || !get_dim(env, info[5], "strideA", &sa) ||
+      !get_f32(env, info[6], "b", &b) || !get_dim(env, info[7], "strideB", &sb) || !get_f32(env, info[8], "c", &c)) {
+    return env.Undefined();
+  }
+  const size_t mk = static_cast<size_t>(M) * K, kn = static_cast<size_t>(K) * N, mn = static_cast<size_t>(M) * N;
+  const size_t last = batch > 0 ? batch - 1 : 0;
+  if (batch > 0 && (a.length < static_cast<size_t>(sa) * last + mk || b.length < static_cast<size_t>(sb) * last + kn || c.length < mn * batch)) {
+    Napi::RangeError::New(env, "sgemmBatched: array too short for the given shapes").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  aimc::sgemm_batched(batch, M, N, K, a.data, sa, b.data, sb, c.data, info[9].ToBoolean(), info[10].ToBoolean());
+  return env.Undefined();
+}
+
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
@@ -185,6 +209,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));
   exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("sgemmBatched", Napi::Function::New(env, SgemmBatched));
   exports.Set("setZigguratTables", Napi::Function::New(env, SetZigguratTables));
   exports.Set("fillNormal", Napi::Function::New(env, Fill<true>));
   exports.Set("fillUniform", Napi::Function::New(env, Fill<false>));

@@ -208,8 +208,11 @@ void gemm_block(int m0, int m1, int n0, int n1, int K, const float* A, int lda, 
   if (m0 >= m1 || n0 >= n1) return;
   const int nc = n1 - n0;
   const int ncp = (nc + NR - 1) / NR * NR;
-  std::vector<float> bp(static_cast<size_t>(KC) * ncp);
-  std::vector<float> ap(static_cast<size_t>(KC) * MC);
+  // Per-thread packing buffers, reused across calls (batched attention makes thousands of
+  // small calls per training step; allocating per call cost as much as the arithmetic).
+  thread_local std::vector<float> bp, ap;
+  if (bp.size() < static_cast<size_t>(KC) * ncp) bp.resize(static_cast<size_t>(KC) * ncp);
+  if (ap.size() < static_cast<size_t>(KC) * MC) ap.resize(static_cast<size_t>(KC) * MC);
   alignas(32) float acc[MR * NR];
   for (int k0 = 0; k0 < K; k0 += KC) {
     const int kc = std::min(KC, K - k0);
@@ -268,6 +271,28 @@ void sgemm(int M, int N, int K, const float* A, const float* B, float* C, bool t
       gemm_block(std::min(M, p0 * MR), std::min(M, p1 * MR), 0, N, K, A, lda, transA, B, ldb, transB, C, N, beta, kernel);
     }
   });
+}
+
+void sgemm_batched(int batch, int M, int N, int K, const float* A, size_t strideA, const float* B, size_t strideB, float* C, bool transA,
+                   bool transB) {
+  if (batch <= 0 || M <= 0 || N <= 0) return;
+  const int lda = transA ? M : K;
+  const int ldb = transB ? K : N;
+  const Kernel kernel = select_kernel();
+  const size_t mn = static_cast<size_t>(M) * N;
+  const int T = (2.0 * M * N * K * batch < 2e6 || batch == 1) ? 1 : pool().size();
+  auto range = [&](int b0, int b1) {
+    for (int b = b0; b < b1; b++) {
+      gemm_block(0, M, 0, N, K, A + strideA * b, lda, transA, B + strideB * b, ldb, transB, C + mn * b, N, false, kernel);
+    }
+  };
+  if (T == 1) {
+    // A single large product still deserves the pool.
+    if (batch == 1) sgemm(M, N, K, A, B, C, transA, transB, false);
+    else range(0, batch);
+    return;
+  }
+  pool().run([&](int t) { range(batch * t / T, batch * (t + 1) / T); });
 }
 
 }  // namespace aimc

@@ -20,4 +20,12 @@ int thread_count();
  */
 void sgemm(int M, int N, int K, const float* A, const float* B, float* C, bool transA, bool transB, bool beta);
 
+/**
+ * `batch` independent products C_i = op(A_i)·op(B_i), with element strides between
+ * consecutive A_i, B_i (0 = shared) and C_i = M·N apart; batches are spread over the pool,
+ * each computed single-threaded in the same order as sgemm would.
+ */
+void sgemm_batched(int batch, int M, int N, int K, const float* A, size_t strideA, const float* B, size_t strideB, float* C, bool transA,
+                   bool transB);
+
 }  // namespace aimc

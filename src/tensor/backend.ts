@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { installMatMulGradient } from './matmul-grad.js';
+import { installWasmKernels } from './wasm-kernels.js';
 import { installNativeKernels, nativeAddon, nativeInfo, nativeKernelsInstalled, nativeUnavailableReason } from './native.js';
 
 export const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
@@ -43,7 +44,10 @@ async function trySet(name: BackendName): Promise<boolean> {
   const ok = name === 'tensorflow' ? await tryTensorflow() : name === 'wasm' ? await tryWasm() : await tf.setBackend('cpu');
   if (ok) await tf.ready();
   // The native SGEMM replaces the wasm matmul kernels only; other backends keep their own.
-  if (ok && name === 'wasm') installNativeKernels();
+  if (ok && name === 'wasm') {
+    installWasmKernels();
+    installNativeKernels();
+  }
   return ok;
 }
 

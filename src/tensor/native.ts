@@ -21,6 +21,8 @@ export interface NativeInfo {
 export interface NativeAddon {
   /** c[M,N] = op(a)·op(b) (+ c when beta); a [M,K] or [K,M] (transA), b [K,N] or [N,K] (transB). */
   sgemm(M: number, N: number, K: number, a: Float32Array, b: Float32Array, c: Float32Array, transA: boolean, transB: boolean, beta: boolean): void;
+  /** batch products c_i = op(a_i)·op(b_i); strides in elements between a_i / b_i (0 = shared). */
+  sgemmBatched(batch: number, M: number, N: number, K: number, a: Float32Array, strideA: number, b: Float32Array, strideB: number, c: Float32Array, transA: boolean, transB: boolean): void;
   info(): NativeInfo;
   setZigguratTables(kn: Int32Array, wn: Float64Array, fn: Float64Array): void;
   fillNormal(state: Int32Array, out: Float32Array): void;
@@ -139,12 +141,8 @@ function nativeMatMul(lib: NativeAddon, backend: HeapBackend, a: tf.TensorInfo, 
   const av = backend.typedArrayFromHeap(a);
   const bv = backend.typedArrayFromHeap(b);
   const cv = backend.typedArrayFromHeap(out);
-  const mk = p.M * p.K;
-  const kn = p.K * p.N;
-  const mn = p.M * p.N;
-  for (let i = 0; i < p.n; i++) {
-    lib.sgemm(p.M, p.N, p.K, av.subarray(i * p.strideA, i * p.strideA + mk), bv.subarray(i * p.strideB, i * p.strideB + kn), cv.subarray(i * mn, (i + 1) * mn), transA, transB, false);
-  }
+  if (p.n === 1) lib.sgemm(p.M, p.N, p.K, av.subarray(0, p.M * p.K), bv.subarray(0, p.K * p.N), cv, transA, transB, false);
+  else lib.sgemmBatched(p.n, p.M, p.N, p.K, av, p.strideA, bv, p.strideB, cv, transA, transB);
   return out;
 }
 

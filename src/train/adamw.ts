@@ -22,6 +22,7 @@ export interface AdamWOptions {
 
 interface HeapBackend {
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+  refCount(dataId: object): number;
 }
 
 interface Slot {
@@ -84,7 +85,8 @@ export class AdamW {
       const g = grads[w.name];
       if (!g) continue;
       const s = this.slot(w);
-      if (heap) {
+      // In place only when nobody else holds the buffer (a clone shares it on wasm).
+      if (heap && heap.refCount(w.dataId) === 1 && heap.refCount(s.m.dataId) === 1 && heap.refCount(s.v.dataId) === 1) {
         // Views taken together, after every allocation of this step.
         const wv = heap.typedArrayFromHeap(w);
         const gv = heap.typedArrayFromHeap(g);

@@ -11,10 +11,13 @@ namespace aimc {
 
 namespace {
 
-// Round half to even, exactly as rint() in fused-periphery.ts.
+// Round half to even, as rint() in fused-periphery.ts: adding and subtracting 1.5·2^52
+// rounds to an integer in the default (nearest-even) mode, exactly for |v| < 2^51, which
+// converter levels are far below. Needs no SSE4.1 and no libm call.
 inline double rint_even(double v) {
-  const double r = std::floor(v + 0.5);
-  return (r - v == 0.5 && (static_cast<int64_t>(r) & 1) != 0) ? r - 1 : r;
+  constexpr double magic = 6755399441055744.0;
+  // Without -ffast-math the compiler must keep both operations (they are not an identity).
+  return (v + magic) - magic;
 }
 
 }  // namespace
@@ -24,9 +27,28 @@ void analog_forward(const float* x, int B, int inF, int outF, const std::vector<
                     int32_t* states, float* out) {
   const size_t n = static_cast<size_t>(B) * outF;
   const int tiles = static_cast<int>(weights.size());
-  std::vector<double> alpha(B);
-  std::vector<float> xq, y(n), noise(p.sigma > 0 ? n : 0), tile(n), next(n);
-  std::vector<uint8_t> sat(static_cast<size_t>(B) * n_col_tiles), next_sat(sat.size());
+  // Scratch reused across calls (fresh multi-MB vectors meant page faults on every call);
+  // thread_local so concurrent callers (worker threads) never share it. The lambdas below
+  // run on pool threads, so they must see these through the local references, never by
+  // naming the thread_local objects themselves.
+  thread_local std::vector<double> tl_alpha;
+  thread_local std::vector<float> tl_xq, tl_y, tl_noise, tl_tile, tl_next;
+  thread_local std::vector<uint8_t> tl_sat, tl_next_sat;
+  auto& alpha = tl_alpha;
+  auto& xq = tl_xq;
+  auto& y = tl_y;
+  auto& noise = tl_noise;
+  auto& tile = tl_tile;
+  auto& next = tl_next;
+  auto& sat = tl_sat;
+  auto& next_sat = tl_next_sat;
+  alpha.resize(B);
+  y.resize(n);
+  noise.resize(n);
+  tile.resize(n);
+  next.resize(n);
+  sat.resize(static_cast<size_t>(B) * n_col_tiles);
+  next_sat.resize(sat.size());
   std::memset(out, 0, n * sizeof(float));
 
   for (int i = 0; i < tiles; i++) {
@@ -44,29 +66,37 @@ void analog_forward(const float* x, int B, int inF, int outF, const std::vector<
       alpha[b] = a > 1e-12 ? a : 1e-12;
     }
     auto pass = [&](double scale, int k, float* dst, uint8_t* flags) {
-      for (int b = 0; b < B; b++) {
-        const float* row = x + static_cast<size_t>(b) * inF + start;
-        float* q = xq.data() + static_cast<size_t>(b) * size;
-        for (int c = 0; c < size; c++) {
-          double v = static_cast<double>(static_cast<float>(row[c] / alpha[b])) * scale;
-          v = v > p.dac_bound ? p.dac_bound : v < -p.dac_bound ? -p.dac_bound : v;
-          q[c] = static_cast<float>(p.dac_step > 0 ? rint_even(v / p.dac_step) * p.dac_step : v);
+      parallel([&](int t, int T) {
+        for (int b = B * t / T; b < B * (t + 1) / T; b++) {
+          const float* row = x + static_cast<size_t>(b) * inF + start;
+          float* q = xq.data() + static_cast<size_t>(b) * size;
+          for (int c = 0; c < size; c++) {
+            double v = static_cast<double>(static_cast<float>(row[c] / alpha[b])) * scale;
+            v = v > p.dac_bound ? p.dac_bound : v < -p.dac_bound ? -p.dac_bound : v;
+            q[c] = static_cast<float>(p.dac_step > 0 ? rint_even(v / p.dac_step) * p.dac_step : v);
+          }
         }
-      }
+      });
       sgemm(B, outF, size, xq.data(), weights[i], y.data(), false, false, false);
       if (p.sigma > 0) fill_normal(states + (static_cast<size_t>(i) * (p.max_iter + 1) + k) * 4, noise.data(), n);
       std::memset(flags, 0, sat.size());
-      for (size_t idx = 0; idx < n; idx++) {
-        // Same rounding points as the JS loop: noise·σ in double rounded to float, float add.
-        double v = y[idx];
-        if (p.sigma > 0) v = y[idx] + static_cast<float>(static_cast<double>(noise[idx]) * p.sigma);
-        if (v >= p.adc_bound || v <= -p.adc_bound) {
-          const size_t b = idx / outF;
-          flags[b * n_col_tiles + col_tile_of[idx - b * outF]] = 1;
-          v = v > 0 ? p.adc_bound : -p.adc_bound;
+      // Rows are independent: split them over the pool.
+      parallel([&](int t, int T) {
+        for (int b = B * t / T; b < B * (t + 1) / T; b++) {
+          const size_t o = static_cast<size_t>(b) * outF;
+          uint8_t* fl = flags + static_cast<size_t>(b) * n_col_tiles;
+          for (int j = 0; j < outF; j++) {
+            // Same rounding points as the JS loop: noise·σ in double rounded to float, float add.
+            double v = y[o + j];
+            if (p.sigma > 0) v = y[o + j] + static_cast<float>(static_cast<double>(noise[o + j]) * p.sigma);
+            if (v >= p.adc_bound || v <= -p.adc_bound) {
+              fl[col_tile_of[j]] = 1;
+              v = v > 0 ? p.adc_bound : -p.adc_bound;
+            }
+            dst[o + j] = static_cast<float>((p.adc_step > 0 ? rint_even(v / p.adc_step) * p.adc_step : v) / scale);
+          }
         }
-        dst[idx] = static_cast<float>((p.adc_step > 0 ? rint_even(v / p.adc_step) * p.adc_step : v) / scale);
-      }
+      });
     };
     pass(1, 0, tile.data(), sat.data());
     if (p.iterative) {
@@ -81,12 +111,14 @@ void analog_forward(const float* x, int B, int inF, int outF, const std::vector<
       }
     }
     const float* s = scales[i];
-    for (int b = 0; b < B; b++) {
-      const double a = alpha[b];
-      float* o = out + static_cast<size_t>(b) * outF;
-      const float* t = tile.data() + static_cast<size_t>(b) * outF;
-      for (int j = 0; j < outF; j++) o[j] = o[j] + static_cast<float>(static_cast<double>(static_cast<float>(t[j] * a)) * s[j]);
-    }
+    parallel([&](int t, int T) {
+      for (int b = B * t / T; b < B * (t + 1) / T; b++) {
+        const double a = alpha[b];
+        float* o = out + static_cast<size_t>(b) * outF;
+        const float* tl = tile.data() + static_cast<size_t>(b) * outF;
+        for (int j = 0; j < outF; j++) o[j] = o[j] + static_cast<float>(static_cast<double>(static_cast<float>(tl[j] * a)) * s[j]);
+      }
+    });
   }
   if (p.gdc != 1) {
     for (size_t k = 0; k < n; k++) out[k] = static_cast<float>(out[k] * p.gdc);

@@ -41,8 +41,8 @@ void fill_normal(int32_t* s, float* out, size_t n) {
   for (size_t k = 0; k < n; k++) {
     int32_t hz = step(a, b, c, d);
     int iz = hz & 127;
-    // |hz| as JS computes it (a double, so -2^31 stays positive).
-    double ahz = hz < 0 ? -static_cast<double>(hz) : static_cast<double>(hz);
+    // |hz| in 64 bits, as JS's double compare sees it (-2^31 stays positive).
+    const int64_t ahz = hz < 0 ? -static_cast<int64_t>(hz) : static_cast<int64_t>(hz);
     if (ahz < KN[iz]) {
       out[k] = static_cast<float>(hz * WN[iz]);
       continue;
@@ -65,7 +65,7 @@ void fill_normal(int32_t* s, float* out, size_t n) {
       if (FN[iz] + u * (FN[iz - 1] - FN[iz]) < std::exp(-0.5 * x * x)) break;
       hz = step(a, b, c, d);
       iz = hz & 127;
-      const double ah = hz < 0 ? -static_cast<double>(hz) : static_cast<double>(hz);
+      const int64_t ah = hz < 0 ? -static_cast<int64_t>(hz) : static_cast<int64_t>(hz);
       if (ah < KN[iz]) {
         x = hz * WN[iz];
         break;

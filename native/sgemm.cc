@@ -36,29 +36,32 @@ class Pool {
     {
       std::lock_guard<std::mutex> l(m_);
       stop_ = true;
-      gen_++;
+      gen_.fetch_add(1);
     }
     cv_.notify_all();
     for (auto& t : workers_) t.join();
   }
   int size() const { return n_; }
   // Run fn(i) for i in [0, n_) — index 0 on the calling thread — and wait for all.
+  // Workers spin briefly before sleeping: a condition-variable wake-up costs ~50 µs, and a
+  // training step or a tiled MVM issues hundreds of short parallel regions.
   void run(const std::function<void(int)>& fn) {
     if (n_ == 1) {
       fn(0);
       return;
     }
     std::unique_lock<std::mutex> run_lock(run_m_);  // one parallel region at a time
+    fn_ = &fn;
+    pending_.store(n_ - 1);
     {
       std::lock_guard<std::mutex> l(m_);
-      fn_ = &fn;
-      pending_ = n_ - 1;
-      gen_++;
+      gen_.fetch_add(1);
     }
     cv_.notify_all();
     fn(0);
-    std::unique_lock<std::mutex> l(m_);
-    done_cv_.wait(l, [this] { return pending_ == 0; });
+    while (pending_.load() != 0) {
+      _mm_pause();
+    }
     fn_ = nullptr;
   }
 
@@ -66,28 +69,28 @@ class Pool {
   void loop(int i) {
     unsigned long seen = 0;
     for (;;) {
-      const std::function<void(int)>* fn;
-      {
+      bool ready = false;
+      for (int spin = 0; spin < 20000 && !ready; spin++) {
+        ready = gen_.load() != seen;
+        if (!ready) _mm_pause();
+      }
+      if (!ready) {
         std::unique_lock<std::mutex> l(m_);
-        cv_.wait(l, [&] { return gen_ != seen; });
-        seen = gen_;
-        if (stop_) return;
-        fn = fn_;
+        cv_.wait(l, [&] { return gen_.load() != seen; });
       }
-      (*fn)(i);
-      {
-        std::lock_guard<std::mutex> l(m_);
-        if (--pending_ == 0) done_cv_.notify_one();
-      }
+      seen = gen_.load();
+      if (stop_) return;
+      (*fn_)(i);
+      pending_.fetch_sub(1);
     }
   }
   int n_;
   std::vector<std::thread> workers_;
   std::mutex m_, run_m_;
-  std::condition_variable cv_, done_cv_;
+  std::condition_variable cv_;
   const std::function<void(int)>* fn_ = nullptr;
-  int pending_ = 0;
-  unsigned long gen_ = 0;
+  std::atomic<int> pending_{0};
+  std::atomic<unsigned long> gen_{0};
   bool stop_ = false;
 };
 
@@ -246,6 +249,11 @@ Isa detected_isa() {
 const char* isa_name(Isa isa) { return isa == Isa::Avx2 ? "avx2" : "scalar"; }
 
 int thread_count() { return pool().size(); }
+
+void parallel(const std::function<void(int, int)>& fn) {
+  const int T = pool().size();
+  pool().run([&](int t) { fn(t, T); });
+}
 
 void sgemm(int M, int N, int K, const float* A, const float* B, float* C, bool transA, bool transB, bool beta) {
   if (M <= 0 || N <= 0) return;

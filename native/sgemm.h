@@ -1,6 +1,7 @@
 // Row-major SGEMM used by aimc's wasm kernels: C[M,N] = op(A)[M,K] · op(B)[K,N] (+ C if beta).
 #pragma once
 #include <cstddef>
+#include <functional>
 
 namespace aimc {
 
@@ -12,6 +13,9 @@ const char* isa_name(Isa isa);
 
 /** Threads used for large problems (hardware_concurrency, or AIMC_THREADS). */
 int thread_count();
+
+/** Run fn(t, T) on every pool thread t of T and wait (fn must split its own work). */
+void parallel(const std::function<void(int, int)>& fn);
 
 /**
  * C = op(A)·op(B) (+ C when beta != 0). A is [M,K] row-major ([K,M] when transA), B is

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "analog.h"
+#include "expr.h"
 #include "random.h"
 #include "sgemm.h"
 
@@ -198,6 +199,53 @@ Napi::Value SgemmBatched(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// evalExpr(program: Float64Array, depth, vars: Float32Array[], out: Float32Array)
+Napi::Value EvalExpr(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  double* prog;
+  size_t lp;
+  int depth;
+  F32 out;
+  if (info.Length() != 4 || !get_typed<double, Napi::Float64Array>(env, info[0], napi_float64_array, "program", &prog, &lp) ||
+      !get_dim(env, info[1], "depth", &depth) || !info[2].IsArray() || !get_f32(env, info[3], "out", &out)) {
+    if (!env.IsExceptionPending()) Napi::TypeError::New(env, "evalExpr(program, depth, vars[], out)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto va = info[2].As<Napi::Array>();
+  const int nv = static_cast<int>(va.Length());
+  std::vector<const float*> vars(nv);
+  std::vector<size_t> lens(nv);
+  for (int k = 0; k < nv; k++) {
+    F32 v;
+    if (!get_f32(env, va.Get(k), "vars[k]", &v)) return env.Undefined();
+    if (v.length != 1 && v.length != out.length) {
+      Napi::RangeError::New(env, "evalExpr: each variable must have length 1 or the output's length").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    vars[k] = v.data;
+    lens[k] = v.length;
+  }
+  // Validate the program: known opcodes, variable indexes in range, stack within depth.
+  int sp = 0;
+  for (size_t pc = 0; pc < lp / 2; pc++) {
+    const int op = static_cast<int>(prog[2 * pc]);
+    if (op == 0 && (prog[2 * pc + 1] < 0 || prog[2 * pc + 1] >= nv)) sp = -1000;
+    if (op == 0 || op == 1) sp++;
+    else if (op >= 2 && op <= 14) sp--;
+    else if (op < 20 || op > 25) sp = -1000;
+    if (sp <= 0 || sp > depth) {
+      Napi::RangeError::New(env, "evalExpr: malformed program").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  }
+  if (sp != 1) {
+    Napi::RangeError::New(env, "evalExpr: program must leave one value").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  aimc::eval_expr(prog, static_cast<int>(lp / 2), depth, vars.data(), lens.data(), nv, out.data, out.length);
+  return env.Undefined();
+}
+
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
@@ -210,6 +258,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("sgemmBatched", Napi::Function::New(env, SgemmBatched));
+  exports.Set("evalExpr", Napi::Function::New(env, EvalExpr));
   exports.Set("setZigguratTables", Napi::Function::New(env, SetZigguratTables));
   exports.Set("fillNormal", Napi::Function::New(env, Fill<true>));
   exports.Set("fillUniform", Napi::Function::New(env, Fill<false>));

@@ -5,7 +5,7 @@
  * variables its field allows.
  */
 import * as tf from '@tensorflow/tfjs';
-import { parse, type MathNode } from 'mathjs';
+import { parse, ParenthesisNode, type MathNode } from 'mathjs';
 
 export class ExprError extends Error {
   constructor(
@@ -26,6 +26,10 @@ export interface CompiledExpr {
   tensor(vars: Readonly<Record<string, tf.Tensor | number>>): tf.Tensor;
   /** Evaluate on plain numbers (float64), same semantics. */
   scalar(vars: Readonly<Record<string, number>>): number;
+  /** Postfix program for the native evaluator: [op, arg] pairs; VAR args index `variables`. */
+  readonly program: Float64Array;
+  /** Deepest stack the program needs. */
+  readonly stackDepth: number;
 }
 
 type Val = tf.Tensor | number;
@@ -33,7 +37,24 @@ interface Compiled {
   t: (v: Readonly<Record<string, Val>>) => Val;
   s: (v: Readonly<Record<string, number>>) => number;
   constant: number | null;
+  /** Postfix code: [op, arg] pairs; VAR's arg is the variable name until linked. */
+  code: [number, number | string][];
 }
+
+/**
+ * Opcodes of the postfix form the native evaluator runs (native/expr.cc); keep in sync.
+ * Binary ops pop b then a and push f(a, b); unary ops replace the top.
+ */
+export const OP = {
+  VAR: 0, CONST: 1,
+  ADD: 2, SUB: 3, MUL: 4, DIV: 5, POW: 6, LT: 7, LE: 8, GT: 9, GE: 10, EQ: 11, NE: 12, MIN: 13, MAX: 14,
+  NEG: 20, LOG: 21, EXP: 22, SQRT: 23, ABS: 24, SQUARE: 25,
+} as const;
+const BIN_OP: Record<string, number> = {
+  add: OP.ADD, subtract: OP.SUB, multiply: OP.MUL, divide: OP.DIV, pow: OP.POW, smaller: OP.LT, smallerEq: OP.LE,
+  larger: OP.GT, largerEq: OP.GE, equal: OP.EQ, unequal: OP.NE,
+};
+const UN_OP: Record<string, number> = { log: OP.LOG, exp: OP.EXP, sqrt: OP.SQRT, abs: OP.ABS };
 
 const FUNCTIONS: Record<string, [number, number]> = {
   log: [1, 1],
@@ -155,7 +176,13 @@ const FN_S: Record<string, (args: number[]) => number> = {
 };
 
 /** Compile an expression (string or number) over the allowed variable names; throws ExprError. */
-export function compileExpr(source: string | number, allowed: readonly string[]): CompiledExpr {
+export function compileExpr(
+  source: string | number,
+  allowed: readonly string[],
+  opts: { constants?: Readonly<Record<string, number>>; defs?: Readonly<Record<string, string>> } = {},
+): CompiledExpr {
+  const constants = opts.constants ?? {};
+  const defs = opts.defs ?? {};
   if (typeof source === 'number') {
     if (!Number.isFinite(source)) throw new ExprError(`expected a finite number, got ${source}`, String(source), 0);
     return constantExpr(String(source), source);
@@ -189,7 +216,7 @@ export function compileExpr(source: string | number, allowed: readonly string[])
       case 'ConstantNode': {
         const v = n.value;
         if (typeof v === 'number' && Number.isFinite(v)) {
-          return { t: () => v, s: () => v, constant: v };
+          return constant(v);
         }
         if (typeof v === 'string') return fail('strings are not allowed', `"${v}"`.startsWith('"') ? firstQuote(tokens) : '');
         return fail(`constant ${String(v)} is not allowed`, String(v));
@@ -200,8 +227,11 @@ export function compileExpr(source: string | number, allowed: readonly string[])
           return fail(`unknown name '${name}' (allowed: ${allowed.length ? allowed.join(', ') : 'none'})`, name);
         }
         bump(name);
+        // Variables the caller fixes at compile time fold like literals.
+        if (name in constants) return constant(constants[name]!);
         used.add(name);
         return {
+          code: [[OP.VAR, name]],
           t: (v) => {
             const x = v[name];
             if (x === undefined) throw new Error(`variable '${name}' was not provided`);
@@ -229,7 +259,7 @@ export function compileExpr(source: string | number, allowed: readonly string[])
             bump(op);
             if (fn === 'unaryPlus') return a;
             if (a.constant !== null) return constant(-a.constant);
-            return { t: (v) => unaryT((x) => -x, tf.neg)(a.t(v)), s: (v) => -a.s(v), constant: null };
+            return { t: (v) => unaryT((x) => -x, tf.neg)(a.t(v)), s: (v) => -a.s(v), constant: null, code: [...a.code, [OP.NEG, 0]] };
           }
           return fail(`operator '${op}' is not allowed`, op);
         }
@@ -241,7 +271,14 @@ export function compileExpr(source: string | number, allowed: readonly string[])
         const ft = BIN_T[fn]!;
         const fs = BIN_S[fn]!;
         if (a.constant !== null && b.constant !== null) return constant(fs(a.constant, b.constant));
-        return { t: (v) => ft(a.t(v), b.t(v)), s: (v) => fs(a.s(v), b.s(v)), constant: null };
+        // Identities cost a full pass over the data each: x·1, x/1, x+0, x−0, x^1.
+        if (b.constant === 1 && (fn === 'multiply' || fn === 'divide' || fn === 'pow')) return a;
+        if (a.constant === 1 && fn === 'multiply') return b;
+        if (b.constant === 0 && (fn === 'add' || fn === 'subtract')) return a;
+        if (a.constant === 0 && fn === 'add') return b;
+        const code: [number, number | string][] =
+          fn === 'pow' && b.constant === 2 ? [...a.code, [OP.SQUARE, 0]] : [...a.code, ...b.code, [BIN_OP[fn]!, 0]];
+        return { t: (v) => ft(a.t(v), b.t(v)), s: (v) => fs(a.s(v), b.s(v)), constant: null, code };
       }
       case 'FunctionNode': {
         const fnNode = n.fn as MathNode & { name?: string };
@@ -259,7 +296,7 @@ export function compileExpr(source: string | number, allowed: readonly string[])
         const ft = FN_T[name]!;
         const fs = FN_S[name]!;
         if (cs.every((c) => c.constant !== null)) return constant(fs(cs.map((c) => c.constant!)));
-        return { t: (v) => ft(cs.map((c) => c.t(v))), s: (v) => fs(cs.map((c) => c.s(v))), constant: null };
+        return { t: (v) => ft(cs.map((c) => c.t(v))), s: (v) => fs(cs.map((c) => c.s(v))), constant: null, code: functionCode(name, cs) };
       }
       case 'AssignmentNode':
         return fail('assignments are not allowed', '=');
@@ -289,13 +326,25 @@ export function compileExpr(source: string | number, allowed: readonly string[])
     }
   };
 
+  if (Object.keys(defs).length) {
+    // Derived variables (e.g. r = g / gMax) are inlined as their own expressions. Used for
+    // expressions aimc composes itself, whose parts were validated (and positioned) alone.
+    root = root.transform((node) =>
+      node.type === 'SymbolNode' && (node as MathNode & { name: string }).name in defs
+        ? new ParenthesisNode(parse(defs[(node as MathNode & { name: string }).name]!))
+        : node,
+    );
+  }
   const c = walk(root);
   const variables = [...used].sort();
   if (c.constant !== null) return constantExpr(source, c.constant, variables);
+  const { program, stackDepth } = link(c.code, variables);
   return {
     source,
     variables,
     isConstant: false,
+    program,
+    stackDepth,
     tensor: (vars) => {
       const r = c.t(vars);
       return isNum(r) ? tf.scalar(r) : r.dtype === 'float32' ? r : tf.cast(r, 'float32');
@@ -305,11 +354,38 @@ export function compileExpr(source: string | number, allowed: readonly string[])
 }
 
 function constant(v: number): Compiled {
-  return { t: () => v, s: () => v, constant: v };
+  return { t: () => v, s: () => v, constant: v, code: [[OP.CONST, v]] };
 }
 
 function constantExpr(source: string, v: number, variables: string[] = []): CompiledExpr {
-  return { source, variables, isConstant: true, tensor: () => tf.scalar(v), scalar: () => v };
+  return { source, variables, isConstant: true, tensor: () => tf.scalar(v), scalar: () => v, program: Float64Array.of(OP.CONST, v), stackDepth: 1 };
+}
+
+/** Postfix code of a whitelisted function call (clip and n-ary min/max become chains). */
+function functionCode(name: string, cs: Compiled[]): [number, number | string][] {
+  const code: [number, number | string][] = [];
+  if (name in UN_OP) return [...cs[0]!.code, [UN_OP[name]!, 0]];
+  if (name === 'pow') return cs[1]!.constant === 2 ? [...cs[0]!.code, [OP.SQUARE, 0]] : [...cs[0]!.code, ...cs[1]!.code, [OP.POW, 0]];
+  if (name === 'clip') return [...cs[0]!.code, ...cs[1]!.code, [OP.MAX, 0], ...cs[2]!.code, [OP.MIN, 0]];
+  const op = name === 'min' ? OP.MIN : OP.MAX;
+  code.push(...cs[0]!.code);
+  for (const c of cs.slice(1)) code.push(...c.code, [op, 0]);
+  return code;
+}
+
+/** Resolve variable names to indexes and measure the stack depth. */
+function link(code: [number, number | string][], variables: string[]): { program: Float64Array; stackDepth: number } {
+  const program = new Float64Array(code.length * 2);
+  let depth = 0;
+  let max = 0;
+  code.forEach(([op, arg], i) => {
+    program[2 * i] = op;
+    program[2 * i + 1] = op === OP.VAR ? variables.indexOf(arg as string) : (arg as number);
+    if (op === OP.VAR || op === OP.CONST) depth++;
+    else if (op < 20) depth--;
+    max = Math.max(max, depth);
+  });
+  return { program, stackDepth: max };
 }
 
 function firstQuote(tokens: Token[]): string {

@@ -11,6 +11,7 @@ import { compileExpr, type CompiledExpr } from './expr.js';
 import { EXPR_VARIABLES, type DeviceProfile, type PeripherySection, type TileSection, type CostSection } from './types.js';
 import { RandomStream } from '../tensor/random.js';
 import { normalTensor, uniformTensor } from '../tensor/sample.js';
+import { evalStage, PhysicsStages } from './fused-physics.js';
 
 /** What programming leaves behind on one set of devices; every tensor has the target's shape. */
 export interface ProgrammedDevices {
@@ -39,10 +40,7 @@ export class DeviceModel {
   readonly t0: number;
 
   private readonly progStd: CompiledExpr;
-  private readonly nuMean: CompiledExpr | null;
-  private readonly nuStd: CompiledExpr | null;
-  private readonly q: CompiledExpr | null;
-  private readonly relaxStd: { t: number; std: CompiledExpr }[];
+  private readonly stages: PhysicsStages;
   private readonly popCache = new Map<string, { rms: number; rmsCompensated: number; gdc: number }>();
 
   constructor(readonly profile: DeviceProfile) {
@@ -58,10 +56,7 @@ export class DeviceModel {
     this.t0 = p.drift?.t0 ?? 0;
     const tv = EXPR_VARIABLES.target;
     this.progStd = compileExpr(p.programming.std, tv);
-    this.nuMean = p.drift ? compileExpr(p.drift.nuMean, tv) : null;
-    this.nuStd = p.drift ? compileExpr(p.drift.nuStd, tv) : null;
-    this.q = p.readNoise ? compileExpr(p.readNoise.q, EXPR_VARIABLES.programmed) : null;
-    this.relaxStd = (p.relaxation?.points ?? []).map((pt) => ({ t: pt.t, std: compileExpr(pt.std, tv) }));
+    this.stages = new PhysicsStages(p);
   }
 
   /** Variables for target-conductance expressions. */
@@ -91,16 +86,11 @@ export class DeviceModel {
 
   /** Drift exponents ν for targets g (drift scale applied); null when the device does not drift. */
   sampleNu(g: tf.Tensor, rng: RandomStream): tf.Tensor | null {
-    const drift = this.profile.drift;
-    if (!drift || !this.nuMean || !this.nuStd) return null;
-    return tf.tidy(() => {
-      const vars = this.targetVars(g);
-      const mu = this.nuMean!.tensor(vars);
-      const sd = this.nuStd!.tensor(vars);
-      const raw = tf.add(mu, tf.mul(sd, normalTensor(rng, g.shape)));
-      const nu = drift.nuDistribution === 'folded-normal' ? tf.abs(raw) : tf.relu(raw);
-      return tf.mul(nu, this.profile.scales.drift);
-    });
+    if (!this.stages.nu) return null;
+    const eps = normalTensor(rng, g.shape);
+    const nu = evalStage(this.stages.nu, { g, eps }, g.shape);
+    eps.dispose();
+    return nu;
   }
 
   /** Stuck-at masks: returns [stuck (1/0), value where stuck (µS)], or null without faults. */
@@ -129,11 +119,14 @@ export class DeviceModel {
     const shape = gTargetIn.shape;
     const gTarget = this.quantizeTarget(gTargetIn);
     const faults = this.sampleFaults(shape, rng.child('faults'));
-    const gProg = tf.tidy(() => {
-      const std = this.programNoiseStd(gTarget);
-      const noisy = tf.relu(tf.add(gTarget, tf.mul(std, normalTensor(rng.child('program'), shape))));
-      return faults ? this.applyFaults(noisy, faults[0], faults[1]) : noisy;
-    });
+    const eps = normalTensor(rng.child('program'), shape);
+    const noisy = evalStage(this.stages.program, { g: gTarget, eps }, shape);
+    eps.dispose();
+    let gProg = noisy;
+    if (faults) {
+      gProg = this.applyFaults(noisy, faults[0], faults[1]);
+      noisy.dispose();
+    }
     const nu = this.sampleNu(gTarget, rng.child('drift'));
     const stuck = faults ? faults[0] : null;
     faults?.[1].dispose();
@@ -151,66 +144,39 @@ export class DeviceModel {
     };
   }
 
-  /** Relaxation spread at time t for targets g (µS), linear in ln t between measured points. */
-  private relaxationStd(g: tf.Tensor, t: number): tf.Tensor | null {
-    const pts = this.relaxStd;
-    if (pts.length === 0) return null;
-    const vars = this.targetVars(g);
-    const first = pts[0]!;
-    const last = pts[pts.length - 1]!;
-    if (pts.length === 1 || t <= first.t) return first.std.tensor(vars);
-    let i = pts.findIndex((p) => p.t >= t) - 1;
-    if (i < 0) {
-      if (this.profile.relaxation!.beyondLast === 'hold') return last.std.tensor(vars);
-      i = pts.length - 2;
-    }
-    const a = pts[i]!;
-    const b = pts[i + 1]!;
-    const w = (Math.log(t) - Math.log(a.t)) / (Math.log(b.t) - Math.log(a.t));
-    return tf.add(tf.mul(a.std.tensor(vars), 1 - w), tf.mul(b.std.tensor(vars), w));
-  }
-
-  /** Drift factor and 1/f coefficient helpers shared by tensors and closed forms. */
-  readNoiseTimeFactor(t: number): number {
-    const rn = this.profile.readNoise;
-    if (!rn) return 0;
-    const tp = t + this.t0;
-    return Math.sqrt(Math.max(0, Math.log((tp + rn.tRead) / (2 * rn.tRead))));
-  }
-
   /**
    * Conductances (µS) at t seconds after programming, from the same programmed devices:
    * drift g_prog·((t+t0)/t0)^-ν, then accumulated 1/f read noise and relaxation drawn
    * fresh from `rng` (one read), stuck devices unchanged.
    */
   conductanceAt(dev: ProgrammedDevices, t: number, rng: RandomStream): tf.Tensor {
-    return tf.tidy(() => {
-      const shape = dev.gProg.shape;
-      let g = dev.gProg;
-      if (dev.nu && t > 0) {
-        g = tf.mul(g, tf.exp(tf.mul(dev.nu, -Math.log((t + this.t0) / this.t0))));
-      }
-      if (this.q) {
-        const s = this.readNoiseTimeFactor(t) * this.profile.scales.read;
-        if (s > 0) {
-          const q = this.q.tensor({ gProg: dev.gProg, rProg: tf.mul(tf.abs(dev.gProg), 1 / this.gMax), gMax: this.gMax, gMin: this.gMin });
-          g = tf.relu(tf.add(g, tf.mul(tf.mul(tf.abs(g), q), tf.mul(normalTensor(rng.child('read'), shape), s))));
-        }
-      }
-      const relax = this.relaxationStd(dev.gTarget, t);
-      if (relax) {
-        // The programmed spread already holds the first point's variance; add only the
-        // increment so a device's deviation persists across times (independent increments).
-        const s0 = this.programNoiseStd(dev.gTarget);
-        const inc = tf.sqrt(tf.relu(tf.sub(tf.square(relax), tf.square(s0))));
-        g = tf.relu(tf.add(g, tf.mul(tf.mul(inc, this.profile.scales.read), normalTensor(rng.child('relax'), shape))));
-      }
-      if (dev.stuck) {
-        // Stuck devices keep their programmed (stuck) value through drift and noise.
-        g = tf.add(tf.mul(g, tf.sub(1, dev.stuck)), tf.mul(dev.gProg, dev.stuck));
-      }
-      return g === dev.gProg ? g.clone() : g;
-    });
+    const shape = dev.gProg.shape;
+    let g = dev.gProg.clone();
+    const at = this.stages.at(t);
+    if (at) {
+      const eps = at.variables.includes('eps') ? normalTensor(rng.child('read'), shape) : null;
+      const next = evalStage(at, { gProg: dev.gProg, ...(dev.nu ? { nu: dev.nu } : {}), ...(eps ? { eps } : {}) }, shape);
+      eps?.dispose();
+      g.dispose();
+      g = next;
+    }
+    const relax = this.stages.relax(t);
+    if (relax) {
+      // The programmed spread already holds the first point's variance; only the increment
+      // is drawn, so a device's deviation persists across times (independent increments).
+      const eps = normalTensor(rng.child('relax'), shape);
+      const next = evalStage(relax, { g: dev.gTarget, gCur: g, eps }, shape);
+      eps.dispose();
+      g.dispose();
+      g = next;
+    }
+    if (dev.stuck) {
+      // Stuck devices keep their programmed (stuck) value through drift and noise.
+      const next = tf.tidy(() => tf.add(tf.mul(g, tf.sub(1, dev.stuck!)), tf.mul(dev.gProg, dev.stuck!)));
+      g.dispose();
+      g = next;
+    }
+    return g;
   }
 
   /**

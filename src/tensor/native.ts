@@ -23,6 +23,8 @@ export interface NativeAddon {
   sgemm(M: number, N: number, K: number, a: Float32Array, b: Float32Array, c: Float32Array, transA: boolean, transB: boolean, beta: boolean): void;
   /** batch products c_i = op(a_i)·op(b_i); strides in elements between a_i / b_i (0 = shared). */
   sgemmBatched(batch: number, M: number, N: number, K: number, a: Float32Array, strideA: number, b: Float32Array, strideB: number, c: Float32Array, transA: boolean, transB: boolean): void;
+  /** out[i] = program(vars[·][i]) for a compiled expression (variables of length 1 broadcast). */
+  evalExpr(program: Float64Array, depth: number, vars: Float32Array[], out: Float32Array): void;
   info(): NativeInfo;
   setZigguratTables(kn: Int32Array, wn: Float64Array, fn: Float64Array): void;
   fillNormal(state: Int32Array, out: Float32Array): void;

@@ -165,3 +165,38 @@ describe('expression compiler refuses everything outside the whitelist', () => {
     expect(() => compileExpr(null as unknown as string, [])).toThrow(/expected an expression string or a number/);
   });
 });
+
+import { nativeAddon } from '../../src/tensor/native.js';
+
+describe.runIf(nativeAddon() !== null)('native evaluator of compiled programs', () => {
+  it('agrees with the float64 scalar evaluator on 300 random expressions', () => {
+    const rng = seedrandom('expr-native');
+    const n = 2000; // > one chunk, so chunking and the thread split are exercised
+    for (let e = 0; e < 300; e++) {
+      const gen = randomExpr(rng, 4);
+      const c = compileExpr(gen.src, ['g', 'r', 'gMax', 'gMin'], { constants: { gMax: 25, gMin: 0 } });
+      const gs = Float32Array.from({ length: n }, () => rng() * 25);
+      const rs = Float32Array.from(gs, (g) => Math.fround(g / 25));
+      const out = new Float32Array(n);
+      const vars = c.variables.map((v) => (v === 'g' ? gs : rs));
+      nativeAddon()!.evalExpr(c.program, c.stackDepth, vars, out);
+      for (let i = 0; i < n; i += 97) {
+        const want = Math.fround(c.scalar({ g: gs[i]!, r: rs[i]!, gMax: 25, gMin: 0 }));
+        expect(Math.abs(out[i]! - want), `${gen.src} at g=${gs[i]}`).toBeLessThanOrEqual(Math.abs(want) * 1e-6 + 1e-30);
+      }
+    }
+  });
+
+  it('refuses malformed programs instead of reading out of bounds', () => {
+    const out = new Float32Array(4);
+    expect(() => nativeAddon()!.evalExpr(Float64Array.of(0, 3), 1, [new Float32Array(4)], out)).toThrow(/malformed program/);
+    expect(() => nativeAddon()!.evalExpr(Float64Array.of(1, 2, 2, 0), 2, [], out)).toThrow(/malformed program/);
+    expect(() => nativeAddon()!.evalExpr(Float64Array.of(1, 2, 1, 3), 2, [], out)).toThrow(/one value/);
+  });
+
+  it('constants and derived variables fold into the program', () => {
+    const c = compileExpr('(0.26348 + 1.9650*r - 1.1731*r^2) * gMax / 25', ['g', 'r', 'gMax', 'gMin'], { constants: { gMax: 25, gMin: 0 }, defs: { r: 'g / gMax' } });
+    expect(c.variables).toEqual(['g']);
+    expect(c.scalar({ g: 12.5 })).toBeCloseTo(0.26348 + 1.965 * 0.5 - 1.1731 * 0.25, 12);
+  });
+});

@@ -2,6 +2,8 @@
 // tfjs wasm heap); their memory is used in place, never copied.
 #include <napi.h>
 
+#include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "analog.h"
@@ -246,6 +248,126 @@ Napi::Value EvalExpr(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// adamw(w, g, m, v, beta1, beta2, c1, c2, eps, decay): one fused AdamW update in place;
+// the same arithmetic, in the same order, as fusedUpdate() in src/train/adamw.ts.
+Napi::Value AdamW(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  F32 w, g, m, v;
+  if (info.Length() != 10 || !get_f32(env, info[0], "w", &w) || !get_f32(env, info[1], "g", &g) || !get_f32(env, info[2], "m", &m) ||
+      !get_f32(env, info[3], "v", &v)) {
+    if (!env.IsExceptionPending()) Napi::TypeError::New(env, "adamw(w, g, m, v, beta1, beta2, c1, c2, eps, decay)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (g.length != w.length || m.length != w.length || v.length != w.length) {
+    Napi::RangeError::New(env, "adamw: w, g, m, v must have the same length").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  double k[6];
+  for (int i = 0; i < 6; i++) k[i] = info[4 + i].As<Napi::Number>().DoubleValue();
+  const double b1 = k[0], b2 = k[1], c1 = k[2], c2 = k[3], eps = k[4], decay = k[5];
+  float *W = w.data, *G = g.data, *M = m.data, *V = v.data;
+  const size_t n = w.length;
+  auto body = [=](size_t i0, size_t i1) {
+    for (size_t i = i0; i < i1; i++) {
+      const double gi = G[i];
+      const double mi = b1 * M[i] + (1 - b1) * gi;
+      const double vi = b2 * V[i] + (1 - b2) * gi * gi;
+      M[i] = static_cast<float>(mi);
+      V[i] = static_cast<float>(vi);
+      W[i] = static_cast<float>(W[i] * decay - (c1 * mi) / (std::sqrt(vi) * c2 + eps));
+    }
+  };
+  if (n < 65536) body(0, n);
+  else aimc::parallel([&](int t, int T) { body(n * t / T, n * (t + 1) / T); });
+  return env.Undefined();
+}
+
+// layerNorm(mode, M, N, eps, a0..a5): mode 0 forward (x, g, b -> y, xhat, rstd);
+// mode 1 backward (dy, xhat, rstd, g -> dx, dg, db). Rows split over the pool; the γ/β
+// gradient sums go through fixed 64-row blocks so results do not depend on the thread count.
+Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int mode, M, N;
+  if (info.Length() != 11 || !get_dim(env, info[0], "mode", &mode) || !get_dim(env, info[1], "M", &M) || !get_dim(env, info[2], "N", &N)) {
+    if (!env.IsExceptionPending()) Napi::TypeError::New(env, "layerNorm(mode, M, N, eps, 7 arrays)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const double eps = info[3].As<Napi::Number>().DoubleValue();
+  F32 a[7];
+  const char* names[7] = {"a0", "a1", "a2", "a3", "a4", "a5", "a6"};
+  for (int i = 0; i < 7; i++)
+    if (!get_f32(env, info[4 + i], names[i], &a[i])) return env.Undefined();
+  const size_t mn = static_cast<size_t>(M) * N;
+  if (mode == 0) {
+    // x, g, b, y, xhat, rstd, (unused)
+    if (a[0].length < mn || a[1].length < static_cast<size_t>(N) || a[2].length < static_cast<size_t>(N) || a[3].length < mn ||
+        a[4].length < mn || a[5].length < static_cast<size_t>(M)) {
+      Napi::RangeError::New(env, "layerNorm: arrays too short").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    const float *x = a[0].data, *g = a[1].data, *b = a[2].data;
+    float *y = a[3].data, *xh = a[4].data, *rs = a[5].data;
+    aimc::parallel([&](int t, int T) {
+      for (int i = M * t / T; i < M * (t + 1) / T; i++) {
+        const float* xr = x + static_cast<size_t>(i) * N;
+        double s = 0;
+        for (int j = 0; j < N; j++) s += xr[j];
+        const double mean = s / N;
+        double v = 0;
+        for (int j = 0; j < N; j++) v += (xr[j] - mean) * (xr[j] - mean);
+        const double r = 1 / std::sqrt(v / N + eps);
+        rs[i] = static_cast<float>(r);
+        for (int j = 0; j < N; j++) {
+          const float h = static_cast<float>((xr[j] - mean) * r);
+          xh[static_cast<size_t>(i) * N + j] = h;
+          y[static_cast<size_t>(i) * N + j] = h * g[j] + b[j];
+        }
+      }
+    });
+    return env.Undefined();
+  }
+  // dy, xhat, rstd, g, dx, dg, db
+  if (a[0].length < mn || a[1].length < mn || a[2].length < static_cast<size_t>(M) || a[3].length < static_cast<size_t>(N) || a[4].length < mn ||
+      a[5].length < static_cast<size_t>(N) || a[6].length < static_cast<size_t>(N)) {
+    Napi::RangeError::New(env, "layerNorm: arrays too short").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const float *dy = a[0].data, *xh = a[1].data, *rs = a[2].data, *g = a[3].data;
+  float *dx = a[4].data, *dg = a[5].data, *db = a[6].data;
+  constexpr int BLK = 64;
+  const int blocks = (M + BLK - 1) / BLK;
+  std::vector<double> pg(static_cast<size_t>(blocks) * N, 0.0), pb(static_cast<size_t>(blocks) * N, 0.0);
+  aimc::parallel([&](int t, int T) {
+    for (int blk = blocks * t / T; blk < blocks * (t + 1) / T; blk++) {
+      double* bg = pg.data() + static_cast<size_t>(blk) * N;
+      double* bb = pb.data() + static_cast<size_t>(blk) * N;
+      for (int i = blk * BLK; i < std::min(M, (blk + 1) * BLK); i++) {
+        const size_t o = static_cast<size_t>(i) * N;
+        double s1 = 0, s2 = 0;
+        for (int j = 0; j < N; j++) {
+          const double d = static_cast<double>(dy[o + j]) * g[j];
+          s1 += d;
+          s2 += d * xh[o + j];
+          bg[j] += static_cast<double>(dy[o + j]) * xh[o + j];
+          bb[j] += dy[o + j];
+        }
+        const double m1 = s1 / N, m2 = s2 / N, r = rs[i];
+        for (int j = 0; j < N; j++) dx[o + j] = static_cast<float>(r * (static_cast<double>(dy[o + j]) * g[j] - m1 - xh[o + j] * m2));
+      }
+    }
+  });
+  for (int j = 0; j < N; j++) {
+    double sg = 0, sb = 0;
+    for (int blk = 0; blk < blocks; blk++) {
+      sg += pg[static_cast<size_t>(blk) * N + j];
+      sb += pb[static_cast<size_t>(blk) * N + j];
+    }
+    dg[j] = static_cast<float>(sg);
+    db[j] = static_cast<float>(sb);
+  }
+  return env.Undefined();
+}
+
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
@@ -259,6 +381,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("sgemmBatched", Napi::Function::New(env, SgemmBatched));
   exports.Set("evalExpr", Napi::Function::New(env, EvalExpr));
+  exports.Set("adamw", Napi::Function::New(env, AdamW));
+  exports.Set("layerNorm", Napi::Function::New(env, LayerNorm));
   exports.Set("setZigguratTables", Napi::Function::New(env, SetZigguratTables));
   exports.Set("fillNormal", Napi::Function::New(env, Fill<true>));
   exports.Set("fillUniform", Napi::Function::New(env, Fill<false>));

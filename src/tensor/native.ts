@@ -25,6 +25,10 @@ export interface NativeAddon {
   sgemmBatched(batch: number, M: number, N: number, K: number, a: Float32Array, strideA: number, b: Float32Array, strideB: number, c: Float32Array, transA: boolean, transB: boolean): void;
   /** out[i] = program(vars[·][i]) for a compiled expression (variables of length 1 broadcast). */
   evalExpr(program: Float64Array, depth: number, vars: Float32Array[], out: Float32Array): void;
+  /** One AdamW update in place (see src/train/adamw.ts). */
+  adamw(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, beta1: number, beta2: number, c1: number, c2: number, eps: number, decay: number): void;
+  /** LayerNorm rows: mode 0 forward (x, γ, β → y, x̂, rstd); mode 1 backward (dy, x̂, rstd, γ → dx, dγ, dβ). */
+  layerNorm(mode: 0 | 1, M: number, N: number, eps: number, a0: Float32Array, a1: Float32Array, a2: Float32Array, a3: Float32Array, a4: Float32Array, a5: Float32Array, a6: Float32Array): void;
   info(): NativeInfo;
   setZigguratTables(kn: Int32Array, wn: Float64Array, fn: Float64Array): void;
   fillNormal(state: Int32Array, out: Float32Array): void;

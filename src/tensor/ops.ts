@@ -1,6 +1,7 @@
 /** Small ops whose stock tfjs gradients are slow on wasm, rebuilt from fast kernels. */
 import * as tf from '@tensorflow/tfjs';
 import { matMulT } from './matmul-grad.js';
+import { nativeAddon } from './native.js';
 
 /**
  * x[M, N] + b[N]. The stock gradient of a broadcast Add reduces dy over rows with Sum,
@@ -45,8 +46,10 @@ export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D | tf.Variable, beta
     const y = heapTensor(h, [M, N]);
     const xhat = heapTensor(h, [M, N]);
     const rstd = heapTensor(h, [M]);
-    layerNormForward(h.typedArrayFromHeap(xi), h.typedArrayFromHeap(g), h.typedArrayFromHeap(b), M, N, eps,
-      h.typedArrayFromHeap(y), h.typedArrayFromHeap(xhat), h.typedArrayFromHeap(rstd));
+    const lib = nativeAddon();
+    const views = [xi, g, b, y, xhat, rstd].map((t) => h.typedArrayFromHeap(t)) as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
+    if (lib) lib.layerNorm(0, M, N, eps, ...views, views[5]);
+    else layerNormForward(...views.slice(0, 3) as [Float32Array, Float32Array, Float32Array], M, N, eps, ...views.slice(3) as [Float32Array, Float32Array, Float32Array]);
     save([xhat, rstd, g]);
     return {
       value: y,
@@ -55,8 +58,10 @@ export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D | tf.Variable, beta
         const dx = heapTensor(h, [M, N]);
         const dg = heapTensor(h, [N]);
         const db = heapTensor(h, [N]);
-        layerNormBackward(h.typedArrayFromHeap(dy as tf.Tensor), h.typedArrayFromHeap(xh), h.typedArrayFromHeap(rs), h.typedArrayFromHeap(gm), M, N,
-          h.typedArrayFromHeap(dx), h.typedArrayFromHeap(dg), h.typedArrayFromHeap(db));
+        const v = [dy as tf.Tensor, xh, rs, gm, dx, dg, db].map((t) => h.typedArrayFromHeap(t)) as Float32Array[];
+        const lib = nativeAddon();
+        if (lib) lib.layerNorm(1, M, N, 0, v[0]!, v[1]!, v[2]!, v[3]!, v[4]!, v[5]!, v[6]!);
+        else layerNormBackward(v[0]!, v[1]!, v[2]!, v[3]!, M, N, v[4]!, v[5]!, v[6]!);
         return [dx, dg, db];
       },
     };

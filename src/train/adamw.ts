@@ -9,6 +9,7 @@
  *   w = w·(1 − lr·λ) − lr/(1−β1^t) · m / (sqrt(v)/sqrt(1−β2^t) + ε)
  */
 import * as tf from '@tensorflow/tfjs';
+import { nativeAddon } from '../tensor/native.js';
 
 export interface AdamWOptions {
   /** Learning rate (may be changed between steps by a schedule). */
@@ -92,7 +93,9 @@ export class AdamW {
         const gv = heap.typedArrayFromHeap(g);
         const mv = heap.typedArrayFromHeap(s.m);
         const vv = heap.typedArrayFromHeap(s.v);
-        fusedUpdate(wv, gv, mv, vv, b1, b2, c1, c2, this.eps, decay);
+        const lib = nativeAddon();
+        if (lib) lib.adamw(wv, gv, mv, vv, b1, b2, c1, c2, this.eps, decay);
+        else fusedUpdate(wv, gv, mv, vv, b1, b2, c1, c2, this.eps, decay);
       } else {
         tf.tidy(() => {
           const m = tf.add(tf.mul(s.m, b1), tf.mul(g, 1 - b1));

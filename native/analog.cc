@@ -32,7 +32,7 @@ void analog_forward(const float* x, int B, int inF, int outF, const std::vector<
   // run on pool threads, so they must see these through the local references, never by
   // naming the thread_local objects themselves.
   thread_local std::vector<double> tl_alpha;
-  thread_local std::vector<float> tl_xq, tl_y, tl_noise, tl_tile, tl_next;
+  thread_local std::vector<float> tl_xq, tl_y, tl_noise, tl_tile, tl_next, tl_noise0;
   thread_local std::vector<uint8_t> tl_sat, tl_next_sat;
   auto& alpha = tl_alpha;
   auto& xq = tl_xq;
@@ -42,6 +42,7 @@ void analog_forward(const float* x, int B, int inF, int outF, const std::vector<
   auto& next = tl_next;
   auto& sat = tl_sat;
   auto& next_sat = tl_next_sat;
+  auto& noise0 = tl_noise0;
   alpha.resize(B);
   y.resize(n);
   noise.resize(n);
@@ -50,6 +51,16 @@ void analog_forward(const float* x, int B, int inF, int outF, const std::vector<
   sat.resize(static_cast<size_t>(B) * n_col_tiles);
   next_sat.resize(sat.size());
   std::memset(out, 0, n * sizeof(float));
+  // Each row tile's first-pass noise comes from its own stream, so the streams can be drawn
+  // side by side on the pool (same draws as one after another).
+  if (p.sigma > 0) {
+    noise0.resize(n * tiles);
+    parallel([&](int t, int T) {
+      for (int i = tiles * t / T; i < tiles * (t + 1) / T; i++) {
+        fill_normal(states + static_cast<size_t>(i) * (p.max_iter + 1) * 4, noise0.data() + n * i, n);
+      }
+    });
+  }
 
   for (int i = 0; i < tiles; i++) {
     const int start = row_start[i];
@@ -78,7 +89,9 @@ void analog_forward(const float* x, int B, int inF, int outF, const std::vector<
         }
       });
       sgemm(B, outF, size, xq.data(), weights[i], y.data(), false, false, false);
-      if (p.sigma > 0) fill_normal(states + (static_cast<size_t>(i) * (p.max_iter + 1) + k) * 4, noise.data(), n);
+      const float* nz = noise.data();
+      if (p.sigma > 0 && k == 0) nz = noise0.data() + n * i;
+      else if (p.sigma > 0) fill_normal(states + (static_cast<size_t>(i) * (p.max_iter + 1) + k) * 4, noise.data(), n);
       std::memset(flags, 0, sat.size());
       // Rows are independent: split them over the pool.
       parallel([&](int t, int T) {
@@ -88,7 +101,7 @@ void analog_forward(const float* x, int B, int inF, int outF, const std::vector<
           for (int j = 0; j < outF; j++) {
             // Same rounding points as the JS loop: noise·σ in double rounded to float, float add.
             double v = y[o + j];
-            if (p.sigma > 0) v = y[o + j] + static_cast<float>(static_cast<double>(noise[o + j]) * p.sigma);
+            if (p.sigma > 0) v = y[o + j] + static_cast<float>(static_cast<double>(nz[o + j]) * p.sigma);
             if (v >= p.adc_bound || v <= -p.adc_bound) {
               fl[col_tile_of[j]] = 1;
               v = v > 0 ? p.adc_bound : -p.adc_bound;

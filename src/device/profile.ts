@@ -102,19 +102,19 @@ function schemaAt(schemaPath: string): SchemaNode | null {
   return cur !== null && typeof cur === 'object' ? (cur as SchemaNode) : null;
 }
 
-/** Case-insensitive edit distance, for "did you mean" on misspelled property names. */
+/** Case-insensitive edit distance with transpositions, for "did you mean" on misspelled property names. */
 function distance(a: string, b: string): number {
   const x = a.toLowerCase();
   const y = b.toLowerCase();
-  let prev = Array.from({ length: y.length + 1 }, (_, j) => j);
+  const d = Array.from({ length: x.length + 1 }, (_, i) => Array.from({ length: y.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
   for (let i = 1; i <= x.length; i++) {
-    const cur = [i];
     for (let j = 1; j <= y.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (x[i - 1] === y[j - 1] ? 0 : 1));
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (x[i - 1] === y[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
     }
-    prev = cur;
   }
-  return prev[y.length]!;
+  return d[x.length]![y.length]!;
 }
 
 /** A found value quoted for a message: strings in single quotes, long ones cut. */
@@ -126,11 +126,9 @@ function quote(v: unknown): string {
   return String(v);
 }
 
-/** A found value with its JSON type, for type mismatches ("got string '25'"). */
+/** A found value for a type mismatch: strings are named as such ("got string '25'"). */
 function typed(v: unknown): string {
-  if (v === null || Array.isArray(v) || typeof v === 'object') return quote(v);
-  if (typeof v === 'number' && Number.isInteger(v)) return String(v);
-  return `${typeof v} ${quote(v)}`;
+  return typeof v === 'string' ? `string ${quote(v)}` : quote(v);
 }
 
 function valueAt(doc: unknown, pointer: string): unknown {
@@ -161,7 +159,7 @@ function schemaProblems(doc: unknown, errors: ErrorObject[]): ProfileProblem[] {
         const best = known.map((k) => [k, distance(extra, k)] as const).sort((a, b) => a[1] - b[1])[0];
         const home = schema().homes.get(extra)?.filter((h) => h !== (path || '/'));
         let hint = ` (known: ${known.join(', ')})`;
-        if (best && best[1] <= Math.max(2, Math.floor(extra.length / 3))) hint = ` (did you mean '${best[0]}'?)`;
+        if (best && best[1] <= Math.max(1, Math.floor(extra.length / 3)) && best[1] < Math.min(extra.length, best[0].length)) hint = ` (did you mean '${best[0]}'?)`;
         else if (home?.length) hint = ` (it belongs under ${home.join(' or ')})`;
         out.push({ path: `${path}/${escapePointer(extra)}`, message: `unknown property '${extra}'${hint}` });
         break;

@@ -125,3 +125,30 @@ function layerNormBackward(
     for (let j = 0; j < N; j++) dx[o + j] = r * (dy[o + j]! * g[j]! - m1 - xhat[o + j]! * m2);
   }
 }
+
+/**
+ * Embedding lookup table[ids] → [N, D] whose gradient scatters rows back with a loop: tfjs's
+ * Gather gradient needs UnsortedSegmentSum, which the wasm backend does not implement.
+ */
+export function embeddingLookup(table: tf.Tensor2D | tf.Variable, ids: Int32Array): tf.Tensor2D {
+  const [V, D] = table.shape as [number, number];
+  const f = tf.customGrad(((t: tf.Tensor) => {
+    const idx = tf.tensor1d(ids, 'int32');
+    const value = tf.gather(t, idx);
+    idx.dispose();
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[]) => {
+        const g = (dy as tf.Tensor).dataSync();
+        const out = new Float32Array(V * D);
+        for (let n = 0; n < ids.length; n++) {
+          const o = ids[n]! * D;
+          const r = n * D;
+          for (let j = 0; j < D; j++) out[o + j] = out[o + j]! + g[r + j]!;
+        }
+        return [tf.tensor2d(out, [V, D])];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(table) as tf.Tensor2D;
+}

@@ -1,0 +1,68 @@
+/**
+ * aimc checkpoints: a directory with config.json (ModelConfig) and model.safetensors
+ * (parameters by aimc's own names, weights [in, out]). Loading checks every parameter's
+ * presence and shape and names what is missing, unexpected or mis-shaped.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { validateConfig, type ModelConfig } from './config.js';
+import { readSafeTensors, toFloat32, writeSafeTensors } from './safetensors.js';
+import { Transformer } from './transformer.js';
+
+/** Write config.json and model.safetensors into dir (created if needed). */
+export async function saveCheckpoint(model: Transformer, dir: string, metadata: Record<string, string> = {}): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const [name, v] of model.params) tensors.set(name, { shape: v.shape, data: (await v.data()) as Float32Array });
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(model.config, null, 2) + '\n');
+  writeFileSync(join(dir, 'model.safetensors'), writeSafeTensors(tensors, { format: 'aimc', ...metadata }));
+}
+
+/** Build a model from a config and assign named float32 arrays to its parameters (checked). */
+export function modelFromTensors(config: ModelConfig, get: (name: string) => { shape: number[]; data: Float32Array } | undefined, names: Iterable<string>, file: string): Transformer {
+  const model = new Transformer(config, 'load');
+  const problems: string[] = [];
+  for (const [name, v] of model.params) {
+    const t = get(name);
+    if (!t) {
+      problems.push(`missing parameter '${name}' (shape ${JSON.stringify(v.shape)})`);
+      continue;
+    }
+    if (t.shape.length !== v.shape.length || t.shape.some((d, i) => d !== v.shape[i])) {
+      problems.push(`parameter '${name}' has shape ${JSON.stringify(t.shape)}, the config needs ${JSON.stringify(v.shape)}`);
+      continue;
+    }
+    v.assign(tf.tensor(t.data, v.shape));
+  }
+  for (const n of names) if (!model.params.has(n)) problems.push(`unexpected parameter '${n}'`);
+  if (problems.length) {
+    model.dispose();
+    throw new Error(problems.map((p) => `${file}: ${p}`).join('\n'));
+  }
+  return model;
+}
+
+/** Load an aimc checkpoint directory. */
+export function loadCheckpoint(dir: string): Transformer {
+  const cfgFile = join(dir, 'config.json');
+  const stFile = join(dir, 'model.safetensors');
+  for (const f of [cfgFile, stFile]) if (!existsSync(f)) throw new Error(`${dir}: not an aimc checkpoint (missing ${f.slice(dir.length + 1)})`);
+  let config: ModelConfig;
+  try {
+    config = JSON.parse(readFileSync(cfgFile, 'utf8')) as ModelConfig;
+  } catch (e) {
+    throw new Error(`${cfgFile}: invalid JSON (${(e as Error).message})`);
+  }
+  validateConfig(config, cfgFile);
+  const st = readSafeTensors(readFileSync(stFile), stFile);
+  return modelFromTensors(
+    config,
+    (name) => {
+      const t = st.tensors.get(name);
+      return t ? { shape: t.shape, data: toFloat32(t, name, stFile) } : undefined;
+    },
+    st.tensors.keys(),
+    stFile,
+  );
+}

@@ -1,6 +1,7 @@
 /** The `aimc` command tree and a runner that turns errors into messages and exit codes. */
 import { Command, CommanderError } from 'commander';
 import { registerDeviceCommands } from './device.js';
+import { registerModelCommands } from './model.js';
 
 /** A fresh command tree (tests build one per call). */
 export function createProgram(): Command {
@@ -12,6 +13,7 @@ export function createProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerDeviceCommands(program);
+  registerModelCommands(program);
   return program;
 }
 

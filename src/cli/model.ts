@@ -1,0 +1,126 @@
+/** `aimc model info | map | run`. */
+import type { Command } from 'commander';
+import * as tf from '@tensorflow/tfjs';
+import { loadModel } from '../model/load.js';
+import { DeviceModel } from '../device/model.js';
+import { loadProfile } from '../device/profile.js';
+import { tileGrid } from '../crossbar/tiling.js';
+import { startBackend, table } from './common.js';
+import type { SiteRole } from '../model/linear.js';
+
+/** Roles a deployment puts on tiles by default (ARCHITECTURE.md: attention and FFN). */
+export const DEFAULT_ANALOG_ROLES: SiteRole[] = ['attn.q', 'attn.k', 'attn.v', 'attn.o', 'ffn.in', 'ffn.out'];
+
+function parseIds(text: string): Int32Array {
+  const ids = text.split(',').map((s) => Number(s.trim()));
+  if (ids.some((v) => !Number.isInteger(v) || v < 0)) throw new Error(`--ids: expected comma-separated non-negative integers, got '${text}'`);
+  return Int32Array.from(ids);
+}
+
+/** Register the model commands. */
+export function registerModelCommands(program: Command): void {
+  const model = program.command('model').description('models: inspect, map onto tiles, run');
+
+  model
+    .command('info')
+    .description('architecture, parameters per role and the Linear sites')
+    .argument('<model>', 'shipped model name or checkpoint directory (aimc or Hugging Face)')
+    .option('--json', 'print JSON')
+    .option('--backend <name>', 'tensorflow | wasm | cpu')
+    .action(async (name: string, opts: { json?: boolean; backend?: string }) => {
+      await startBackend(opts.backend, !opts.json);
+      const { model: m, dir, format, tokenizer } = loadModel(name);
+      const byRole = new Map<string, number>();
+      for (const s of m.sites) byRole.set(s.role, (byRole.get(s.role) ?? 0) + s.parameterCount());
+      const inSites = m.sites.reduce((a, s) => a + s.parameterCount(), 0);
+      byRole.set('embeddings+norms', m.parameterCount() - inSites);
+      const info = {
+        dir,
+        format,
+        config: m.config,
+        parameters: m.parameterCount(),
+        parametersByRole: Object.fromEntries(byRole),
+        tokenizer: tokenizer ? { vocabSize: tokenizer.vocabSize } : null,
+        sites: m.sites.map((s) => ({ name: s.name, role: s.role, in: s.inFeatures, out: s.outFeatures, parameters: s.parameterCount() })),
+      };
+      if (opts.json) {
+        console.log(JSON.stringify(info, null, 2));
+      } else {
+        const c = m.config;
+        console.log(`${dir} (${format}): ${c.arch}, ${c.numLayers} layers, d=${c.hiddenSize}, ${c.numHeads} heads, FFN ${c.intermediateSize}, vocab ${c.vocabSize}, ${m.parameterCount()} parameters`);
+        const t1 = table(['role', 'parameters']);
+        for (const [r, n] of byRole) t1.push([r, n]);
+        console.log(t1.toString());
+        const t2 = table(['site', 'role', 'in', 'out', 'parameters']);
+        for (const s of info.sites) t2.push([s.name, s.role, s.in, s.out, s.parameters]);
+        console.log(t2.toString());
+      }
+      m.dispose();
+    });
+
+  model
+    .command('map')
+    .description('tiles per layer on a device: utilization, analog vs digital parameters')
+    .argument('<model>', 'shipped model name or checkpoint directory')
+    .requiredOption('--device <device>', 'built-in profile name or profile JSON')
+    .option('--json', 'print JSON')
+    .action((name: string, opts: { device: string; json?: boolean }) => {
+      const dev = new DeviceModel(loadProfile(opts.device));
+      const { model: m } = loadModel(name);
+      const rows = m.sites
+        .filter((s) => DEFAULT_ANALOG_ROLES.includes(s.role))
+        .map((s) => {
+          const g = tileGrid(s.inFeatures, s.outFeatures, dev.tile.rows, dev.tile.cols);
+          return { site: s.name, role: s.role, in: s.inFeatures, out: s.outFeatures, tiles: g.tiles, utilization: g.utilization };
+        });
+      const analog = m.sites.filter((s) => DEFAULT_ANALOG_ROLES.includes(s.role)).reduce((a, s) => a + s.weight.size, 0);
+      const summary = { device: dev.name, tile: dev.tile, totalTiles: rows.reduce((a, r) => a + r.tiles, 0), analogParameters: analog, digitalParameters: m.parameterCount() - analog };
+      if (opts.json) console.log(JSON.stringify({ ...summary, sites: rows }, null, 2));
+      else {
+        const t = table(['site', 'role', 'in × out', 'tiles', 'utilization']);
+        for (const r of rows) t.push([r.site, r.role, `${r.in} × ${r.out}`, r.tiles, `${(100 * r.utilization).toFixed(1)}%`]);
+        console.log(t.toString());
+        console.log(`${summary.totalTiles} tiles of ${dev.tile.rows}×${dev.tile.cols} on ${dev.name}; analog weights ${analog}, digital parameters ${summary.digitalParameters} (embeddings, norms, biases, heads)`);
+      }
+      m.dispose();
+    });
+
+  model
+    .command('run')
+    .description('logits for one input: a classifier\'s class logits, or a decoder\'s next-token logits at the last position')
+    .argument('<model>', 'shipped model name or checkpoint directory')
+    .option('--text <text>', 'input text (needs the model\'s tokenizer)')
+    .option('--text-pair <text>', 'second text for pair tasks')
+    .option('--ids <list>', 'token ids, e.g. 0,5,7 (used as given)')
+    .option('--json', 'print {"logits": [...]}')
+    .option('--backend <name>', 'tensorflow | wasm | cpu')
+    .action(async (name: string, opts: { text?: string; textPair?: string; ids?: string; json?: boolean; backend?: string }) => {
+      if ((opts.text === undefined) === (opts.ids === undefined)) throw new Error('give exactly one of --text or --ids');
+      await startBackend(opts.backend, !opts.json);
+      const { model: m, tokenizer, dir } = loadModel(name);
+      let ids: Int32Array;
+      if (opts.ids !== undefined) ids = parseIds(opts.ids);
+      else {
+        if (!tokenizer) throw new Error(`${dir}: no tokenizer.json; use --ids`);
+        ids = Int32Array.from(tokenizer.encode(opts.text!, opts.textPair));
+      }
+      const batch = { ids, B: 1, T: ids.length };
+      const logits = tf.tidy(() => {
+        if (m.config.arch === 'encoder') return m.classify(batch);
+        return tf.slice(m.lmLogits(batch), [ids.length - 1, 0], [1, m.config.vocabSize]);
+      });
+      const values = Array.from(await logits.data());
+      logits.dispose();
+      if (opts.json) console.log(JSON.stringify({ logits: values }));
+      else {
+        console.log(`input ids: ${Array.from(ids).join(',')}`);
+        if (m.config.arch === 'encoder') console.log(`logits: ${values.map((v) => v.toFixed(6)).join(' ')}`);
+        else {
+          const top = values.map((v, i) => [v, i] as const).sort((a, b) => b[0] - a[0]).slice(0, 10);
+          console.log('top next tokens:');
+          for (const [v, i] of top) console.log(`  ${i}${tokenizer ? ` ${JSON.stringify(tokenizer.decode([i]))}` : ''}  ${v.toFixed(4)}`);
+        }
+      }
+      m.dispose();
+    });
+}

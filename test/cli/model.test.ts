@@ -1,0 +1,91 @@
+import { describe, it, expect, vi, beforeAll } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../../src/cli/program.js';
+import { Transformer } from '../../src/model/transformer.js';
+import { saveCheckpoint } from '../../src/model/checkpoint.js';
+import { saveHuggingFace } from '../../src/model/hf.js';
+import { defaultConfig } from '../../src/model/config.js';
+import { initBackend } from '../../src/tensor/backend.js';
+
+async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+  const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
+  try {
+    return { code: await runCli(['node', 'aimc', ...args]), out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+  }
+}
+
+// A word-level tokenizer.json in the format the Rust library writes.
+const TOKENIZER = {
+  version: '1.0',
+  truncation: null,
+  padding: null,
+  added_tokens: ['<s>', '<pad>', '</s>', '<unk>'].map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
+  normalizer: null,
+  pre_tokenizer: { type: 'Whitespace' },
+  post_processor: null,
+  decoder: null,
+  model: { type: 'WordLevel', vocab: { '<s>': 0, '<pad>': 1, '</s>': 2, '<unk>': 3, hello: 4, world: 5 }, unk_token: '<unk>' },
+};
+
+let encDir = '';
+let hfDir = '';
+beforeAll(async () => {
+  await initBackend('wasm');
+  const cfg = { ...defaultConfig('encoder'), vocabSize: 20, hiddenSize: 16, numHeads: 2, intermediateSize: 32, maxPositions: 12, numLabels: 3 };
+  const m = new Transformer(cfg, 'cli');
+  encDir = mkdtempSync(join(tmpdir(), 'aimc-cli-enc-'));
+  await saveCheckpoint(m, encDir);
+  writeFileSync(join(encDir, 'tokenizer.json'), JSON.stringify(TOKENIZER));
+  hfDir = mkdtempSync(join(tmpdir(), 'aimc-cli-hf-'));
+  const d = new Transformer({ ...defaultConfig('decoder'), vocabSize: 20, hiddenSize: 16, numHeads: 2, intermediateSize: 32, maxPositions: 12 }, 'cli-dec');
+  await saveHuggingFace(d, hfDir);
+  m.dispose();
+  d.dispose();
+});
+
+describe('aimc model', () => {
+  it('run --text tokenizes with the stored tokenizer.json: same logits as the ids', async () => {
+    const a = await cli('model', 'run', encDir, '--text', 'hello world', '--json');
+    const b = await cli('model', 'run', encDir, '--ids', '4,5', '--json');
+    expect(a.code).toBe(0);
+    const la = (JSON.parse(a.out) as { logits: number[] }).logits;
+    expect(la).toHaveLength(3);
+    expect(la).toEqual((JSON.parse(b.out) as { logits: number[] }).logits);
+  });
+
+  it('run on a Hugging Face gpt2 directory gives next-token logits over the vocabulary', async () => {
+    const r = await cli('model', 'run', hfDir, '--ids', '3,4,5', '--json');
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.out) as { logits: number[] }).logits).toHaveLength(20);
+  });
+
+  it('info counts parameters per role and lists the sites', async () => {
+    const r = await cli('model', 'info', encDir, '--json');
+    const info = JSON.parse(r.out) as { parameters: number; parametersByRole: Record<string, number>; sites: { name: string }[] };
+    expect(Object.values(info.parametersByRole).reduce((a, b) => a + b, 0)).toBe(info.parameters);
+    expect(info.sites.map((s) => s.name)).toContain('encoder.1.ffn.out');
+  });
+
+  it('map counts tiles on a device', async () => {
+    const r = await cli('model', 'map', encDir, '--device', 'pcm-hermes-2023', '--json');
+    const m = JSON.parse(r.out) as { totalTiles: number; sites: { tiles: number }[]; analogParameters: number };
+    // 2 layers × 6 attention/FFN sites, each fits one 256×256 tile.
+    expect(m.sites).toHaveLength(12);
+    expect(m.totalTiles).toBe(12);
+    expect(m.analogParameters).toBe(2 * (4 * 16 * 16 + 2 * 16 * 32));
+  });
+
+  it('errors name the problem', async () => {
+    expect((await cli('model', 'run', encDir)).err).toMatch(/give exactly one of --text or --ids/);
+    expect((await cli('model', 'info', 'no-such-model')).err).toMatch(/unknown model 'no-such-model'/);
+    expect((await cli('model', 'run', encDir, '--ids', '4,x')).err).toMatch(/--ids: expected comma-separated non-negative integers/);
+  });
+});

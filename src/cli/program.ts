@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerDeviceCommands } from './device.js';
 import { registerModelCommands } from './model.js';
+import { registerDataCommands } from './data.js';
 
 /** A fresh command tree (tests build one per call). */
 export function createProgram(): Command {
@@ -14,6 +15,7 @@ export function createProgram(): Command {
     .exitOverride();
   registerDeviceCommands(program);
   registerModelCommands(program);
+  registerDataCommands(program);
   return program;
 }
 

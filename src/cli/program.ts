@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { registerDeviceCommands } from './device.js';
 import { registerModelCommands } from './model.js';
 import { registerDataCommands } from './data.js';
+import { registerPretrainCommand } from './pretrain.js';
 
 /** A fresh command tree (tests build one per call). */
 export function createProgram(): Command {
@@ -16,6 +17,7 @@ export function createProgram(): Command {
   registerDeviceCommands(program);
   registerModelCommands(program);
   registerDataCommands(program);
+  registerPretrainCommand(program);
   return program;
 }
 

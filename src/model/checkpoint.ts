@@ -21,7 +21,9 @@ export async function saveCheckpoint(model: Transformer, dir: string, metadata: 
 
 /** Build a model from a config and assign named float32 arrays to its parameters (checked). */
 export function modelFromTensors(config: ModelConfig, get: (name: string) => { shape: number[]; data: Float32Array } | undefined, names: Iterable<string>, file: string): Transformer {
+  const all = [...names];
   const model = new Transformer(config, 'load');
+  if (all.includes('mlm.dense.weight')) model.withMlmHead();
   const problems: string[] = [];
   for (const [name, v] of model.params) {
     const t = get(name);
@@ -33,9 +35,12 @@ export function modelFromTensors(config: ModelConfig, get: (name: string) => { s
       problems.push(`parameter '${name}' has shape ${JSON.stringify(t.shape)}, the config needs ${JSON.stringify(v.shape)}`);
       continue;
     }
-    v.assign(tf.tensor(t.data, v.shape));
+    // Dispose the temporary: a variable whose buffer has a second owner is updated out of place.
+    const init = tf.tensor(t.data, v.shape);
+    v.assign(init);
+    init.dispose();
   }
-  for (const n of names) if (!model.params.has(n)) problems.push(`unexpected parameter '${n}'`);
+  for (const n of all) if (!model.params.has(n)) problems.push(`unexpected parameter '${n}'`);
   if (problems.length) {
     model.dispose();
     throw new Error(problems.map((p) => `${file}: ${p}`).join('\n'));

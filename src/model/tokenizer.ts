@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 
 export interface TextTokenizer {
-  /** Token ids of a text (and optional pair), with the model's special tokens. */
-  encode(text: string, pair?: string): number[];
+  /** Token ids of a text (and optional pair), with the model's special tokens unless `special` is false. */
+  encode(text: string, pair?: string, special?: boolean): number[];
   decode(ids: number[]): string;
   /** Vocabulary size including added tokens. */
   readonly vocabSize: number;
@@ -33,7 +33,7 @@ export function loadTokenizer(dir: string): TextTokenizer | null {
     throw new Error(`${file}: not a tokenizer this library can load (${(e as Error).message})`);
   }
   return {
-    encode: (text, pair) => tok.encode(text, pair === undefined ? {} : { text_pair: pair }).ids,
+    encode: (text, pair, special = true) => tok.encode(text, { ...(pair === undefined ? {} : { text_pair: pair }), add_special_tokens: special }).ids,
     decode: (ids) => tok.decode(ids),
     vocabSize: tok.get_vocab(true).size,
   };

@@ -87,6 +87,8 @@ export class Transformer {
   private readonly finalLn: [tf.Variable, tf.Variable] | null = null;
   readonly headDense: LinearSite | null = null;
   readonly headOut: LinearSite | null = null;
+  /** Encoder masked-LM head (RoBERTa's lm_head: dense → GELU → LayerNorm → tied decoder + bias); created on demand. */
+  private mlm: { dense: LinearSite; g: tf.Variable; b: tf.Variable; bias: tf.Variable } | null = null;
 
   constructor(
     readonly config: ModelConfig,
@@ -253,6 +255,35 @@ export class Transformer {
     const first = tf.reshape(tf.slice(tf.reshape(h, [B, T, D]), [0, 0, 0], [B, 1, D]), [B, D]) as tf.Tensor2D;
     const x = dropout(tf.tanh(this.headDense.apply(dropout(first, this.config.dropout, o.train, 'head.dropout0') as tf.Tensor2D)), this.config.dropout, o.train, 'head.dropout1');
     return this.headOut.apply(x as tf.Tensor2D);
+  }
+
+  /**
+   * Add the masked-LM head (pretraining); its parameters join `params` as mlm.* so they are
+   * checkpointed, and a checkpoint holding them gets them back on load (`withMlmHead`).
+   */
+  withMlmHead(seed = 'mlm'): this {
+    if (this.mlm || this.config.arch !== 'encoder') return this;
+    const D = this.config.hiddenSize;
+    const rng = new RandomStream(`${seed}/mlm`);
+    const dense = createSite('mlm.dense', 'lm_head', D, D, rng, `${this.id}/`);
+    this.params.set('mlm.dense.weight', dense.weight);
+    this.params.set('mlm.dense.bias', dense.bias!);
+    this.mlm = {
+      dense,
+      g: this.param('mlm.ln.gamma', tf.ones([D])),
+      b: this.param('mlm.ln.beta', tf.zeros([D])),
+      bias: this.param('mlm.bias', tf.zeros([this.config.vocabSize])),
+    };
+    return this;
+  }
+
+  /** Encoder: masked-LM logits [N, vocab] at the given flat positions of the batch. */
+  mlmLogits(batch: Batch, positions: Int32Array, o: ForwardOptions = {}): tf.Tensor2D {
+    if (!this.mlm) throw new Error('no masked-LM head (call withMlmHead())');
+    const h = this.hidden(batch, o);
+    const picked = embeddingLookup(h, positions);
+    const x = layerNorm(geluErf(this.mlm.dense.apply(picked)) as tf.Tensor2D, this.mlm.g, this.mlm.b, this.config.layerNormEps);
+    return tf.add(matMulT(x, this.tokenEmbedding, false, true), this.mlm.bias) as tf.Tensor2D;
   }
 
   /** Decoder: next-token logits [B·T, vocab] through the tied LM head. */

@@ -63,14 +63,45 @@ export class AdamW {
   }
 
   /**
-   * Compute gradients of the scalar loss f with respect to vars and apply one update;
-   * returns the loss (caller disposes).
+   * Compute gradients of the scalar loss f with respect to vars, clip them to a global L2
+   * norm of `clip` (if given), and apply one update; returns the loss (caller disposes).
    */
-  minimize(f: () => tf.Scalar, vars: tf.Variable[]): tf.Scalar {
+  minimize(f: () => tf.Scalar, vars: tf.Variable[], clip?: number): tf.Scalar {
     const { value, grads } = tf.variableGrads(f, vars);
+    if (clip !== undefined && clip > 0) {
+      const norm = tf.tidy(() => tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))).dataSync()[0]!);
+      if (norm > clip) {
+        for (const k of Object.keys(grads)) {
+          const scaled = tf.mul(grads[k]!, clip / norm);
+          grads[k]!.dispose();
+          grads[k] = scaled;
+        }
+      }
+    }
     this.apply(vars, grads);
     for (const g of Object.values(grads)) g.dispose();
     return value;
+  }
+
+  /** The moment estimates of a variable (null before its first update). */
+  slotOf(v: tf.Variable): { m: tf.Variable; v: tf.Variable } | null {
+    return this.slots.get(v) ?? null;
+  }
+
+  /** Restore step count and moments (from a checkpoint) for the given named variables. */
+  restore(step: number, get: (name: string, which: 'm' | 'v') => Float32Array | null, params: Map<string, tf.Variable>): void {
+    this.t = step;
+    for (const [name, w] of params) {
+      const m = get(name, 'm');
+      const v = get(name, 'v');
+      if (!m || !v) continue;
+      const s = this.slot(w);
+      for (const [slot, data] of [[s.m, m], [s.v, v]] as const) {
+        const init = tf.tensor(data, w.shape);
+        slot.assign(init);
+        init.dispose();
+      }
+    }
   }
 
   /** Apply gradients (keyed by variable name). */

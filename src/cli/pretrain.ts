@@ -1,0 +1,122 @@
+/** `aimc pretrain`: masked-LM (encoder) or causal-LM (decoder) pretraining with a BPE tokenizer. */
+import { existsSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { loadDataset } from '../data/datasets.js';
+import { trainByteLevelBpe } from '../model/bpe-train.js';
+import { loadTokenizer } from '../model/tokenizer.js';
+import { defaultConfig, validateConfig, type ModelConfig } from '../model/config.js';
+import { saveCheckpoint } from '../model/checkpoint.js';
+import { packSequences, pretrain } from '../train/pretrain.js';
+import { parsePositiveInt } from './parse.js';
+import { startBackend } from './common.js';
+
+const num = (v: string, flag: string) => {
+  const x = Number(v);
+  if (!Number.isFinite(x) || x < 0) throw new Error(`${flag}: '${v}' is not a non-negative number`);
+  return x;
+};
+
+/** Register `aimc pretrain`. */
+export function registerPretrainCommand(program: Command): void {
+  program
+    .command('pretrain')
+    .description('pretrain an encoder (masked LM) or decoder (causal LM) from scratch; resumes from OUT/checkpoint')
+    .requiredOption('--arch <arch>', 'encoder | decoder')
+    .requiredOption('--out <dir>', 'output model directory')
+    .option('--dataset <name>', 'text dataset', 'brown-text')
+    .option('--vocab <n>', 'BPE vocabulary size', '4096')
+    .option('--hidden <n>', 'model width', '128')
+    .option('--layers <n>', 'layers', '4')
+    .option('--heads <n>', 'attention heads', '4')
+    .option('--ffn <n>', 'FFN inner size', '512')
+    .option('--seq <n>', 'sequence length', '128')
+    .option('--batch <n>', 'sequences per step', '16')
+    .option('--steps <n>', 'optimizer steps', '2000')
+    .option('--lr <x>', 'peak learning rate', '5e-4')
+    .option('--warmup <n>', 'warmup steps', '100')
+    .option('--weight-decay <x>', 'AdamW weight decay', '0.01')
+    .option('--clip <x>', 'gradient global-norm clip', '1')
+    .option('--eval-every <n>', 'steps between dev evaluations and checkpoints', '200')
+    .option('--dropout <x>', 'dropout', '0.1')
+    .option('--seed <s>', 'seed', 'aimc')
+    .option('--backend <name>', 'tensorflow | wasm | cpu')
+    .action(async (o: Record<string, string>) => {
+      const arch = o.arch as ModelConfig['arch'];
+      if (arch !== 'encoder' && arch !== 'decoder') throw new Error(`--arch: expected encoder or decoder, got '${o.arch}'`);
+      await startBackend(o.backend, true);
+      const data = loadDataset(o.dataset!);
+      mkdirSync(o.out!, { recursive: true });
+      if (!existsSync(join(o.out!, 'tokenizer.json'))) {
+        console.error(`training a byte-level BPE tokenizer (${o.vocab} tokens) on ${data.name} train…`);
+        const json = trainByteLevelBpe(data.train.map((e) => e.text), { vocabSize: parsePositiveInt(o.vocab!, '--vocab'), template: arch === 'encoder' ? 'roberta' : 'none' });
+        writeFileSync(join(o.out!, 'tokenizer.json'), JSON.stringify(json));
+      }
+      const tok = loadTokenizer(o.out!)!;
+      const config = validateConfig({
+        ...defaultConfig(arch),
+        vocabSize: tok.vocabSize,
+        hiddenSize: parsePositiveInt(o.hidden!, '--hidden'),
+        numLayers: parsePositiveInt(o.layers!, '--layers'),
+        numHeads: parsePositiveInt(o.heads!, '--heads'),
+        intermediateSize: parsePositiveInt(o.ffn!, '--ffn'),
+        maxPositions: parsePositiveInt(o.seq!, '--seq'),
+        dropout: num(o.dropout!, '--dropout'),
+        padTokenId: 1,
+        numLabels: 0,
+      });
+      const seqLen = config.maxPositions;
+      const sep = 2; // </s>
+      const enc = (texts: string[]) => texts.map((t) => Int32Array.from(tok.encode(t, undefined, false)));
+      const train = packSequences(enc(data.train.map((e) => e.text)), seqLen, sep);
+      const dev = packSequences(enc(data.dev.map((e) => e.text)), seqLen, sep);
+      const steps = parsePositiveInt(o.steps!, '--steps');
+      console.error(`${train.length} train / ${dev.length} dev sequences of ${seqLen} tokens`);
+      const bar = new cliProgress.SingleBar(
+        { format: 'pretrain {bar} {value}/{total} | loss {loss} | {tps} tok/s | dev {dev} | ETA {eta_formatted}', hideCursor: true },
+        cliProgress.Presets.shades_classic,
+      );
+      const start = performance.now();
+      bar.start(steps, 0, { loss: '-', tps: '-', dev: '-' });
+      const res = await pretrain({
+        config,
+        train,
+        dev,
+        out: o.out!,
+        steps,
+        batchSize: parsePositiveInt(o.batch!, '--batch'),
+        seqLen,
+        lr: num(o.lr!, '--lr'),
+        warmup: parsePositiveInt(o.warmup!, '--warmup'),
+        weightDecay: num(o.weightDecay!, '--weight-decay'),
+        clip: num(o.clip!, '--clip'),
+        evalEvery: parsePositiveInt(o.evalEvery!, '--eval-every'),
+        seed: o.seed!,
+        maskId: 4,
+        padId: 1,
+        onProgress: (p) =>
+          bar.update(p.step, {
+            loss: p.loss.toFixed(3),
+            tps: Math.round(p.tokensPerSecond),
+            ...(p.eval ? { dev: `${arch === 'encoder' ? 'acc' : 'ppl'} ${arch === 'encoder' ? p.eval.accuracy.toFixed(3) : p.eval.perplexity.toFixed(1)}` } : {}),
+          }),
+      });
+      bar.stop();
+      await saveCheckpoint(res.model, o.out!);
+      const summary = {
+        command: `aimc pretrain ${process.argv.slice(3).join(' ')}`,
+        config,
+        steps,
+        trainSequences: train.length,
+        devSequences: dev.length,
+        seconds: Math.round((performance.now() - start) / 1000),
+        dev: res.eval,
+        history: res.state.history,
+      };
+      writeFileSync(join(o.out!, 'pretrain.json'), JSON.stringify(summary, null, 2) + '\n');
+      rmSync(join(o.out!, 'checkpoint'), { recursive: true, force: true });
+      console.log(`dev: loss ${res.eval.loss.toFixed(4)}, ${arch === 'encoder' ? 'masked-token' : 'next-token'} accuracy ${res.eval.accuracy.toFixed(4)}, perplexity ${res.eval.perplexity.toFixed(2)}`);
+      res.model.dispose();
+    });
+}

@@ -1,0 +1,208 @@
+/**
+ * Pretraining: masked LM for the encoder (RoBERTa's recipe: 15 % of tokens selected, of
+ * which 80 % → <mask>, 10 % → random token, 10 % unchanged), causal LM for the decoder.
+ * AdamW with linear warmup and linear decay, global-norm gradient clipping, periodic dev
+ * evaluation and checkpoints (model + optimizer moments + step) so a killed run resumes.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { ModelConfig } from '../model/config.js';
+import { Transformer, type Batch } from '../model/transformer.js';
+import { saveCheckpoint, loadCheckpoint } from '../model/checkpoint.js';
+import { RandomStream } from '../tensor/random.js';
+import { embeddingLookup } from '../tensor/ops.js';
+import { AdamW } from './adamw.js';
+import { readSafeTensors, toFloat32, writeSafeTensors } from '../model/safetensors.js';
+
+export interface PretrainOptions {
+  config: ModelConfig;
+  /** Token sequences (already tokenized), train and dev. */
+  train: Int32Array[];
+  dev: Int32Array[];
+  out: string;
+  steps: number;
+  batchSize: number;
+  seqLen: number;
+  lr: number;
+  warmup: number;
+  weightDecay: number;
+  clip: number;
+  evalEvery: number;
+  seed: string;
+  /** Special ids: mask (encoder), pad. */
+  maskId: number;
+  padId: number;
+  onProgress?: (p: { step: number; loss: number; tokensPerSecond: number; eval?: EvalResult }) => void;
+}
+
+export interface EvalResult {
+  /** Mean cross-entropy per predicted token (nats). */
+  loss: number;
+  /** Encoder: masked-token accuracy; decoder: next-token accuracy. */
+  accuracy: number;
+  perplexity: number;
+}
+
+/** Learning-rate multiplier: linear warmup to 1, then linear decay to 0 at `total`. */
+export function warmupLinear(step: number, warmup: number, total: number): number {
+  if (step < warmup) return (step + 1) / warmup;
+  return Math.max(0, (total - step) / Math.max(1, total - warmup));
+}
+
+/** Cut token streams into fixed-length sequences (documents joined by a separator). */
+export function packSequences(docs: Int32Array[], seqLen: number, sep: number): Int32Array[] {
+  const total = docs.reduce((a, d) => a + d.length + 1, 0);
+  const flat = new Int32Array(total);
+  let o = 0;
+  for (const d of docs) {
+    flat.set(d, o);
+    o += d.length;
+    flat[o++] = sep;
+  }
+  const out: Int32Array[] = [];
+  for (let s = 0; s + seqLen <= flat.length; s += seqLen) out.push(flat.slice(s, s + seqLen));
+  return out;
+}
+
+/** RoBERTa masking of one batch: returns inputs, positions to predict and their targets. */
+export function maskTokens(ids: Int32Array, rng: RandomStream, vocab: number, maskId: number, specials: Set<number>): { input: Int32Array; positions: Int32Array; targets: Int32Array } {
+  const u = rng.uniform(new Float64Array(ids.length * 3));
+  const input = ids.slice();
+  const pos: number[] = [];
+  for (let i = 0; i < ids.length; i++) {
+    if (specials.has(ids[i]!) || u[3 * i]! >= 0.15) continue;
+    pos.push(i);
+    const r = u[3 * i + 1]!;
+    if (r < 0.8) input[i] = maskId;
+    else if (r < 0.9) input[i] = Math.min(vocab - 1, Math.floor(u[3 * i + 2]! * vocab));
+  }
+  if (pos.length === 0) pos.push(0);
+  const positions = Int32Array.from(pos);
+  return { input, positions, targets: Int32Array.from(pos, (p) => ids[p]!) };
+}
+
+/** Loss and predictions for one batch (encoder: MLM, decoder: next token). */
+function batchLoss(model: Transformer, seqs: Int32Array[], o: PretrainOptions, rng: RandomStream, train: boolean): { loss: tf.Scalar; correct: number; count: number } {
+  const B = seqs.length;
+  const T = o.seqLen;
+  const ids = new Int32Array(B * T);
+  seqs.forEach((s, i) => ids.set(s, i * T));
+  return tf.tidy(() => {
+    let logits: tf.Tensor2D;
+    let targets: Int32Array;
+    if (model.config.arch === 'encoder') {
+      const m = maskTokens(ids, rng.child('mask'), model.config.vocabSize, o.maskId, new Set([o.padId]));
+      const batch: Batch = { ids: m.input, B, T };
+      logits = model.mlmLogits(batch, m.positions, train ? { train: rng.child('dropout') } : {});
+      targets = m.targets;
+    } else {
+      const batch: Batch = { ids, B, T };
+      const all = model.lmLogits(batch, train ? { train: rng.child('dropout') } : {});
+      // Predict token t+1 from position t: drop each sequence's last position.
+      const keep: number[] = [];
+      const tgt: number[] = [];
+      for (let b = 0; b < B; b++) for (let t = 0; t + 1 < T; t++) keep.push(b * T + t), tgt.push(ids[b * T + t + 1]!);
+      logits = embeddingLookup(all, Int32Array.from(keep));
+      targets = Int32Array.from(tgt);
+    }
+    const onehot = tf.oneHot(tf.tensor1d(targets, 'int32'), model.config.vocabSize);
+    const loss = tf.losses.softmaxCrossEntropy(onehot, logits) as tf.Scalar;
+    const pred = tf.argMax(logits, 1).dataSync();
+    let correct = 0;
+    for (let i = 0; i < targets.length; i++) if (pred[i] === targets[i]) correct++;
+    return { loss: tf.keep(loss), correct, count: targets.length };
+  }) as { loss: tf.Scalar; correct: number; count: number };
+}
+
+/** Evaluate on (up to `maxBatches` batches of) dev sequences with a fixed masking stream. */
+export function evaluate(model: Transformer, seqs: Int32Array[], o: PretrainOptions, maxBatches = 50): EvalResult {
+  let loss = 0;
+  let correct = 0;
+  let count = 0;
+  const rng = new RandomStream(`${o.seed}/eval`);
+  for (let i = 0, n = 0; i < seqs.length && n < maxBatches; i += o.batchSize, n++) {
+    const r = batchLoss(model, seqs.slice(i, i + o.batchSize), o, rng.child(i), false);
+    loss += r.loss.dataSync()[0]! * r.count;
+    r.loss.dispose();
+    correct += r.correct;
+    count += r.count;
+  }
+  const mean = loss / Math.max(count, 1);
+  return { loss: mean, accuracy: correct / Math.max(count, 1), perplexity: Math.exp(mean) };
+}
+
+interface TrainState {
+  step: number;
+  history: { step: number; loss: number; eval?: EvalResult }[];
+}
+
+/** Write the training state atomically: model checkpoint + optimizer moments + state JSON. */
+async function saveState(model: Transformer, opt: AdamW, state: TrainState, dir: string): Promise<void> {
+  const tmp = `${dir}.tmp`;
+  await saveCheckpoint(model, tmp);
+  const moments = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const [name, v] of model.params) {
+    const s = opt.slotOf(v);
+    if (!s) continue;
+    moments.set(`m/${name}`, { shape: v.shape, data: (await s.m.data()) as Float32Array });
+    moments.set(`v/${name}`, { shape: v.shape, data: (await s.v.data()) as Float32Array });
+  }
+  writeFileSync(join(tmp, 'optimizer.safetensors'), writeSafeTensors(moments, { step: String(opt.step) }));
+  writeFileSync(join(tmp, 'state.json'), JSON.stringify(state));
+  // Swap in the finished checkpoint in one rename, so a crash never leaves a half-written one.
+  if (existsSync(dir)) renameSync(dir, `${dir}.old`);
+  renameSync(tmp, dir);
+  if (existsSync(`${dir}.old`)) (await import('node:fs')).rmSync(`${dir}.old`, { recursive: true, force: true });
+}
+
+/** Run (or resume) pretraining; returns the final model and its dev evaluation. */
+export async function pretrain(o: PretrainOptions): Promise<{ model: Transformer; eval: EvalResult; state: TrainState }> {
+  mkdirSync(o.out, { recursive: true });
+  const ckpt = join(o.out, 'checkpoint');
+  let model: Transformer;
+  let state: TrainState = { step: 0, history: [] };
+  const opt = new AdamW({ lr: o.lr, weightDecay: o.weightDecay });
+  if (existsSync(join(ckpt, 'state.json'))) {
+    model = loadCheckpoint(ckpt);
+    state = JSON.parse(readFileSync(join(ckpt, 'state.json'), 'utf8')) as TrainState;
+    const st = readSafeTensors(readFileSync(join(ckpt, 'optimizer.safetensors')), join(ckpt, 'optimizer.safetensors'));
+    opt.restore(Number(st.metadata.step ?? state.step), (name, which) => {
+      const t = st.tensors.get(`${which}/${name}`);
+      return t ? toFloat32(t, name, 'optimizer') : null;
+    }, model.params);
+  } else {
+    model = new Transformer(o.config, o.seed);
+    if (o.config.arch === 'encoder') model.withMlmHead(o.seed);
+  }
+  const vars = model.variables();
+  const rng = new RandomStream(`${o.seed}/train`);
+  let t0 = performance.now();
+  let tokens = 0;
+  for (let step = state.step; step < o.steps; step++) {
+    opt.lr = o.lr * warmupLinear(step, o.warmup, o.steps);
+    // Batches are a pure function of (seed, step): resuming draws exactly what an
+    // uninterrupted run would have drawn.
+    const pick = rng.child('batch', step).uniform(new Float64Array(o.batchSize));
+    const seqs = Array.from(pick, (u) => o.train[Math.floor(u * o.train.length)]!);
+    const loss = opt.minimize(() => batchLoss(model, seqs, o, rng.child('step', step), true).loss, vars, o.clip);
+    const lv = loss.dataSync()[0]!;
+    loss.dispose();
+    tokens += o.batchSize * o.seqLen;
+    const done = step + 1;
+    let ev: EvalResult | undefined;
+    if (done % o.evalEvery === 0 || done === o.steps) {
+      ev = evaluate(model, o.dev, o);
+      state = { step: done, history: [...state.history, { step: done, loss: lv, eval: ev }] };
+      await saveState(model, opt, state, ckpt);
+    }
+    const dt = (performance.now() - t0) / 1000;
+    o.onProgress?.({ step: done, loss: lv, tokensPerSecond: tokens / Math.max(dt, 1e-9), ...(ev ? { eval: ev } : {}) });
+    if (ev) {
+      t0 = performance.now();
+      tokens = 0;
+    }
+  }
+  const finalEval = state.history[state.history.length - 1]?.eval ?? evaluate(model, o.dev, o);
+  return { model, eval: finalEval, state };
+}

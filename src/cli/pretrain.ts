@@ -74,7 +74,8 @@ export function registerPretrainCommand(program: Command): void {
       const steps = parsePositiveInt(o.steps!, '--steps');
       console.error(`${train.length} train / ${dev.length} dev sequences of ${seqLen} tokens`);
       const bar = new cliProgress.SingleBar(
-        { format: 'pretrain {bar} {value}/{total} | loss {loss} | {tps} tok/s | dev {dev} | ETA {eta_formatted}', hideCursor: true },
+        // Not a terminal (CI, a log file): a progress line every 30 s instead of a live bar.
+        { format: 'pretrain {bar} {value}/{total} | loss {loss} | {tps} tok/s | dev {dev} | ETA {eta_formatted}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 30_000 },
         cliProgress.Presets.shades_classic,
       );
       const start = performance.now();

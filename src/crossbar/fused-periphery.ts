@@ -13,11 +13,7 @@ import type { AnalogMatrix } from './analog-matrix.js';
 import { RandomStream } from '../tensor/random.js';
 import { converterStep } from './periphery.js';
 import { nativeAddon, type NativeAddon } from '../tensor/native.js';
-
-interface HeapBackend {
-  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
-}
+import { heapTensor, type HeapBackend } from '../tensor/heap.js';
 
 /** True when the active backend exposes its heap (wasm) and the fused path is not disabled. */
 export function fusedPeripheryAvailable(): boolean {
@@ -165,7 +161,7 @@ function nativeForward(lib: NativeAddon, m: AnalogMatrix, x: tf.Tensor2D, rng: R
     converterStep(per.dac), per.dac.bound, converterStep(per.adc), per.adc.bound, per.outputNoise,
     per.noiseManagement === 'abs-max' ? 1 : 0, per.boundManagement === 'iterative' ? 1 : 0, K, m.gdc,
   );
-  const out = tf.engine().makeTensorFromTensorInfo(backend.makeOutput([B, outF], 'float32')) as tf.Tensor2D;
+  const out = heapTensor(backend, [B, outF]) as tf.Tensor2D;
   // Views after the allocation (it may grow the heap).
   lib.analogForward(
     backend.typedArrayFromHeap(x), B, inF, outF, rowStarts, m.weights.map((w) => backend.typedArrayFromHeap(w)), hostScales(m),
@@ -201,7 +197,7 @@ export function jsForward(m: AnalogMatrix, x: tf.Tensor2D, rng: RandomStream): t
   /** One pass of row tile i at input scale `scale`, drawing noise from `stream`. */
   const pass = (i: number, scale: number, stream: RandomStream, out: Float32Array, flags: Uint8Array): void => {
     const r = grid.rowSpans[i]!;
-    const xq = tf.engine().makeTensorFromTensorInfo(backend.makeOutput([B, r.size], 'float32')) as tf.Tensor2D;
+    const xq = heapTensor(backend, [B, r.size]) as tf.Tensor2D;
     // Views are taken after allocating: allocation may grow (and detach) the wasm heap.
     dac(backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(xq), B, inF, r.start, r.size, alpha, scale, per.dac.bound, dStep);
     const y = tf.matMul(xq, m.weights[i]!);

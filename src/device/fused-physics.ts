@@ -11,11 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { compileExpr, type CompiledExpr } from './expr.js';
 import type { DeviceProfile } from './types.js';
 import { nativeAddon } from '../tensor/native.js';
-
-interface HeapBackend {
-  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
-}
+import { heapBackend, heapTensor } from '../tensor/heap.js';
 
 /** Wrap an expression (string or number) in parentheses for composition. */
 const par = (e: string | number) => `(${typeof e === 'number' ? (e < 0 ? `(${e})` : String(e)) : e})`;
@@ -26,9 +22,9 @@ const num = (v: number) => (v < 0 ? `(${v})` : String(v));
 /** Evaluate a composed stage: fused native pass on wasm, tfjs ops elsewhere. */
 export function evalStage(e: CompiledExpr, vars: Record<string, tf.Tensor>, shape: number[]): tf.Tensor {
   const lib = nativeAddon();
-  if (lib && tf.getBackend() === 'wasm' && process.env.AIMC_NATIVE_PHYSICS !== '0' && !e.isConstant) {
-    const h = tf.backend() as unknown as HeapBackend;
-    const out = tf.engine().makeTensorFromTensorInfo(h.makeOutput(shape, 'float32'));
+  const h = heapBackend();
+  if (lib && h && process.env.AIMC_NATIVE_PHYSICS !== '0' && !e.isConstant) {
+    const out = heapTensor(h, shape);
     // Views after the allocation (it may grow the heap).
     const arrays = e.variables.map((name) => h.typedArrayFromHeap(vars[name]!));
     lib.evalExpr(e.program, e.stackDepth, arrays, h.typedArrayFromHeap(out));

@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { setNativeSampler, ZIGGURAT_TABLES } from './random.js';
+import type { HeapBackend } from './heap.js';
 
 export interface NativeInfo {
   /** Micro-kernel in use: 'avx2' or 'scalar'. */
@@ -97,11 +98,6 @@ export function nativeAddon(): NativeAddon | null {
 /** Addon facts for banners and benchmarks, or null. */
 export function nativeInfo(): NativeInfo | null {
   return nativeAddon()?.info() ?? null;
-}
-
-interface HeapBackend {
-  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
 }
 
 interface KernelArgs {

@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { matMulT } from './matmul-grad.js';
 import { nativeAddon } from './native.js';
+import { heapBackend, heapTensor } from './heap.js';
 
 /**
  * x[M, N] + b[N]. The stock gradient of a broadcast Add reduces dy over rows with Sum,
@@ -19,19 +20,6 @@ export const addBias = tf.customGrad(((x: tf.Tensor, b: tf.Tensor, save: tf.Grad
     },
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor2D, b: tf.Tensor1D | tf.Variable) => tf.Tensor2D;
-
-interface HeapBackend {
-  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
-}
-
-function heapBackend(): HeapBackend | null {
-  return tf.getBackend() === 'wasm' ? (tf.backend() as unknown as HeapBackend) : null;
-}
-
-function heapTensor(h: HeapBackend, shape: number[]): tf.Tensor {
-  return tf.engine().makeTensorFromTensorInfo(h.makeOutput(shape, 'float32'));
-}
 
 /**
  * LayerNorm over the last axis of x[M, N]: (x − mean)/sqrt(var + eps)·γ + β, with the

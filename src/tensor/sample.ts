@@ -5,18 +5,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { RandomStream } from './random.js';
-
-interface HeapBackend {
-  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
-}
+import { heapBackend, heapTensor } from './heap.js';
 
 function drawTensor(shape: number[], fill: (out: Float32Array) => void): tf.Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
-  if (tf.getBackend() === 'wasm') {
-    const backend = tf.backend() as unknown as HeapBackend;
-    const t = tf.engine().makeTensorFromTensorInfo(backend.makeOutput(shape, 'float32'));
-    fill(backend.typedArrayFromHeap(t));
+  const h = heapBackend();
+  if (h) {
+    const t = heapTensor(h, shape);
+    fill(h.typedArrayFromHeap(t));
     return t;
   }
   const arr = new Float32Array(n);

@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { nativeAddon } from '../tensor/native.js';
+import { heapBackend } from '../tensor/heap.js';
 
 export interface AdamWOptions {
   /** Learning rate (may be changed between steps by a schedule). */
@@ -19,11 +20,6 @@ export interface AdamWOptions {
   eps?: number;
   /** Decoupled weight decay λ (0 = Adam). */
   weightDecay?: number;
-}
-
-interface HeapBackend {
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
-  refCount(dataId: object): number;
 }
 
 interface Slot {
@@ -112,7 +108,7 @@ export class AdamW {
     const c1 = this.lr / (1 - b1 ** this.t);
     const c2 = 1 / Math.sqrt(1 - b2 ** this.t);
     const decay = 1 - this.lr * this.weightDecay;
-    const heap = tf.getBackend() === 'wasm' ? (tf.backend() as unknown as HeapBackend) : null;
+    const heap = heapBackend();
     for (const w of vars) {
       const g = grads[w.name];
       if (!g) continue;

@@ -18,6 +18,8 @@ export interface ModelConfig {
   padTokenId: number;
   /** Encoder classification head: number of outputs (1 = regression); 0 = no head. */
   numLabels: number;
+  /** FFN activation; default: exact GELU for the encoder (RoBERTa), tanh GELU for the decoder (GPT-2). */
+  activation?: 'gelu' | 'gelu_tanh' | 'relu';
 }
 
 /** Defaults a user can override (RoBERTa-like tiny). */
@@ -51,6 +53,9 @@ export function validateConfig(c: ModelConfig, file = 'config'): ModelConfig {
   }
   if (!(c.dropout >= 0 && c.dropout < 1)) problems.push(`dropout: expected a number in [0, 1), got ${JSON.stringify(c.dropout)}`);
   if (!(c.layerNormEps > 0)) problems.push(`layerNormEps: expected a number > 0, got ${JSON.stringify(c.layerNormEps)}`);
+  if (c.activation !== undefined && !['gelu', 'gelu_tanh', 'relu'].includes(c.activation)) {
+    problems.push(`activation: expected 'gelu', 'gelu_tanh' or 'relu', got ${JSON.stringify(c.activation)}`);
+  }
   if (!Number.isInteger(c.numLabels) || c.numLabels < 0) problems.push(`numLabels: expected an integer >= 0, got ${JSON.stringify(c.numLabels)}`);
   if (!Number.isInteger(c.padTokenId) || c.padTokenId < 0 || c.padTokenId >= c.vocabSize) {
     problems.push(`padTokenId: expected an integer in [0, vocabSize), got ${JSON.stringify(c.padTokenId)}`);

@@ -191,7 +191,8 @@ export class Transformer {
   }
 
   private ffn(h: tf.Tensor2D, p: LayerParams): tf.Tensor2D {
-    const act = this.config.arch === 'encoder' ? geluErf : geluTanh;
+    const a = this.config.activation ?? (this.config.arch === 'encoder' ? 'gelu' : 'gelu_tanh');
+    const act = a === 'relu' ? tf.relu : a === 'gelu' ? geluErf : geluTanh;
     return p.ffnOut.apply(act(p.ffnIn.apply(h)) as tf.Tensor2D);
   }
 
@@ -217,17 +218,25 @@ export class Transformer {
 
   /** Final hidden states [B·T, D]. */
   hidden(batch: Batch, o: ForwardOptions = {}): tf.Tensor2D {
-    const { B, T } = batch;
+    const { T } = batch;
     const c = this.config;
     const maxPos = this.positionEmbedding.shape[0]!;
     const pos = this.positionIds(batch);
     for (const p of pos) if (p >= maxPos) throw new Error(`sequence of ${T} tokens exceeds the model's ${c.maxPositions} positions`);
     for (const id of batch.ids) if (id < 0 || id >= c.vocabSize) throw new Error(`token id ${id} outside the vocabulary (0..${c.vocabSize - 1})`);
-    const bias = this.attentionBias(batch);
     let h = tf.add(embeddingLookup(this.tokenEmbedding, batch.ids), embeddingLookup(this.positionEmbedding, pos)) as tf.Tensor2D;
     if (this.tokenType) h = tf.add(h, this.tokenType) as tf.Tensor2D;
     if (this.embLn) h = layerNorm(h, this.embLn[0], this.embLn[1], c.layerNormEps);
     h = dropout(h, c.dropout, o.train, 'embed.dropout') as tf.Tensor2D;
+    return this.layersForward(h, batch, o);
+  }
+
+  /** The transformer layers (and the decoder's final LayerNorm) on given inputs h[B·T, D]. */
+  layersForward(input: tf.Tensor2D, batch: Pick<Batch, 'B' | 'T' | 'mask'>, o: ForwardOptions = {}): tf.Tensor2D {
+    const { B, T } = batch;
+    const c = this.config;
+    const bias = this.attentionBias(batch as Batch);
+    let h = input;
     this.layers.forEach((p, i) => {
       const name = `${c.arch}.${i}`;
       if (c.arch === 'encoder') {
@@ -244,6 +253,11 @@ export class Transformer {
     });
     if (this.finalLn) h = layerNorm(h, this.finalLn[0], this.finalLn[1], c.layerNormEps);
     return h;
+  }
+
+  /** Parameters of the transformer layers only (what layersForward trains). */
+  layerVariables(): tf.Variable[] {
+    return [...this.params].filter(([n]) => /^(encoder|decoder)\.\d+\./.test(n) || n.startsWith('final_ln.')).map(([, v]) => v);
   }
 
   /** Encoder: classification logits [B, numLabels] from the first token (dense → tanh → out). */

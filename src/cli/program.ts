@@ -4,6 +4,7 @@ import { registerDeviceCommands } from './device.js';
 import { registerModelCommands } from './model.js';
 import { registerDataCommands } from './data.js';
 import { registerPretrainCommand } from './pretrain.js';
+import { registerFinetuneCommand } from './finetune.js';
 
 /** A fresh command tree (tests build one per call). */
 export function createProgram(): Command {
@@ -18,6 +19,7 @@ export function createProgram(): Command {
   registerModelCommands(program);
   registerDataCommands(program);
   registerPretrainCommand(program);
+  registerFinetuneCommand(program);
   return program;
 }
 

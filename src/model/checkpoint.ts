@@ -19,14 +19,25 @@ export async function saveCheckpoint(model: Transformer, dir: string, metadata: 
   writeFileSync(join(dir, 'model.safetensors'), writeSafeTensors(tensors, { format: 'aimc', ...metadata }));
 }
 
-/** Build a model from a config and assign named float32 arrays to its parameters (checked). */
-export function modelFromTensors(config: ModelConfig, get: (name: string) => { shape: number[]; data: Float32Array } | undefined, names: Iterable<string>, file: string): Transformer {
-  const all = [...names];
+/**
+ * Build a model from a config and assign named float32 arrays to its parameters (checked).
+ * `fresh` names parameters that may be absent (initialized anew, e.g. a new task head) and
+ * `drop` names stored parameters to leave out (e.g. the masked-LM head when fine-tuning).
+ */
+export function modelFromTensors(
+  config: ModelConfig,
+  get: (name: string) => { shape: number[]; data: Float32Array } | undefined,
+  names: Iterable<string>,
+  file: string,
+  opts: { fresh?: (name: string) => boolean; drop?: (name: string) => boolean } = {},
+): Transformer {
+  const all = [...names].filter((n) => !opts.drop?.(n));
   const model = new Transformer(config, 'load');
   if (all.includes('mlm.dense.weight')) model.withMlmHead();
   const problems: string[] = [];
   for (const [name, v] of model.params) {
     const t = get(name);
+    if (!t && opts.fresh?.(name)) continue;
     if (!t) {
       problems.push(`missing parameter '${name}' (shape ${JSON.stringify(v.shape)})`);
       continue;
@@ -48,8 +59,12 @@ export function modelFromTensors(config: ModelConfig, get: (name: string) => { s
   return model;
 }
 
-/** Load an aimc checkpoint directory. */
-export function loadCheckpoint(dir: string): Transformer {
+/**
+ * Load an aimc checkpoint directory. With `numLabels`, the model gets a classification head
+ * of that size (initialized anew unless the checkpoint has one of that size) and the
+ * masked-LM head is left out — the starting point of fine-tuning.
+ */
+export function loadCheckpoint(dir: string, opts: { numLabels?: number } = {}): Transformer {
   const cfgFile = join(dir, 'config.json');
   const stFile = join(dir, 'model.safetensors');
   for (const f of [cfgFile, stFile]) if (!existsSync(f)) throw new Error(`${dir}: not an aimc checkpoint (missing ${f.slice(dir.length + 1)})`);
@@ -61,13 +76,19 @@ export function loadCheckpoint(dir: string): Transformer {
   }
   validateConfig(config, cfgFile);
   const st = readSafeTensors(readFileSync(stFile), stFile);
+  const retarget = opts.numLabels !== undefined && opts.numLabels !== config.numLabels;
+  if (opts.numLabels !== undefined) config = { ...config, numLabels: opts.numLabels };
   return modelFromTensors(
     config,
     (name) => {
+      if (retarget && name.startsWith('head.')) return undefined;
       const t = st.tensors.get(name);
       return t ? { shape: t.shape, data: toFloat32(t, name, stFile) } : undefined;
     },
     st.tensors.keys(),
     stFile,
+    opts.numLabels === undefined
+      ? {}
+      : { fresh: (n) => n.startsWith('head.'), drop: (n) => n.startsWith('mlm.') || (retarget && n.startsWith('head.')) },
   );
 }

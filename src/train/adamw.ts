@@ -113,16 +113,12 @@ export class AdamW {
       const g = grads[w.name];
       if (!g) continue;
       const s = this.slot(w);
-      // In place only when nobody else holds the buffer (a clone shares it on wasm).
-      if (heap && heap.refCount(w.dataId) === 1 && heap.refCount(s.m.dataId) === 1 && heap.refCount(s.v.dataId) === 1) {
-        // Views taken together, after every allocation of this step.
-        const wv = heap.typedArrayFromHeap(w);
-        const gv = heap.typedArrayFromHeap(g);
-        const mv = heap.typedArrayFromHeap(s.m);
-        const vv = heap.typedArrayFromHeap(s.v);
-        const lib = nativeAddon();
-        if (lib) lib.adamw(wv, gv, mv, vv, b1, b2, c1, c2, this.eps, decay);
-        else fusedUpdate(wv, gv, mv, vv, b1, b2, c1, c2, this.eps, decay);
+      // In place (native, one pass) only when nobody else holds the buffers; otherwise, and
+      // without the addon, as tfjs ops. (A JS heap loop here broke exact resume on the
+      // fallback path; the ops path is the tested fallback.)
+      const lib = nativeAddon();
+      if (heap && lib && heap.refCount(w.dataId) === 1 && heap.refCount(s.m.dataId) === 1 && heap.refCount(s.v.dataId) === 1) {
+        lib.adamw(heap.typedArrayFromHeap(w), heap.typedArrayFromHeap(g), heap.typedArrayFromHeap(s.m), heap.typedArrayFromHeap(s.v), b1, b2, c1, c2, this.eps, decay);
       } else {
         tf.tidy(() => {
           const m = tf.add(tf.mul(s.m, b1), tf.mul(g, 1 - b1));
@@ -141,20 +137,5 @@ export class AdamW {
       s.v.dispose();
     }
     this.slots.clear();
-  }
-}
-
-function fusedUpdate(
-  w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array,
-  b1: number, b2: number, c1: number, c2: number, eps: number, decay: number,
-): void {
-  const n = w.length;
-  for (let i = 0; i < n; i++) {
-    const gi = g[i]!;
-    const mi = b1 * m[i]! + (1 - b1) * gi;
-    const vi = b2 * v[i]! + (1 - b2) * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
-    w[i] = w[i]! * decay - (c1 * mi) / (Math.sqrt(vi) * c2 + eps);
   }
 }

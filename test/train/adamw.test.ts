@@ -22,7 +22,7 @@ function byHand(w0: number[], c: number[], lr: number, wd: number): number[] {
 
 describe('AdamW', () => {
   for (const backend of ['wasm', 'cpu']) {
-    it(`matches the update rule by hand (${backend}: ${backend === 'wasm' ? 'fused heap loop' : 'tfjs ops'})`, async () => {
+    it(`matches the update rule by hand (${backend}: ${backend === 'wasm' ? 'native in-place update when the addon is loaded' : 'tfjs ops'})`, async () => {
       await initBackend(backend);
       const w0 = [0.5, -1.5, 2, 0.01, -0.3];
       const c = [1, 2, 0.5, 3, -1];

@@ -2,9 +2,9 @@
  * AdamW with the update fused into one pass per variable.
  *
  * tf.train.adam issues ~7 small kernels per variable per step (plus copies for assign); for a
- * transformer's ~50 variables that was ~35 ms of a 176 ms step on wasm. On the wasm backend
- * this updates weights and both moments in place on the heap in one JS loop per variable;
- * on other backends it runs the same arithmetic as tfjs ops. Update rule as PyTorch's AdamW:
+ * transformer's ~50 variables that was ~35 ms of a 176 ms step on wasm. With the native
+ * kernels on wasm this updates weights and both moments in place on the heap in one pass per
+ * variable; otherwise it runs the same arithmetic as tfjs ops. Update rule as PyTorch's AdamW:
  *   m = β1·m + (1−β1)·g;  v = β2·v + (1−β2)·g²
  *   w = w·(1 − lr·λ) − lr/(1−β1^t) · m / (sqrt(v)/sqrt(1−β2^t) + ε)
  */

@@ -1,39 +1,16 @@
-import { describe, it, expect, vi, beforeAll } from 'vitest';
+import { describe, it, expect, beforeAll } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../../src/cli/program.js';
+import { cli, wordLevelTokenizer } from '../helpers/cli.js';
 import { Transformer } from '../../src/model/transformer.js';
 import { saveCheckpoint } from '../../src/model/checkpoint.js';
 import { saveHuggingFace } from '../../src/model/hf.js';
 import { defaultConfig } from '../../src/model/config.js';
 import { initBackend } from '../../src/tensor/backend.js';
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  try {
-    return { code: await runCli(['node', 'aimc', ...args]), out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
 
-// A word-level tokenizer.json in the format the Rust library writes.
-const TOKENIZER = {
-  version: '1.0',
-  truncation: null,
-  padding: null,
-  added_tokens: ['<s>', '<pad>', '</s>', '<unk>'].map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
-  normalizer: null,
-  pre_tokenizer: { type: 'Whitespace' },
-  post_processor: null,
-  decoder: null,
-  model: { type: 'WordLevel', vocab: { '<s>': 0, '<pad>': 1, '</s>': 2, '<unk>': 3, hello: 4, world: 5 }, unk_token: '<unk>' },
-};
+const TOKENIZER = wordLevelTokenizer(['hello', 'world']);
 
 let encDir = '';
 let hfDir = '';

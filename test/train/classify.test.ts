@@ -9,13 +9,9 @@ import { loadCheckpoint, saveCheckpoint } from '../../src/model/checkpoint.js';
 import { loadTokenizer } from '../../src/model/tokenizer.js';
 import { finetuneClassifier, encodeBatch } from '../../src/train/classify.js';
 import type { Dataset } from '../../src/data/datasets.js';
+import { wordLevelTokenizer } from '../helpers/cli.js';
 
-const TOKENIZER = {
-  version: '1.0', truncation: null, padding: null,
-  added_tokens: ['<s>', '<pad>', '</s>', '<unk>'].map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
-  normalizer: null, pre_tokenizer: { type: 'Whitespace' }, post_processor: null, decoder: null,
-  model: { type: 'WordLevel', vocab: { '<s>': 0, '<pad>': 1, '</s>': 2, '<unk>': 3, good: 4, bad: 5, film: 6, plot: 7, the: 8, a: 9 }, unk_token: '<unk>' },
-};
+const TOKENIZER = wordLevelTokenizer(['good', 'bad', 'film', 'plot', 'the', 'a']);
 
 beforeAll(async () => {
   await initBackend('wasm');

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <string>
 #include <vector>
 
 #include "analog.h"
@@ -44,81 +43,6 @@ bool get_dim(const Napi::Env& env, const Napi::Value& v, const char* name, int* 
   return true;
 }
 
-bool get_flag(const Napi::Env& env, const Napi::Value& v, const char* name, bool* out) {
-  if (v.IsBoolean()) {
-    *out = v.As<Napi::Boolean>().Value();
-    return true;
-  }
-  if (v.IsNumber()) {
-    const double d = v.As<Napi::Number>().DoubleValue();
-    if (d == 0 || d == 1) {
-      *out = d == 1;
-      return true;
-    }
-  }
-  Napi::TypeError::New(env, std::string(name) + " must be a boolean (or 0/1)").ThrowAsJavaScriptException();
-  return false;
-}
-
-// The kernels write C while reading A and B, so they must not share memory (all three are
-// often views of the same wasm heap).
-bool disjoint(const Napi::Env& env, const F32& c, size_t c_len, const F32& x, size_t x_len, const char* what) {
-  const float* c0 = c.data;
-  const float* x0 = x.data;
-  if (c_len == 0 || x_len == 0 || c0 + c_len <= x0 || x0 + x_len <= c0) return true;
-  Napi::RangeError::New(env, std::string(what) + ": c must not overlap the inputs").ThrowAsJavaScriptException();
-  return false;
-}
-
-// Bias (Float32Array of length 1 or N, or null/undefined), activation code and alpha.
-bool get_epilogue(const Napi::Env& env, const Napi::CallbackInfo& info, size_t at, int N, aimc::Epilogue* ep, const char* what) {
-  const Napi::Value bv = info[at];
-  if (!bv.IsNull() && !bv.IsUndefined()) {
-    F32 bias;
-    if (!get_f32(env, bv, "bias", &bias)) return false;
-    if (bias.length != 1 && bias.length != static_cast<size_t>(N)) {
-      Napi::RangeError::New(env, std::string(what) + ": bias must have length 1 or N").ThrowAsJavaScriptException();
-      return false;
-    }
-    ep->bias = bias.data;
-    ep->bias_len = bias.length;
-  }
-  int act;
-  if (!get_dim(env, info[at + 1], "activation", &act)) return false;
-  if (act > static_cast<int>(aimc::Activation::Elu)) {
-    Napi::RangeError::New(env, std::string(what) + ": unknown activation code").ThrowAsJavaScriptException();
-    return false;
-  }
-  ep->act = static_cast<aimc::Activation>(act);
-  if (!info[at + 2].IsNumber()) {
-    Napi::TypeError::New(env, std::string(what) + ": alpha must be a number").ThrowAsJavaScriptException();
-    return false;
-  }
-  ep->alpha = static_cast<float>(info[at + 2].As<Napi::Number>().DoubleValue());
-  return true;
-}
-
-// Shared by sgemm and fusedMatMul: (M, N, K, a, b, c, transA, transB) with size checks.
-struct Gemm {
-  int M, N, K;
-  F32 a, b, c;
-  bool transA, transB;
-};
-
-bool get_gemm(const Napi::Env& env, const Napi::CallbackInfo& info, Gemm* g, const char* what) {
-  if (!get_dim(env, info[0], "M", &g->M) || !get_dim(env, info[1], "N", &g->N) || !get_dim(env, info[2], "K", &g->K) ||
-      !get_f32(env, info[3], "a", &g->a) || !get_f32(env, info[4], "b", &g->b) || !get_f32(env, info[5], "c", &g->c) ||
-      !get_flag(env, info[6], "transA", &g->transA) || !get_flag(env, info[7], "transB", &g->transB)) {
-    return false;
-  }
-  const size_t m = g->M, n = g->N, k = g->K;
-  if (g->a.length < m * k || g->b.length < k * n || g->c.length < m * n) {
-    Napi::RangeError::New(env, std::string(what) + ": array too short for the given M, N, K").ThrowAsJavaScriptException();
-    return false;
-  }
-  return disjoint(env, g->c, m * n, g->a, m * k, what) && disjoint(env, g->c, m * n, g->b, k * n, what);
-}
-
 // sgemm(M, N, K, a, b, c, transA, transB, beta): c[M,N] = op(a)·op(b) (+ c when beta).
 Napi::Value Sgemm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -126,26 +50,18 @@ Napi::Value Sgemm(const Napi::CallbackInfo& info) {
     Napi::TypeError::New(env, "sgemm(M, N, K, a, b, c, transA, transB, beta) takes 9 arguments").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  Gemm g;
-  bool beta;
-  if (!get_gemm(env, info, &g, "sgemm") || !get_flag(env, info[8], "beta", &beta)) return env.Undefined();
-  aimc::sgemm(g.M, g.N, g.K, g.a.data, g.b.data, g.c.data, g.transA, g.transB, beta);
-  return env.Undefined();
-}
-
-// fusedMatMul(M, N, K, a, b, c, transA, transB, bias | null, activation, alpha):
-// c = act(op(a)·op(b) + bias).
-Napi::Value FusedMatMul(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() != 11) {
-    Napi::TypeError::New(env, "fusedMatMul(M, N, K, a, b, c, transA, transB, bias, activation, alpha) takes 11 arguments")
-        .ThrowAsJavaScriptException();
+  int M, N, K;
+  F32 a, b, c;
+  if (!get_dim(env, info[0], "M", &M) || !get_dim(env, info[1], "N", &N) || !get_dim(env, info[2], "K", &K) ||
+      !get_f32(env, info[3], "a", &a) || !get_f32(env, info[4], "b", &b) || !get_f32(env, info[5], "c", &c)) {
     return env.Undefined();
   }
-  Gemm g;
-  aimc::Epilogue ep;
-  if (!get_gemm(env, info, &g, "fusedMatMul") || !get_epilogue(env, info, 8, g.N, &ep, "fusedMatMul")) return env.Undefined();
-  aimc::sgemm(g.M, g.N, g.K, g.a.data, g.b.data, g.c.data, g.transA, g.transB, false, &ep);
+  const size_t m = M, n = N, k = K;
+  if (a.length < m * k || b.length < k * n || c.length < m * n) {
+    Napi::RangeError::New(env, "sgemm: array too short for the given M, N, K").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  aimc::sgemm(M, N, K, a.data, b.data, c.data, info[6].ToBoolean(), info[7].ToBoolean(), info[8].ToBoolean());
   return env.Undefined();
 }
 
@@ -261,37 +177,27 @@ Napi::Value AnalogForward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// sgemmBatched(batch, M, N, K, a, strideA, b, strideB, c, transA, transB[, bias, activation,
-// alpha]): c_i = act(op(a_i)·op(b_i) + bias), a_i at i·strideA, b_i at i·strideB (elements;
-// 0 = shared), c_i at i·M·N.
+// sgemmBatched(batch, M, N, K, a, strideA, b, strideB, c, transA, transB)
 Napi::Value SgemmBatched(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 11 && info.Length() != 14) {
-    Napi::TypeError::New(env, "sgemmBatched takes 11 arguments (14 with bias, activation, alpha)").ThrowAsJavaScriptException();
+  if (info.Length() != 11) {
+    Napi::TypeError::New(env, "sgemmBatched takes 11 arguments").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   int batch, M, N, K, sa, sb;
   F32 a, b, c;
-  bool transA, transB;
   if (!get_dim(env, info[0], "batch", &batch) || !get_dim(env, info[1], "M", &M) || !get_dim(env, info[2], "N", &N) ||
       !get_dim(env, info[3], "K", &K) || !get_f32(env, info[4], "a", &a) || !get_dim(env, info[5], "strideA", &sa) ||
-      !get_f32(env, info[6], "b", &b) || !get_dim(env, info[7], "strideB", &sb) || !get_f32(env, info[8], "c", &c) ||
-      !get_flag(env, info[9], "transA", &transA) || !get_flag(env, info[10], "transB", &transB)) {
+      !get_f32(env, info[6], "b", &b) || !get_dim(env, info[7], "strideB", &sb) || !get_f32(env, info[8], "c", &c)) {
     return env.Undefined();
   }
-  aimc::Epilogue ep;
-  if (info.Length() == 14 && !get_epilogue(env, info, 11, N, &ep, "sgemmBatched")) return env.Undefined();
   const size_t mk = static_cast<size_t>(M) * K, kn = static_cast<size_t>(K) * N, mn = static_cast<size_t>(M) * N;
   const size_t last = batch > 0 ? batch - 1 : 0;
-  const size_t need_a = static_cast<size_t>(sa) * last + mk, need_b = static_cast<size_t>(sb) * last + kn, need_c = mn * batch;
-  if (batch > 0 && (a.length < need_a || b.length < need_b || c.length < need_c)) {
+  if (batch > 0 && (a.length < static_cast<size_t>(sa) * last + mk || b.length < static_cast<size_t>(sb) * last + kn || c.length < mn * batch)) {
     Napi::RangeError::New(env, "sgemmBatched: array too short for the given shapes").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  if (batch > 0 && (!disjoint(env, c, need_c, a, need_a, "sgemmBatched") || !disjoint(env, c, need_c, b, need_b, "sgemmBatched"))) {
-    return env.Undefined();
-  }
-  aimc::sgemm_batched(batch, M, N, K, a.data, sa, b.data, sb, c.data, transA, transB, false, &ep);
+  aimc::sgemm_batched(batch, M, N, K, a.data, sa, b.data, sb, c.data, info[9].ToBoolean(), info[10].ToBoolean());
   return env.Undefined();
 }
 
@@ -465,36 +371,14 @@ Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
-  o.Set("isa", aimc::isa_name(aimc::active_isa()));
+  o.Set("isa", aimc::isa_name(aimc::detected_isa()));
   o.Set("threads", aimc::thread_count());
   return o;
 }
 
-// setIsa('avx512' | 'avx2' | 'scalar'): switch micro-kernels (tests cover every kernel the
-// CPU has); a kernel the CPU lacks falls back to the best it has. Returns the one in use.
-Napi::Value SetIsa(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() != 1 || !info[0].IsString()) {
-    Napi::TypeError::New(env, "setIsa(name: string)").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  const std::string name = info[0].As<Napi::String>().Utf8Value();
-  aimc::Isa isa;
-  if (name == "avx512") isa = aimc::Isa::Avx512;
-  else if (name == "avx2") isa = aimc::Isa::Avx2;
-  else if (name == "scalar") isa = aimc::Isa::Scalar;
-  else {
-    Napi::RangeError::New(env, "setIsa: expected 'avx512', 'avx2' or 'scalar'").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  return Napi::String::New(env, aimc::isa_name(aimc::set_isa(isa)));
-}
-
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));
-  exports.Set("fusedMatMul", Napi::Function::New(env, FusedMatMul));
   exports.Set("info", Napi::Function::New(env, Info));
-  exports.Set("setIsa", Napi::Function::New(env, SetIsa));
   exports.Set("sgemmBatched", Napi::Function::New(env, SgemmBatched));
   exports.Set("evalExpr", Napi::Function::New(env, EvalExpr));
   exports.Set("adamw", Napi::Function::New(env, AdamW));

@@ -1,416 +1,306 @@
-// Blocked SGEMM in the GotoBLAS/BLIS layout: op(A) is packed once per call into MR-row
-// panels contiguous over all of K (shared by every thread), op(B) per thread into KC x NC
-// blocks of NR-column panels (packing absorbs both transposes), and a register-tile
-// micro-kernel runs over the panels: AVX-512 or AVX2+FMA from their own translation units
-// when the CPU has them (checked at run time), portable C++ otherwise. Threads claim
-// blocks of C dynamically from the pool.
+// Blocked SGEMM: pack op(A) into 6-row panels and op(B) into 16-column panels (packing
+// absorbs the transposes), then a 6x16 register-tile micro-kernel (AVX2+FMA when the CPU
+// has it, selected at run time; portable C++ otherwise). Work is split over a persistent
+// thread pool by column panels (or row panels when N is small).
 #include "sgemm.h"
+
+#include <immintrin.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cmath>
-#include <cstdint>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
-#include <new>
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#include <xmmintrin.h>
-#endif
-
-#include "sgemm_kernels.h"
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 namespace aimc {
 
 namespace {
 
-// K is summed in KC-long blocks whatever the kernel, so the AVX2 and AVX-512 kernels give
-// identical bits; changing KC changes results in the last bits. (128..512 measured within
-// a few percent of each other on Sapphire Rapids.)
+constexpr int MR = 6;
+constexpr int NR = 16;
 constexpr int KC = 256;
-constexpr int MC = 192;   // rows of A swept per packed B block (multiple of every MR)
-constexpr int NC = 1024;  // columns of a packed B block (multiple of every NR); KC x NC fits L2
-// Packed A beyond this many floats is processed in row slabs (bounded memory).
-constexpr size_t A_CAP = size_t{4} << 20;
-// Below this many flops a product runs on the calling thread: handing out work costs more.
-constexpr double PARALLEL_FLOPS = 1e6;
-// Below this many (about 50 us on one AVX-512 core) only pool threads that are already
-// awake help; sleeping ones are not woken.
-constexpr double WAKE_FLOPS = 8e6;
+constexpr int MC = 96;  // multiple of MR
 
-using TileFn = void (*)(int, const float*, const float*, float*, std::ptrdiff_t, int, int, bool);
+// ---- thread pool -------------------------------------------------------------------
 
-// Portable kernel (no ISA flags in this file): separate multiply and add.
-void tile_scalar(int kc, const float* a, const float* b, float* c, std::ptrdiff_t ldc, int rows, int cols, bool accumulate) {
-  constexpr int MR = kern::kScalarMR, NR = kern::kScalarNR;
-  float t[MR][NR] = {};
+class Pool {
+ public:
+  explicit Pool(int n) : n_(n) {
+    for (int i = 1; i < n_; i++) workers_.emplace_back([this, i] { loop(i); });
+  }
+  ~Pool() {
+    {
+      std::lock_guard<std::mutex> l(m_);
+      stop_ = true;
+      gen_.fetch_add(1);
+    }
+    cv_.notify_all();
+    for (auto& t : workers_) t.join();
+  }
+  int size() const { return n_; }
+  // Run fn(i) for i in [0, n_) — index 0 on the calling thread — and wait for all.
+  // Workers spin briefly before sleeping: a condition-variable wake-up costs ~50 µs, and a
+  // training step or a tiled MVM issues hundreds of short parallel regions.
+  void run(const std::function<void(int)>& fn) {
+    if (n_ == 1) {
+      fn(0);
+      return;
+    }
+    std::unique_lock<std::mutex> run_lock(run_m_);  // one parallel region at a time
+    fn_ = &fn;
+    pending_.store(n_ - 1);
+    {
+      std::lock_guard<std::mutex> l(m_);
+      gen_.fetch_add(1);
+    }
+    cv_.notify_all();
+    fn(0);
+    while (pending_.load() != 0) {
+      _mm_pause();
+    }
+    fn_ = nullptr;
+  }
+
+ private:
+  void loop(int i) {
+    unsigned long seen = 0;
+    for (;;) {
+      bool ready = false;
+      for (int spin = 0; spin < 20000 && !ready; spin++) {
+        ready = gen_.load() != seen;
+        if (!ready) _mm_pause();
+      }
+      if (!ready) {
+        std::unique_lock<std::mutex> l(m_);
+        cv_.wait(l, [&] { return gen_.load() != seen; });
+      }
+      seen = gen_.load();
+      if (stop_) return;
+      (*fn_)(i);
+      pending_.fetch_sub(1);
+    }
+  }
+  int n_;
+  std::vector<std::thread> workers_;
+  std::mutex m_, run_m_;
+  std::condition_variable cv_;
+  const std::function<void(int)>* fn_ = nullptr;
+  std::atomic<int> pending_{0};
+  std::atomic<unsigned long> gen_{0};
+  bool stop_ = false;
+};
+
+int env_threads() {
+  const char* s = std::getenv("AIMC_THREADS");
+  int n = s ? std::atoi(s) : 0;
+  if (n <= 0) n = static_cast<int>(std::thread::hardware_concurrency());
+  return std::max(1, std::min(n, 64));
+}
+
+Pool& pool() {
+  static Pool p(env_threads());
+  return p;
+}
+
+// ---- packing ------------------------------------------------------------------------
+
+// op(A)[i][k] for i in [i0, i0+mc), k in [k0, k0+kc) into MR-row panels, zero-padded.
+void pack_a(const float* A, int lda, bool trans, int i0, int mc, int k0, int kc, float* out) {
+  for (int ip = 0; ip < mc; ip += MR) {
+    const int rows = std::min(MR, mc - ip);
+    for (int k = 0; k < kc; k++) {
+      for (int r = 0; r < MR; r++) {
+        float v = 0.f;
+        if (r < rows) {
+          const int i = i0 + ip + r;
+          v = trans ? A[static_cast<size_t>(k0 + k) * lda + i] : A[static_cast<size_t>(i) * lda + k0 + k];
+        }
+        *out++ = v;
+      }
+    }
+  }
+}
+
+// op(B)[k][j] for k in [k0, k0+kc), j in [j0, j0+nc) into NR-column panels, zero-padded.
+void pack_b(const float* B, int ldb, bool trans, int k0, int kc, int j0, int nc, float* out) {
+  for (int jp = 0; jp < nc; jp += NR) {
+    const int cols = std::min(NR, nc - jp);
+    for (int k = 0; k < kc; k++) {
+      if (!trans && cols == NR) {
+        std::memcpy(out, B + static_cast<size_t>(k0 + k) * ldb + j0 + jp, NR * sizeof(float));
+        out += NR;
+        continue;
+      }
+      for (int c = 0; c < NR; c++) {
+        float v = 0.f;
+        if (c < cols) {
+          const int j = j0 + jp + c;
+          v = trans ? B[static_cast<size_t>(j) * ldb + k0 + k] : B[static_cast<size_t>(k0 + k) * ldb + j];
+        }
+        *out++ = v;
+      }
+    }
+  }
+}
+
+// ---- micro-kernels: acc[MR][NR] = sum_k a[k][r] * b[k][c] ---------------------------
+
+void kernel_scalar(int kc, const float* a, const float* b, float* acc) {
+  float t[MR * NR] = {0};
   for (int k = 0; k < kc; k++) {
     for (int r = 0; r < MR; r++) {
       const float ar = a[k * MR + r];
-      for (int j = 0; j < NR; j++) t[r][j] += ar * b[k * NR + j];
+      for (int c = 0; c < NR; c++) t[r * NR + c] += ar * b[k * NR + c];
     }
   }
+  std::memcpy(acc, t, sizeof(t));
+}
+
+__attribute__((target("avx2,fma"))) void kernel_avx2(int kc, const float* a, const float* b, float* acc) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+  __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+  __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+  __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+  for (int k = 0; k < kc; k++) {
+    const __m256 b0 = _mm256_loadu_ps(b);
+    const __m256 b1 = _mm256_loadu_ps(b + 8);
+    __m256 av;
+    av = _mm256_broadcast_ss(a + 0); c00 = _mm256_fmadd_ps(av, b0, c00); c01 = _mm256_fmadd_ps(av, b1, c01);
+    av = _mm256_broadcast_ss(a + 1); c10 = _mm256_fmadd_ps(av, b0, c10); c11 = _mm256_fmadd_ps(av, b1, c11);
+    av = _mm256_broadcast_ss(a + 2); c20 = _mm256_fmadd_ps(av, b0, c20); c21 = _mm256_fmadd_ps(av, b1, c21);
+    av = _mm256_broadcast_ss(a + 3); c30 = _mm256_fmadd_ps(av, b0, c30); c31 = _mm256_fmadd_ps(av, b1, c31);
+    av = _mm256_broadcast_ss(a + 4); c40 = _mm256_fmadd_ps(av, b0, c40); c41 = _mm256_fmadd_ps(av, b1, c41);
+    av = _mm256_broadcast_ss(a + 5); c50 = _mm256_fmadd_ps(av, b0, c50); c51 = _mm256_fmadd_ps(av, b1, c51);
+    a += MR;
+    b += NR;
+  }
+  _mm256_storeu_ps(acc + 0, c00); _mm256_storeu_ps(acc + 8, c01);
+  _mm256_storeu_ps(acc + 16, c10); _mm256_storeu_ps(acc + 24, c11);
+  _mm256_storeu_ps(acc + 32, c20); _mm256_storeu_ps(acc + 40, c21);
+  _mm256_storeu_ps(acc + 48, c30); _mm256_storeu_ps(acc + 56, c31);
+  _mm256_storeu_ps(acc + 64, c40); _mm256_storeu_ps(acc + 72, c41);
+  _mm256_storeu_ps(acc + 80, c50); _mm256_storeu_ps(acc + 88, c51);
+}
+
+using Kernel = void (*)(int, const float*, const float*, float*);
+
+Kernel select_kernel() { return detected_isa() == Isa::Avx2 ? kernel_avx2 : kernel_scalar; }
+
+// C[i0.., j0..] (+)= acc for the valid rows x cols of one tile.
+inline void store(const float* acc, float* C, int ldc, int rows, int cols, bool add) {
   for (int r = 0; r < rows; r++) {
-    float* p = c + r * ldc;
-    if (accumulate) {
-      for (int j = 0; j < cols; j++) p[j] += t[r][j];
+    float* dst = C + static_cast<size_t>(r) * ldc;
+    const float* src = acc + r * NR;
+    if (add) {
+      for (int c = 0; c < cols; c++) dst[c] += src[c];
     } else {
-      for (int j = 0; j < cols; j++) p[j] = t[r][j];
+      std::memcpy(dst, src, cols * sizeof(float));
     }
   }
 }
 
-// 64-byte aligned scratch that only grows (one per thread; reused across calls because
-// batched attention issues thousands of small products per training step).
-struct Scratch {
-  float* p = nullptr;
-  size_t n = 0;
-  ~Scratch() { std::free(p); }
-  float* get(size_t need) {
-    if (need > n) {
-      std::free(p);
-      const size_t bytes = (need * sizeof(float) + 63) / 64 * 64;
-      p = static_cast<float*>(std::aligned_alloc(64, bytes));
-      if (!p) std::abort();
-      n = need;
-    }
-    return p;
-  }
-};
-
-thread_local Scratch tl_apack, tl_bpack;
-
-// dst[k·ldd + r] = src[r·ld + k] for r < rows, k < n: the transposing half of packing.
-// 4x4 blocks go through SSE registers (baseline x86-64, so fine in this portable file);
-// element-wise this was the slowest part of packing a transposed operand.
-void transpose_rows(const float* src, std::ptrdiff_t ld, int rows, int n, float* dst, int ldd) {
-  int r = 0;
-#if defined(__SSE2__)
-  for (; r + 4 <= rows; r += 4) {
-    const float* s0 = src + r * ld;
-    const float* s1 = s0 + ld;
-    const float* s2 = s1 + ld;
-    const float* s3 = s2 + ld;
-    float* d = dst + r;
-    int k = 0;
-    for (; k + 4 <= n; k += 4) {
-      __m128 a = _mm_loadu_ps(s0 + k), b = _mm_loadu_ps(s1 + k), c = _mm_loadu_ps(s2 + k), e = _mm_loadu_ps(s3 + k);
-      _MM_TRANSPOSE4_PS(a, b, c, e);
-      _mm_storeu_ps(d + static_cast<size_t>(k) * ldd, a);
-      _mm_storeu_ps(d + static_cast<size_t>(k + 1) * ldd, b);
-      _mm_storeu_ps(d + static_cast<size_t>(k + 2) * ldd, c);
-      _mm_storeu_ps(d + static_cast<size_t>(k + 3) * ldd, e);
-    }
-    for (; k < n; k++) {
-      float* dk = d + static_cast<size_t>(k) * ldd;
-      dk[0] = s0[k];
-      dk[1] = s1[k];
-      dk[2] = s2[k];
-      dk[3] = s3[k];
-    }
-  }
-#endif
-  for (; r < rows; r++) {
-    const float* s = src + r * ld;
-    for (int k = 0; k < n; k++) dst[static_cast<size_t>(k) * ldd + r] = s[k];
-  }
-}
-
-struct Product {
-  int M, N, K;
-  const float* A;
-  std::ptrdiff_t lda;
-  bool transA;
-  const float* B;
-  std::ptrdiff_t ldb;
-  bool transB;
-  float* C;
-  std::ptrdiff_t ldc;
-  bool beta;
-  const Epilogue* ep;
-};
-
-// Rows [r0, r1) of op(A), all of K, into MR-row panels laid out k-major: element (k, r) of
-// panel p at out[p·K·MR + k·MR + r]; rows past r1 are zero.
-template <int MR>
-void pack_a(const Product& p, int r0, int r1, float* out) {
-  const int K = p.K;
-  for (int i0 = r0; i0 < r1; i0 += MR) {
-    const int rows = std::min(MR, r1 - i0);
-    if (p.transA) {
-      // op(A)[i][k] = A[k][i]: MR consecutive floats per k.
-      for (int k = 0; k < K; k++) {
-        const float* src = p.A + static_cast<std::ptrdiff_t>(k) * p.lda + i0;
-        float* dst = out + static_cast<size_t>(k) * MR;
-        if (rows == MR) {
-          std::memcpy(dst, src, sizeof(float) * MR);
-        } else {
-          for (int r = 0; r < rows; r++) dst[r] = src[r];
-          for (int r = rows; r < MR; r++) dst[r] = 0.f;
-        }
-      }
-    } else {
-      transpose_rows(p.A + static_cast<std::ptrdiff_t>(i0) * p.lda, p.lda, rows, K, out, MR);
-      for (int r = rows; r < MR; r++)
-        for (int k = 0; k < K; k++) out[static_cast<size_t>(k) * MR + r] = 0.f;
-    }
-    out += static_cast<size_t>(K) * MR;
-  }
-}
-
-// op(B)[k0 .. k0+kc)[j0 .. j0+nc) into NR-column panels (kc x NR each, zero-padded).
-template <int NR>
-void pack_b(const Product& p, int k0, int kc, int j0, int nc, float* out) {
-  for (int jp = 0; jp < nc; jp += NR) {
-    const int cols = std::min(NR, nc - jp);
-    if (!p.transB) {
-      const float* src = p.B + static_cast<std::ptrdiff_t>(k0) * p.ldb + j0 + jp;
-      // Constant-size copies: a variable-length memcpy here became `rep movs`, whose
-      // start-up cost dominated packing 128-byte rows.
-      if (cols == NR) {
-        for (int k = 0; k < kc; k++, src += p.ldb, out += NR) std::memcpy(out, src, sizeof(float) * NR);
-      } else {
-        for (int k = 0; k < kc; k++, src += p.ldb, out += NR) {
-          for (int j = 0; j < cols; j++) out[j] = src[j];
-          for (int j = cols; j < NR; j++) out[j] = 0.f;
-        }
-      }
-    } else {
-      // op(B)[k][j] = B[j][k].
-      transpose_rows(p.B + static_cast<std::ptrdiff_t>(j0 + jp) * p.ldb + k0, p.ldb, cols, kc, out, NR);
-      for (int j = cols; j < NR; j++)
-        for (int k = 0; k < kc; k++) out[static_cast<size_t>(k) * NR + j] = 0.f;
-      out += static_cast<size_t>(kc) * NR;
-    }
-  }
-}
-
-template <Activation A>
-inline float activate(float v, float alpha) {
-  switch (A) {
-    case Activation::Relu: return v < 0.f ? 0.f : v;
-    case Activation::Relu6: return v < 0.f ? 0.f : (v > 6.f ? 6.f : v);
-    case Activation::Sigmoid: return 1.f / (1.f + std::exp(-v));
-    case Activation::LeakyRelu: return v < 0.f ? alpha * v : v;
-    case Activation::Elu: return v >= 0.f ? v : std::expm1(v);
-    default: return v;
-  }
-}
-
-template <Activation A>
-void epilogue_rows(float* c, std::ptrdiff_t ldc, int rows, int cols, int j0, const Epilogue& ep) {
-  const float* bias = ep.bias;
-  const bool scalar = ep.bias_len == 1;
-  for (int r = 0; r < rows; r++) {
-    float* p = c + r * ldc;
-    if (bias && scalar) {
-      for (int j = 0; j < cols; j++) p[j] = activate<A>(p[j] + bias[0], ep.alpha);
-    } else if (bias) {
-      for (int j = 0; j < cols; j++) p[j] = activate<A>(p[j] + bias[j0 + j], ep.alpha);
-    } else if (A != Activation::Linear) {
-      for (int j = 0; j < cols; j++) p[j] = activate<A>(p[j], ep.alpha);
-    }
-  }
-}
-
-// Bias and activation on a finished block of C whose first column is j0.
-void epilogue(float* c, std::ptrdiff_t ldc, int rows, int cols, int j0, const Epilogue& ep) {
-  switch (ep.act) {
-    case Activation::Relu: return epilogue_rows<Activation::Relu>(c, ldc, rows, cols, j0, ep);
-    case Activation::Relu6: return epilogue_rows<Activation::Relu6>(c, ldc, rows, cols, j0, ep);
-    case Activation::Sigmoid: return epilogue_rows<Activation::Sigmoid>(c, ldc, rows, cols, j0, ep);
-    case Activation::LeakyRelu: return epilogue_rows<Activation::LeakyRelu>(c, ldc, rows, cols, j0, ep);
-    case Activation::Elu: return epilogue_rows<Activation::Elu>(c, ldc, rows, cols, j0, ep);
-    default: return epilogue_rows<Activation::Linear>(c, ldc, rows, cols, j0, ep);
-  }
-}
-
-bool has_epilogue(const Epilogue* ep) { return ep && (ep->bias || ep->act != Activation::Linear); }
-
-// C rows [m0, m1) x columns [n0, n1), with ap holding the packed panels of rows from
-// a_row0 (m0 - a_row0 a multiple of MR).
-template <int MR, int NR>
-void compute_block(const Product& p, const float* ap, int a_row0, int m0, int m1, int n0, int n1, TileFn tile) {
+// One thread's share: rows [m0, m1) x columns [n0, n1) of C, all of K.
+void gemm_block(int m0, int m1, int n0, int n1, int K, const float* A, int lda, bool transA, const float* B, int ldb, bool transB,
+                float* C, int ldc, bool beta, Kernel kernel) {
   if (m0 >= m1 || n0 >= n1) return;
-  const bool epi = has_epilogue(p.ep);
-  if (p.K == 0) {
-    for (int i = m0; i < m1; i++) {
-      float* c = p.C + static_cast<std::ptrdiff_t>(i) * p.ldc + n0;
-      if (!p.beta) std::memset(c, 0, sizeof(float) * (n1 - n0));
-      if (epi) epilogue(c, p.ldc, 1, n1 - n0, n0, *p.ep);
-    }
-    return;
-  }
-  const size_t a_panel = static_cast<size_t>(p.K) * MR;
-  float* bp = tl_bpack.get(static_cast<size_t>(KC) * NC);
-  for (int jc = n0; jc < n1; jc += NC) {
-    const int nc = std::min(NC, n1 - jc);
-    for (int pc = 0; pc < p.K; pc += KC) {
-      const int kc = std::min(KC, p.K - pc);
-      const bool accumulate = p.beta || pc > 0;
-      const bool last = pc + kc == p.K;
-      pack_b<NR>(p, pc, kc, jc, nc, bp);
-      for (int ic = m0; ic < m1; ic += MC) {
-        const int mc = std::min(MC, m1 - ic);
-        for (int jr = 0; jr < nc; jr += NR) {
-          const int cols = std::min(NR, nc - jr);
-          const float* b = bp + static_cast<size_t>(jr) * kc;
-          for (int ir = 0; ir < mc; ir += MR) {
-            const int row = ic + ir;
-            const float* a = ap + static_cast<size_t>((row - a_row0) / MR) * a_panel + static_cast<size_t>(pc) * MR;
-            float* c = p.C + static_cast<std::ptrdiff_t>(row) * p.ldc + jc + jr;
-            const int rows = std::min(MR, mc - ir);
-            tile(kc, a, b, c, p.ldc, rows, cols, accumulate);
-            if (last && epi) epilogue(c, p.ldc, rows, cols, jc + jr, *p.ep);
-          }
+  const int nc = n1 - n0;
+  const int ncp = (nc + NR - 1) / NR * NR;
+  // Per-thread packing buffers, reused across calls (batched attention makes thousands of
+  // small calls per training step; allocating per call cost as much as the arithmetic).
+  thread_local std::vector<float> bp, ap;
+  if (bp.size() < static_cast<size_t>(KC) * ncp) bp.resize(static_cast<size_t>(KC) * ncp);
+  if (ap.size() < static_cast<size_t>(KC) * MC) ap.resize(static_cast<size_t>(KC) * MC);
+  alignas(32) float acc[MR * NR];
+  for (int k0 = 0; k0 < K; k0 += KC) {
+    const int kc = std::min(KC, K - k0);
+    const bool add = beta || k0 > 0;
+    pack_b(B, ldb, transB, k0, kc, n0, nc, bp.data());
+    for (int i0 = m0; i0 < m1; i0 += MC) {
+      const int mc = std::min(MC, m1 - i0);
+      pack_a(A, lda, transA, i0, mc, k0, kc, ap.data());
+      for (int jp = 0; jp < nc; jp += NR) {
+        const float* bpanel = bp.data() + static_cast<size_t>(jp) * kc;
+        const int cols = std::min(NR, nc - jp);
+        for (int ip = 0; ip < mc; ip += MR) {
+          kernel(kc, ap.data() + static_cast<size_t>(ip) * kc, bpanel, acc);
+          store(acc, C + static_cast<size_t>(i0 + ip) * ldc + n0 + jp, ldc, std::min(MR, mc - ip), cols, add);
         }
       }
     }
   }
-}
-
-template <int MR, int NR>
-void run_product(const Product& p, bool threaded, TileFn tile) {
-  if (p.M <= 0 || p.N <= 0) return;
-  const int T = threaded ? thread_count() : 1;
-  const double flops = 2.0 * p.M * p.N * std::max(p.K, 1);
-  const bool par = T > 1 && flops >= PARALLEL_FLOPS;
-  const int slab = static_cast<int>(std::max<size_t>(MR, A_CAP / std::max(p.K, 1) / MR * MR));
-  for (int s0 = 0; s0 < p.M; s0 += slab) {
-    const int s1 = std::min(p.M, s0 + slab);
-    const int panels_m = (s1 - s0 + MR - 1) / MR;
-    const int panels_n = (p.N + NR - 1) / NR;
-    const size_t a_panel = static_cast<size_t>(p.K) * MR;
-    float* ap = tl_apack.get(std::max<size_t>(1, panels_m * a_panel));
-    if (!par) {
-      if (p.K > 0) pack_a<MR>(p, s0, s1, ap);
-      compute_block<MR, NR>(p, ap, s0, s0, s1, 0, p.N, tile);
-      continue;
-    }
-    if (p.K > 0) {
-      // Pack A on the pool too: for a short, wide A it is a visible share of the work.
-      constexpr int GROUP = 8;
-      const int groups = (panels_m + GROUP - 1) / GROUP;
-      parallel_for(
-          groups,
-          [&](int g) {
-            const int r0 = s0 + g * GROUP * MR;
-            pack_a<MR>(p, r0, std::min(s1, r0 + GROUP * MR), ap + static_cast<size_t>(g) * GROUP * a_panel);
-          },
-          flops >= WAKE_FLOPS);
-    }
-    // About four blocks of C per thread so that a thread the OS delays costs little;
-    // split columns first (each block packs only its own part of B).
-    const double slab_flops = 2.0 * (s1 - s0) * p.N * std::max(p.K, 1);
-    int target = static_cast<int>(std::min<double>(4.0 * T, slab_flops / (PARALLEL_FLOPS / 2)));
-    target = std::max(1, std::min(target, panels_m * panels_n));
-    const int bn = std::min(panels_n, target);
-    const int bm = std::min(panels_m, (target + bn - 1) / bn);
-    parallel_for(
-        bm * bn,
-        [&](int idx) {
-          const int im = idx / bn, in = idx % bn;
-          const int m0 = s0 + panels_m * im / bm * MR, m1 = std::min(s1, s0 + panels_m * (im + 1) / bm * MR);
-          const int n0 = panels_n * in / bn * NR, n1 = std::min(p.N, panels_n * (in + 1) / bn * NR);
-          compute_block<MR, NR>(p, ap, s0, m0, m1, n0, n1, tile);
-        },
-        flops >= WAKE_FLOPS);
+  if (K == 0 && !beta) {
+    for (int i = m0; i < m1; i++) std::memset(C + static_cast<size_t>(i) * ldc + n0, 0, nc * sizeof(float));
   }
-}
-
-using Runner = void (*)(const Product&, bool, TileFn);
-
-struct KernelSet {
-  Runner run;
-  TileFn tile;
-};
-
-KernelSet kernels_for(Isa isa) {
-#ifdef AIMC_X86_KERNELS
-  if (isa == Isa::Avx512) return {run_product<kern::kAvx512MR, kern::kAvx512NR>, kern::tile_avx512};
-  if (isa == Isa::Avx2) return {run_product<kern::kAvx2MR, kern::kAvx2NR>, kern::tile_avx2};
-#endif
-  (void)isa;
-  return {run_product<kern::kScalarMR, kern::kScalarNR>, tile_scalar};
-}
-
-Isa detect() {
-#ifdef AIMC_X86_KERNELS
-  __builtin_cpu_init();
-  // libgcc's checks include the OS's XSAVE state, so a CPU whose OS does not save the
-  // wide registers reports no support.
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::Avx512;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::Avx2;
-#endif
-  return Isa::Scalar;
-}
-
-std::atomic<int>& isa_slot() {
-  static std::atomic<int> slot([] {
-    Isa isa = detected_isa();
-    // AIMC_ISA=avx2|scalar lowers the kernel (comparisons, debugging); never raises it.
-    if (const char* s = std::getenv("AIMC_ISA")) {
-      if (!std::strcmp(s, "scalar")) isa = Isa::Scalar;
-      else if (!std::strcmp(s, "avx2") && isa == Isa::Avx512) isa = Isa::Avx2;
-    }
-    return static_cast<int>(isa);
-  }());
-  return slot;
-}
-
-Product product(int M, int N, int K, const float* A, const float* B, float* C, bool transA, bool transB, bool beta, const Epilogue* ep) {
-  return Product{M, N, K, A, transA ? M : K, transA, B, transB ? K : N, transB, C, N, beta, ep};
 }
 
 }  // namespace
 
 Isa detected_isa() {
-  static const Isa isa = detect();
+  static const Isa isa = (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? Isa::Avx2 : Isa::Scalar;
   return isa;
 }
 
-Isa active_isa() { return static_cast<Isa>(isa_slot().load()); }
+const char* isa_name(Isa isa) { return isa == Isa::Avx2 ? "avx2" : "scalar"; }
 
-Isa set_isa(Isa isa) {
-  const Isa best = detected_isa();
-  const Isa use = static_cast<int>(isa) > static_cast<int>(best) ? best : isa;
-  isa_slot().store(static_cast<int>(use));
-  return use;
+int thread_count() { return pool().size(); }
+
+void parallel(const std::function<void(int, int)>& fn) {
+  const int T = pool().size();
+  pool().run([&](int t) { fn(t, T); });
 }
 
-const char* isa_name(Isa isa) {
-  switch (isa) {
-    case Isa::Avx512: return "avx512";
-    case Isa::Avx2: return "avx2";
-    default: return "scalar";
-  }
-}
-
-void sgemm(int M, int N, int K, const float* A, const float* B, float* C, bool transA, bool transB, bool beta, const Epilogue* ep) {
+void sgemm(int M, int N, int K, const float* A, const float* B, float* C, bool transA, bool transB, bool beta) {
   if (M <= 0 || N <= 0) return;
-  const KernelSet ks = kernels_for(active_isa());
-  ks.run(product(M, N, K, A, B, C, transA, transB, beta, ep), true, ks.tile);
+  const int lda = transA ? M : K;
+  const int ldb = transB ? K : N;
+  const Kernel kernel = select_kernel();
+  const double flops = 2.0 * M * N * K;
+  const int T = flops < 2e6 ? 1 : pool().size();
+  if (T == 1) {
+    gemm_block(0, M, 0, N, K, A, lda, transA, B, ldb, transB, C, N, beta, kernel);
+    return;
+  }
+  // Split along whichever dimension has more register-tile panels; boundaries fall on
+  // panel edges so every C element is computed by one thread in the same order.
+  const int npan = (N + NR - 1) / NR;
+  const int mpan = (M + MR - 1) / MR;
+  pool().run([&](int t) {
+    if (npan >= mpan) {
+      const int p0 = npan * t / T, p1 = npan * (t + 1) / T;
+      gemm_block(0, M, std::min(N, p0 * NR), std::min(N, p1 * NR), K, A, lda, transA, B, ldb, transB, C, N, beta, kernel);
+    } else {
+      const int p0 = mpan * t / T, p1 = mpan * (t + 1) / T;
+      gemm_block(std::min(M, p0 * MR), std::min(M, p1 * MR), 0, N, K, A, lda, transA, B, ldb, transB, C, N, beta, kernel);
+    }
+  });
 }
 
 void sgemm_batched(int batch, int M, int N, int K, const float* A, size_t strideA, const float* B, size_t strideB, float* C, bool transA,
-                   bool transB, bool beta, const Epilogue* ep) {
+                   bool transB) {
   if (batch <= 0 || M <= 0 || N <= 0) return;
-  const KernelSet ks = kernels_for(active_isa());
+  const int lda = transA ? M : K;
+  const int ldb = transB ? K : N;
+  const Kernel kernel = select_kernel();
   const size_t mn = static_cast<size_t>(M) * N;
-  auto item = [&](int b, bool threaded) {
-    ks.run(product(M, N, K, A + strideA * b, B + strideB * b, C + mn * b, transA, transB, beta, ep), threaded, ks.tile);
+  const int T = (2.0 * M * N * K * batch < 2e6 || batch == 1) ? 1 : pool().size();
+  auto range = [&](int b0, int b1) {
+    for (int b = b0; b < b1; b++) {
+      gemm_block(0, M, 0, N, K, A + strideA * b, lda, transA, B + strideB * b, ldb, transB, C + mn * b, N, false, kernel);
+    }
   };
-  // Many or small products: one per pool task. Few large ones: each on the whole pool.
-  const double flops = 2.0 * M * N * std::max(K, 1);
-  const int T = thread_count();
-  if (batch == 1 || (batch < 4 * T && flops >= 8 * PARALLEL_FLOPS)) {
-    for (int b = 0; b < batch; b++) item(b, true);
-  } else if (flops * batch < PARALLEL_FLOPS) {
-    for (int b = 0; b < batch; b++) item(b, false);
-  } else {
-    parallel_for(batch, [&](int b) { item(b, false); }, flops * batch >= WAKE_FLOPS);
+  if (T == 1) {
+    // A single large product still deserves the pool.
+    if (batch == 1) sgemm(M, N, K, A, B, C, transA, transB, false);
+    else range(0, batch);
+    return;
   }
+  pool().run([&](int t) { range(batch * t / T, batch * (t + 1) / T); });
 }
 
 }  // namespace aimc

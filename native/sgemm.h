@@ -1,51 +1,35 @@
-// Row-major SGEMM for aimc's wasm kernels: C[M,N] (= or +=) op(A)[M,K]·op(B)[K,N], with an
-// optional fused bias + activation epilogue (tfjs's _FusedMatMul).
+// Row-major SGEMM used by aimc's wasm kernels: C[M,N] = op(A)[M,K] · op(B)[K,N] (+ C if beta).
 #pragma once
 #include <cstddef>
-
-#include "pool.h"
+#include <functional>
 
 namespace aimc {
 
-/** Micro-kernel families, best first; the CPU's is chosen at run time. */
-enum class Isa { Scalar = 0, Avx2 = 1, Avx512 = 2 };
+/** Which micro-kernel the running CPU gets. */
+enum class Isa { Scalar, Avx2 };
 
-/** Best kernel the running CPU (and this build) supports. */
 Isa detected_isa();
-/** Kernel in use: detected_isa() unless lowered by AIMC_ISA or set_isa (tests). */
-Isa active_isa();
-/** Use `isa` if the CPU supports it (else the best it does); returns the kernel in use. */
-Isa set_isa(Isa isa);
 const char* isa_name(Isa isa);
 
-/** Activations _FusedMatMul can ask for that the epilogue computes natively. */
-enum class Activation { Linear = 0, Relu = 1, Relu6 = 2, Sigmoid = 3, LeakyRelu = 4, Elu = 5 };
+/** Threads used for large problems (hardware_concurrency, or AIMC_THREADS). */
+int thread_count();
+
+/** Run fn(t, T) on every pool thread t of T and wait (fn must split its own work). */
+void parallel(const std::function<void(int, int)>& fn);
 
 /**
- * Applied to every element of C once its sum is complete: v = act(v + bias), bias per
- * column (bias_len == N) or a scalar (bias_len == 1), none when bias is null.
+ * C = op(A)·op(B) (+ C when beta != 0). A is [M,K] row-major ([K,M] when transA), B is
+ * [K,N] ([N,K] when transB), C is [M,N]. Pure function of its inputs: results do not depend
+ * on the thread count (each C element is summed in the same order by exactly one thread).
  */
-struct Epilogue {
-  const float* bias = nullptr;
-  size_t bias_len = 0;
-  Activation act = Activation::Linear;
-  float alpha = 0.2f;  // leakyrelu slope
-};
+void sgemm(int M, int N, int K, const float* A, const float* B, float* C, bool transA, bool transB, bool beta);
 
 /**
- * C = op(A)·op(B) (+ C when beta). A is [M,K] row-major ([K,M] when transA), B is [K,N]
- * ([N,K] when transB), C is [M,N]. Each element is summed in a fixed order that depends on
- * neither the thread count nor the tiling, so results are reproducible run to run and equal
- * between sgemm, sgemm_batched and a batch folded into rows.
- */
-void sgemm(int M, int N, int K, const float* A, const float* B, float* C, bool transA, bool transB, bool beta,
-           const Epilogue* ep = nullptr);
-
-/**
- * `batch` products C_i = op(A_i)·op(B_i) (+ C_i when beta), A_i = A + i·strideA, B_i = B +
- * i·strideB (strides in elements, 0 = shared), C_i = C + i·M·N; same sums as sgemm.
+ * `batch` independent products C_i = op(A_i)·op(B_i), with element strides between
+ * consecutive A_i, B_i (0 = shared) and C_i = M·N apart; batches are spread over the pool,
+ * each computed single-threaded in the same order as sgemm would.
  */
 void sgemm_batched(int batch, int M, int N, int K, const float* A, size_t strideA, const float* B, size_t strideB, float* C, bool transA,
-                   bool transB, bool beta = false, const Epilogue* ep = nullptr);
+                   bool transB);
 
 }  // namespace aimc

@@ -1,9 +1,8 @@
 /**
  * Native kernel layer: a Node-API addon (native/, built by `npm install` via node-gyp) with a
- * multithreaded, cache-blocked SGEMM (AVX-512 / AVX2+FMA micro-kernels chosen at run time,
- * portable C++ otherwise), registered as the wasm backend's BatchMatMul and _FusedMatMul
- * kernels. It reads and writes tensors in place on the wasm heap. When the addon is missing,
- * fails to load, or AIMC_NATIVE=0, everything runs on tfjs's own kernels.
+ * multithreaded AVX2/FMA SGEMM, registered as the wasm backend's BatchMatMul and
+ * _FusedMatMul kernels. It reads and writes tensors in place on the wasm heap. When the addon
+ * is missing, fails to load, or AIMC_NATIVE=0, everything runs on tfjs's own kernels.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -14,32 +13,17 @@ import { setNativeSampler, ZIGGURAT_TABLES } from './random.js';
 import type { HeapBackend } from './heap.js';
 
 export interface NativeInfo {
-  /** Micro-kernel in use: 'avx512', 'avx2' or 'scalar'. */
+  /** Micro-kernel in use: 'avx2' or 'scalar'. */
   isa: string;
-  /** Threads of the addon's pool (caller included). */
+  /** Threads of the addon's pool. */
   threads: number;
 }
 
-/** Epilogue activation codes of fusedMatMul / sgemmBatched (native/sgemm.h, Activation). */
-export const NATIVE_ACTIVATIONS = { linear: 0, relu: 1, relu6: 2, sigmoid: 3, leakyrelu: 4, elu: 5 } as const;
-export type NativeActivation = keyof typeof NATIVE_ACTIVATIONS;
-
 export interface NativeAddon {
-  /** c[M,N] = op(a)·op(b) (+ c when beta); a [M,K] or [K,M] (transA), b [K,N] or [N,K] (transB). Throws on short or overlapping arrays. */
-  sgemm(M: number, N: number, K: number, a: Float32Array, b: Float32Array, c: Float32Array, transA: boolean, transB: boolean, beta: boolean | 0 | 1): void;
-  /** c[M,N] = act(op(a)·op(b) + bias); bias of length N (per column) or 1, or null; activation a NATIVE_ACTIVATIONS code; alpha the leakyrelu slope. */
-  fusedMatMul(
-    M: number, N: number, K: number, a: Float32Array, b: Float32Array, c: Float32Array, transA: boolean, transB: boolean,
-    bias: Float32Array | null, activation: number, alpha: number,
-  ): void;
-  /** batch products c_i = op(a_i)·op(b_i) (then + bias, activation when given); strides in elements between a_i / b_i (0 = shared), c_i M·N apart. */
+  /** c[M,N] = op(a)·op(b) (+ c when beta); a [M,K] or [K,M] (transA), b [K,N] or [N,K] (transB). */
+  sgemm(M: number, N: number, K: number, a: Float32Array, b: Float32Array, c: Float32Array, transA: boolean, transB: boolean, beta: boolean): void;
+  /** batch products c_i = op(a_i)·op(b_i); strides in elements between a_i / b_i (0 = shared). */
   sgemmBatched(batch: number, M: number, N: number, K: number, a: Float32Array, strideA: number, b: Float32Array, strideB: number, c: Float32Array, transA: boolean, transB: boolean): void;
-  sgemmBatched(
-    batch: number, M: number, N: number, K: number, a: Float32Array, strideA: number, b: Float32Array, strideB: number, c: Float32Array,
-    transA: boolean, transB: boolean, bias: Float32Array | null, activation: number, alpha: number,
-  ): void;
-  /** Switch micro-kernels (tests); a kernel the CPU lacks falls back to the best it has. Returns the one in use. */
-  setIsa(isa: 'avx512' | 'avx2' | 'scalar'): string;
   /** out[i] = program(vars[·][i]) for a compiled expression (variables of length 1 broadcast). */
   evalExpr(program: Float64Array, depth: number, vars: Float32Array[], out: Float32Array): void;
   /** One AdamW update in place (see src/train/adamw.ts). */
@@ -57,21 +41,17 @@ export interface NativeAddon {
   ): void;
 }
 
-/** Repository root: the folder with package.json (and binding.gyp) above this module, from src/ or dist/src/. */
+/** Repository root: the folder with package.json above this module (src/ or dist/src/). */
 function packageRoot(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  let dir = here;
-  for (let i = 0; i < 8; i++) {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
     if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'binding.gyp'))) return dir;
-    const up = resolve(dir, '..');
-    if (up === dir) break;
-    dir = up;
+    dir = resolve(dir, '..');
   }
-  return resolve(here, '..', '..');
+  return dirname(fileURLToPath(import.meta.url));
 }
 
 const ROOT = packageRoot();
-/** Where the install step puts the addon. */
 export const ADDON_PATH = join(ROOT, 'build', 'Release', 'aimc_native.node');
 const STATUS_PATH = join(ROOT, 'build', 'native-status.json');
 
@@ -87,14 +67,10 @@ export function nativeUnavailableReason(): string | null {
 /** What the install step recorded: { built, reason } or null if it never ran. */
 export function nativeBuildStatus(): { built: boolean; reason: string | null } | null {
   if (!existsSync(STATUS_PATH)) return null;
-  try {
-    return JSON.parse(readFileSync(STATUS_PATH, 'utf8')) as { built: boolean; reason: string | null };
-  } catch {
-    return null;
-  }
+  return JSON.parse(readFileSync(STATUS_PATH, 'utf8')) as { built: boolean; reason: string | null };
 }
 
-/** The loaded addon, or null (AIMC_NATIVE=0, not built, or failed to load); logs one line the first time it is unavailable for a reason other than AIMC_NATIVE=0. */
+/** The loaded addon, or null (AIMC_NATIVE=0, not built, or failed to load; logged once). */
 export function nativeAddon(): NativeAddon | null {
   if (addon !== undefined) return addon;
   if (process.env.AIMC_NATIVE === '0') {
@@ -103,14 +79,14 @@ export function nativeAddon(): NativeAddon | null {
   }
   if (!existsSync(ADDON_PATH)) {
     const st = nativeBuildStatus();
-    unavailable = st?.reason ? `not built: ${st.reason}` : `not built: no ${ADDON_PATH} (run npm install)`;
+    unavailable = st?.reason ? `not built: ${st.reason}` : 'not built (run npm install)';
   } else {
     try {
-      const lib = createRequire(import.meta.url)(ADDON_PATH) as NativeAddon;
+      addon = createRequire(import.meta.url)(ADDON_PATH) as NativeAddon;
       // The native sampler draws the same numbers as the JS one, from the same tables.
-      lib.setZigguratTables(ZIGGURAT_TABLES.kn, ZIGGURAT_TABLES.wn, ZIGGURAT_TABLES.fn);
-      setNativeSampler(lib);
-      return (addon = lib);
+      addon.setZigguratTables(ZIGGURAT_TABLES.kn, ZIGGURAT_TABLES.wn, ZIGGURAT_TABLES.fn);
+      setNativeSampler(addon);
+      return addon;
     } catch (e) {
       unavailable = `failed to load ${ADDON_PATH}: ${(e as Error).message.split('\n')[0]}`;
     }
@@ -130,26 +106,16 @@ interface KernelArgs {
   attrs?: Record<string, unknown>;
 }
 
-/** One native matmul over (possibly broadcast) batches: shapes and batch loops. */
-interface MatMulPlan {
-  M: number;
-  N: number;
-  K: number;
-  outShape: number[];
-  /** Collapsed batch dims, outermost first: size and per-operand stride in matrices (0 = broadcast). */
-  dims: { size: number; sa: number; sb: number }[];
-}
+const originals = new Map<string, tf.KernelConfig>();
 
 /**
- * Shapes of op(a)·op(b) as tfjs's BatchMatMul defines them (batch dims broadcast), or null
- * when the native path does not cover the call (the original kernel then runs and reports
- * any error itself).
+ * Shapes of a (batched) matmul, or null when the native path does not cover it (then the
+ * original kernel runs): float32 only, batch dims equal or one side without batch.
  */
-function planMatMul(a: tf.TensorInfo, b: tf.TensorInfo, transA: boolean, transB: boolean): MatMulPlan | null {
-  if (a.dtype !== 'float32' || b.dtype !== 'float32') return null;
+function plan(a: tf.TensorInfo, b: tf.TensorInfo, transA: boolean, transB: boolean) {
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return null;
   const ra = a.shape.length;
   const rb = b.shape.length;
-  if (ra < 2 || rb < 2) return null;
   const M = transA ? a.shape[ra - 1]! : a.shape[ra - 2]!;
   const K = transA ? a.shape[ra - 2]! : a.shape[ra - 1]!;
   const K2 = transB ? b.shape[rb - 1]! : b.shape[rb - 2]!;
@@ -157,148 +123,120 @@ function planMatMul(a: tf.TensorInfo, b: tf.TensorInfo, transA: boolean, transB:
   if (K !== K2) return null;
   const batchA = a.shape.slice(0, -2);
   const batchB = b.shape.slice(0, -2);
+  const nA = batchA.reduce((x, y) => x * y, 1);
+  const nB = batchB.reduce((x, y) => x * y, 1);
   let batch: number[];
-  try {
-    batch = tf.broadcast_util.assertAndGetBroadcastShape(batchA, batchB);
-  } catch {
-    return null;
-  }
-  const r = batch.length;
-  const padA = [...Array<number>(r - batchA.length).fill(1), ...batchA];
-  const padB = [...Array<number>(r - batchB.length).fill(1), ...batchB];
-  // Row-major strides in whole matrices; a broadcast dim (size 1) gets stride 0.
-  const dims: { size: number; sa: number; sb: number }[] = [];
-  let accA = 1;
-  let accB = 1;
-  for (let d = r - 1; d >= 0; d--) {
-    const sa = padA[d] === 1 ? 0 : accA;
-    const sb = padB[d] === 1 ? 0 : accB;
-    accA *= padA[d]!;
-    accB *= padB[d]!;
-    if (batch[d] === 1) continue;
-    const inner = dims[0];
-    // Merge into the next-inner dim when both operands step through it contiguously.
-    if (inner && sa === inner.sa * inner.size && sb === inner.sb * inner.size) inner.size *= batch[d]!;
-    else dims.unshift({ size: batch[d]!, sa, sb });
-  }
-  return { M, N, K, outShape: [...batch, M, N], dims };
+  if (nA === nB && batchA.length === batchB.length && batchA.every((d, i) => d === batchB[i])) batch = batchA;
+  else if (nB === 1) batch = batchA.length >= batchB.length ? batchA : batchB;
+  else if (nA === 1) batch = batchB.length >= batchA.length ? batchB : batchA;
+  else return null;
+  const n = batch.reduce((x, y) => x * y, 1);
+  return { M, N, K, batch, n, strideA: nA === 1 ? 0 : M * K, strideB: nB === 1 ? 0 : K * N };
 }
 
-/** Epilogue of a fused matmul: bias view (length 1 or N), activation code, alpha. */
-interface NativeEpilogue {
-  bias: Float32Array | null;
-  activation: number;
-  alpha: number;
-}
-
-/** Run the planned product natively into a new heap tensor. */
-function runMatMul(lib: NativeAddon, backend: HeapBackend, p: MatMulPlan, a: tf.TensorInfo, b: tf.TensorInfo, transA: boolean, transB: boolean, biasInfo: tf.TensorInfo | null, activation: number, alpha: number): tf.TensorInfo {
-  const out = backend.makeOutput(p.outShape, 'float32');
-  const { M, N, K } = p;
-  const batches = p.dims.reduce((s, d) => s * d.size, 1);
-  if (M * N * batches === 0) return out;
-  // Views only now: allocating the output may grow the wasm memory and detach older views.
+/** Run op(a)·op(b) natively into a new heap tensor; null if not covered. */
+function nativeMatMul(lib: NativeAddon, backend: HeapBackend, a: tf.TensorInfo, b: tf.TensorInfo, transA: boolean, transB: boolean): tf.TensorInfo | null {
+  const p = plan(a, b, transA, transB);
+  if (!p) return null;
+  const out = backend.makeOutput([...p.batch, p.M, p.N], 'float32');
+  // Views after allocating: allocation may grow the heap and detach older views.
   const av = backend.typedArrayFromHeap(a);
   const bv = backend.typedArrayFromHeap(b);
   const cv = backend.typedArrayFromHeap(out);
-  const ep: NativeEpilogue = { bias: biasInfo ? backend.typedArrayFromHeap(biasInfo) : null, activation, alpha };
-  const mk = M * K;
-  const kn = K * N;
-  const mn = M * N;
-  const last = p.dims[p.dims.length - 1];
-  if (!last) {
-    lib.sgemmBatched(1, M, N, K, av, 0, bv, 0, cv, transA, transB, ep.bias, ep.activation, ep.alpha);
-    return out;
-  }
-  if (p.dims.length === 1 && last.sb === 0 && last.sa === 1 && !transA) {
-    // A stack of row blocks times one shared B is a single taller product (same sums).
-    lib.sgemmBatched(1, last.size * M, N, K, av, 0, bv, 0, cv, false, transB, ep.bias, ep.activation, ep.alpha);
-    return out;
-  }
-  // Outer broadcast dims loop here; the innermost is one strided batched call.
-  const outer = p.dims.slice(0, -1);
-  const idx = outer.map(() => 0);
-  for (let c = 0; ; c += last.size) {
-    let oa = 0;
-    let ob = 0;
-    outer.forEach((d, i) => {
-      oa += idx[i]! * d.sa;
-      ob += idx[i]! * d.sb;
-    });
-    lib.sgemmBatched(
-      last.size, M, N, K, av.subarray(oa * mk), last.sa * mk, bv.subarray(ob * kn), last.sb * kn, cv.subarray(c * mn),
-      transA, transB, ep.bias, ep.activation, ep.alpha,
-    );
-    let d = outer.length - 1;
-    while (d >= 0 && ++idx[d]! === outer[d]!.size) idx[d--] = 0;
-    if (d < 0) break;
-  }
+  if (p.n === 1) lib.sgemm(p.M, p.N, p.K, av.subarray(0, p.M * p.K), bv.subarray(0, p.K * p.N), cv, transA, transB, false);
+  else lib.sgemmBatched(p.n, p.M, p.N, p.K, av, p.strideA, bv, p.strideB, cv, transA, transB);
   return out;
 }
 
-const originals = new Map<string, tf.KernelConfig>();
-
-type KernelFn = (args: KernelArgs) => tf.TensorInfo;
-
-function batchMatMulKernel(lib: NativeAddon, original: KernelFn): KernelFn {
-  return (args) => {
-    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-    const { transposeA, transposeB } = (args.attrs ?? {}) as { transposeA?: boolean; transposeB?: boolean };
-    const p = planMatMul(a, b, !!transposeA, !!transposeB);
-    if (!p) return original(args);
-    return runMatMul(lib, args.backend as HeapBackend, p, a, b, !!transposeA, !!transposeB, null, NATIVE_ACTIVATIONS.linear, 0);
-  };
+/** Bias add and activation in place, as _FusedMatMul defines them; false if unsupported. */
+function epilogue(c: Float32Array, N: number, bias: Float32Array | null, activation: string, alpha: number): boolean {
+  if (bias) {
+    const nb = bias.length;
+    if (nb === 1) for (let i = 0; i < c.length; i++) c[i] = c[i]! + bias[0]!;
+    else if (nb === N) for (let i = 0; i < c.length; i++) c[i] = c[i]! + bias[i % N]!;
+    else if (nb === c.length) for (let i = 0; i < c.length; i++) c[i] = c[i]! + bias[i]!;
+    else return false;
+  }
+  switch (activation) {
+    case 'linear':
+    case undefined:
+      return true;
+    case 'relu':
+      for (let i = 0; i < c.length; i++) if (!(c[i]! > 0)) c[i] = 0;
+      return true;
+    case 'relu6':
+      for (let i = 0; i < c.length; i++) c[i] = Math.min(Math.max(c[i]!, 0), 6);
+      return true;
+    case 'sigmoid':
+      for (let i = 0; i < c.length; i++) c[i] = 1 / (1 + Math.exp(-c[i]!));
+      return true;
+    case 'leakyrelu':
+      for (let i = 0; i < c.length; i++) if (c[i]! < 0) c[i] = c[i]! * alpha;
+      return true;
+    case 'elu':
+      for (let i = 0; i < c.length; i++) if (c[i]! < 0) c[i] = Math.expm1(c[i]!);
+      return true;
+    default:
+      return false;
+  }
 }
 
-function fusedMatMulKernel(lib: NativeAddon, original: KernelFn): KernelFn {
-  return (args) => {
-    const { a, b, bias, preluActivationWeights } = args.inputs;
-    const attrs = (args.attrs ?? {}) as { transposeA?: boolean; transposeB?: boolean; activation?: string; leakyreluAlpha?: number };
-    const act = attrs.activation ?? 'linear';
-    // prelu (per-channel weights) and anything unknown stay with the wasm kernel.
-    if (preluActivationWeights || !a || !b || !Object.hasOwn(NATIVE_ACTIVATIONS, act)) return original(args);
-    const p = planMatMul(a, b, !!attrs.transposeA, !!attrs.transposeB);
-    if (!p) return original(args);
-    if (bias) {
-      // Natively: a scalar bias or one per output column; other broadcasts fall back.
-      const size = bias.shape.reduce((s, d) => s * d, 1);
-      const perColumn = size === p.N && bias.shape[bias.shape.length - 1] === p.N && bias.shape.length <= p.outShape.length;
-      if (bias.dtype !== 'float32' || !(size === 1 || perColumn)) return original(args);
-    }
-    // The wasm kernel passes `leakyreluAlpha || 0`; tfjs's fused.matMul always sets it (0.2 by default).
-    const alpha = attrs.leakyreluAlpha ?? 0;
-    return runMatMul(lib, args.backend as HeapBackend, p, a, b, !!attrs.transposeA, !!attrs.transposeB, bias ?? null, NATIVE_ACTIVATIONS[act as NativeActivation], alpha);
-  };
-}
-
-/** Register native BatchMatMul and _FusedMatMul for the 'wasm' backend (idempotent; no-op returning false when the addon is unavailable, AIMC_NATIVE=0, or tfjs-backend-wasm is not loaded). */
+/**
+ * Register native BatchMatMul and _FusedMatMul for the 'wasm' backend (idempotent).
+ * Returns false (and changes nothing) when the addon is unavailable.
+ */
 export function installNativeKernels(): boolean {
   const lib = nativeAddon();
   if (!lib) return false;
   if (originals.size) return true;
-  const make: Record<string, (lib: NativeAddon, original: KernelFn) => KernelFn> = {
-    [tf.BatchMatMul]: batchMatMulKernel,
-    [tf._FusedMatMul]: fusedMatMulKernel,
-  };
   for (const name of [tf.BatchMatMul, tf._FusedMatMul]) {
     const orig = tf.getKernel(name, 'wasm');
     if (!orig) continue;
     originals.set(name, orig);
-    tf.unregisterKernel(name, 'wasm');
+  }
+  const bmm = originals.get(tf.BatchMatMul);
+  if (bmm) {
+    tf.unregisterKernel(tf.BatchMatMul, 'wasm');
     tf.registerKernel({
-      kernelName: name,
+      kernelName: tf.BatchMatMul,
       backendName: 'wasm',
-      // The original's setup (its cwrap of the wasm function) must still run if the backend
-      // initializes after this, or the fallback path would have nothing to call.
-      ...(orig.setupFunc ? { setupFunc: orig.setupFunc } : {}),
-      ...(orig.disposeFunc ? { disposeFunc: orig.disposeFunc } : {}),
-      kernelFunc: make[name]!(lib, orig.kernelFunc as unknown as KernelFn) as unknown as tf.KernelFunc,
+      kernelFunc: ((args: KernelArgs) => {
+        const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+        const { transposeA, transposeB } = (args.attrs ?? {}) as { transposeA?: boolean; transposeB?: boolean };
+        return nativeMatMul(lib, args.backend as HeapBackend, a, b, !!transposeA, !!transposeB) ?? (bmm.kernelFunc as (x: KernelArgs) => tf.TensorInfo)(args);
+      }) as tf.KernelFunc,
     });
   }
-  return originals.size > 0;
+  const fused = originals.get(tf._FusedMatMul);
+  if (fused) {
+    tf.unregisterKernel(tf._FusedMatMul, 'wasm');
+    tf.registerKernel({
+      kernelName: tf._FusedMatMul,
+      backendName: 'wasm',
+      kernelFunc: ((args: KernelArgs) => {
+        const { a, b, bias, preluActivationWeights } = args.inputs;
+        const attrs = (args.attrs ?? {}) as { transposeA?: boolean; transposeB?: boolean; activation?: string; leakyreluAlpha?: number };
+        const backend = args.backend as HeapBackend;
+        const fallback = () => (fused.kernelFunc as (x: KernelArgs) => tf.TensorInfo)(args);
+        if (preluActivationWeights || (bias && bias.dtype !== 'float32')) return fallback();
+        const act = attrs.activation ?? 'linear';
+        if (!['linear', 'relu', 'relu6', 'sigmoid', 'leakyrelu', 'elu'].includes(act)) return fallback();
+        const out = nativeMatMul(lib, backend, a!, b!, !!attrs.transposeA, !!attrs.transposeB);
+        if (!out) return fallback();
+        const N = out.shape[out.shape.length - 1]!;
+        const ok = epilogue(backend.typedArrayFromHeap(out), N, bias ? backend.typedArrayFromHeap(bias) : null, act, attrs.leakyreluAlpha ?? 0.2);
+        if (!ok) {
+          tf.engine().disposeTensor(tf.engine().makeTensorFromTensorInfo(out));
+          return fallback();
+        }
+        return out;
+      }) as tf.KernelFunc,
+    });
+  }
+  return true;
 }
 
-/** Restore tfjs's own wasm kernels (the exact configs installNativeKernels replaced). */
+/** Restore tfjs's own wasm kernels (tests compare both paths). */
 export function uninstallNativeKernels(): void {
   for (const [name, cfg] of originals) {
     tf.unregisterKernel(name, 'wasm');

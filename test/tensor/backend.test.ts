@@ -12,7 +12,7 @@ describe('backend selection', () => {
     const name = await initBackend();
     expect(['tensorflow', 'wasm']).toContain(name);
     expect(tf.getBackend()).toBe(name);
-    if (name === 'wasm') expect(backendBanner()).toMatch(/^backend: wasm, native kernels (avx512 x\d+|avx2 x\d+|scalar x\d+|off: .+) \(tensorflow unavailable: .+\)$/);
+    if (name === 'wasm') expect(backendBanner()).toMatch(/^backend: wasm, native kernels (avx2 x\d+|scalar x\d+|off: .+) \(tensorflow unavailable: .+\)$/);
   });
 
   it('honours an explicit request', async () => {

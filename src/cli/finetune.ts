@@ -1,71 +1,130 @@
-/** `aimc finetune` — for now the `full` method on classification tasks (plugins: issue 5). */
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+/** `aimc finetune`: train an adapter plugin (optionally hardware-aware) and write it. */
+import { writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
 import { loadDataset } from '../data/datasets.js';
-import { loadModel } from '../model/load.js';
-import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
-import { finetuneClassifier } from '../train/classify.js';
-import { parsePositiveInt } from './parse.js';
+import { DeviceModel } from '../device/model.js';
+import { loadProfile } from '../device/profile.js';
+import { loadModelForTask } from '../model/load.js';
+import { createAdapter } from '../peft/host.js';
+import { loadPlugin } from '../peft/registry.js';
+import { saveAdapter } from '../peft/state.js';
+import { trainAdapter, type TrainResult } from '../train/trainer.js';
+import { parseConfigArg } from './adapter.js';
+import { parseDuration, parsePositiveInt } from './parse.js';
 import { startBackend } from './common.js';
 
-const AVAILABLE = ['full'];
+function num(text: string, flag: string, min = 0): number {
+  const v = Number(text);
+  if (!Number.isFinite(v) || v < min) throw new Error(`${flag}: expected a number >= ${min}, got '${text}'`);
+  return v;
+}
+
+function fmt(m: Record<string, number>): string {
+  return Object.entries(m)
+    .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+    .join(', ');
+}
 
 /** Register `aimc finetune`. */
 export function registerFinetuneCommand(program: Command): void {
   program
     .command('finetune')
-    .description('fine-tune an encoder on a classification task and write the result')
-    .requiredOption('--model <model>', 'shipped model name or aimc checkpoint directory')
-    .requiredOption('--task <task>', 'spam | brown-genre | GLUE folder | .jsonl/.csv file')
-    .requiredOption('--out <dir>', 'output directory')
-    .option('--adapter <name>', `method (${AVAILABLE.join(', ')})`, 'full')
+    .description('train an adapter on a task (optionally hardware-aware) and write it to --out')
+    .requiredOption('--model <model>', 'shipped model name or checkpoint directory')
+    .requiredOption('--task <task>', 'spam | brown-genre | brown-text | a GLUE or E2E folder | a .jsonl/.csv file')
+    .requiredOption('--out <dir>', 'output directory (adapter_config.json, adapter.safetensors, finetune.json)')
+    .option('--adapter <name>', 'plugin name (aimc adapter list) or a plugin folder', 'full')
+    .option('--config <json|file>', 'plugin config (inline JSON or a file)')
+    .option('--hwa <device>', 'hardware-aware training on this device (name or profile file)')
+    .option('--hwa-time <t>', 'time after programming at which HWA samples the weights; also the horizon noise-aware plugins target', '1d')
+    .option('--no-hwa-periphery', 'HWA: weight noise only, no DAC/ADC/output noise')
     .option('--steps <n>', 'optimizer steps', '600')
     .option('--batch <n>', 'examples per step', '16')
     .option('--seq <n>', 'max tokens per example', '128')
-    .option('--lr <x>', 'peak learning rate', '1e-4')
+    .option('--lr <x>', 'peak learning rate (PEFT methods usually want 10x full fine-tuning)', '1e-4')
     .option('--warmup <n>', 'warmup steps', '60')
+    .option('--weight-decay <x>', 'AdamW weight decay', '0.01')
+    .option('--clip <x>', 'gradient-norm clip', '1')
     .option('--eval-every <n>', 'steps between dev evaluations', '100')
+    .option('--eval-limit <n>', 'dev examples per evaluation (default: all)')
+    .option('--patience <n>', 'stop after this many evaluations without improvement (default: never)')
+    .option('--beams <n>', 'generation tasks: beams for the final decoding (1 = greedy)', '1')
     .option('--seed <s>', 'seed', 'aimc')
     .option('--backend <name>', 'tensorflow | wasm | cpu')
-    .action(async (o: Record<string, string>) => {
-      if (!AVAILABLE.includes(o.adapter!)) {
-        throw new Error(`--adapter: '${o.adapter}' is not available yet — the PEFT plugin host arrives with issue 5 (available: ${AVAILABLE.join(', ')})`);
-      }
-      await startBackend(o.backend, true);
-      const data = loadDataset(o.task!);
-      if (data.kind !== 'classification') throw new Error(`--task: ${data.name} is a ${data.kind} task; finetune handles classification for now`);
-      const { dir, tokenizer, model: probe } = loadModel(o.model!);
-      probe.dispose();
-      if (!tokenizer) throw new Error(`${dir}: no tokenizer.json`);
-      const model = loadCheckpoint(dir, { numLabels: data.labels.length });
-      if (model.config.arch !== 'encoder') throw new Error(`${dir}: finetune needs an encoder`);
-      const total = model.parameterCount();
-      const head = ['head.dense.weight', 'head.dense.bias', 'head.out.weight', 'head.out.bias'].reduce((a, n) => a + (model.params.get(n)?.size ?? 0), 0);
-      console.log(`${o.adapter}: ${total} trainable parameters (100% of ${total - head} base + ${head} head)`);
-      const steps = parsePositiveInt(o.steps!, '--steps');
-      const start = performance.now();
-      const res = finetuneClassifier(model, data, tokenizer, {
+    .action(async (o: Record<string, string | boolean | undefined>) => {
+      const s = (k: string) => o[k] as string;
+      // Everything a user can get wrong is checked before any work starts.
+      const plugin = await loadPlugin(s('adapter'));
+      const { config, source } = parseConfigArg(o.config as string | undefined);
+      const steps = parsePositiveInt(s('steps'), '--steps');
+      const hwaTime = parseDuration(s('hwaTime'), '--hwa-time');
+      const device = o.hwa ? new DeviceModel(loadProfile(s('hwa'))) : null;
+      const opts = {
         steps,
-        batchSize: parsePositiveInt(o.batch!, '--batch'),
-        seqLen: parsePositiveInt(o.seq!, '--seq'),
-        lr: Number(o.lr),
-        warmup: parsePositiveInt(o.warmup!, '--warmup'),
-        weightDecay: 0.01,
-        clip: 1,
-        evalEvery: parsePositiveInt(o.evalEvery!, '--eval-every'),
-        seed: o.seed!,
-        onProgress: (p) => {
-          if (p.dev !== undefined) console.error(`step ${p.step}/${steps}: loss ${p.loss.toFixed(4)}, dev accuracy ${p.dev.toFixed(4)}`);
-        },
-      });
-      mkdirSync(o.out!, { recursive: true });
-      await saveCheckpoint(model, o.out!);
-      if (existsSync(join(dir, 'tokenizer.json'))) copyFileSync(join(dir, 'tokenizer.json'), join(o.out!, 'tokenizer.json'));
-      const majority = Math.max(...data.labels.map((_, i) => data.test.filter((e) => e.label === i).length)) / Math.max(data.test.length, 1);
-      const summary = { command: `aimc finetune ${process.argv.slice(3).join(' ')}`, task: data.name, adapter: o.adapter, trainable: total, head, bestStep: res.step, devAccuracy: res.dev, testAccuracy: res.test, majorityClassTest: majority, seconds: Math.round((performance.now() - start) / 1000) };
-      writeFileSync(join(o.out!, 'finetune.json'), JSON.stringify(summary, null, 2) + '\n');
-      console.log(`dev accuracy ${res.dev.toFixed(4)} (best at step ${res.step}), test accuracy ${res.test.toFixed(4)} (majority class ${majority.toFixed(4)})`);
+        batchSize: parsePositiveInt(s('batch'), '--batch'),
+        seqLen: parsePositiveInt(s('seq'), '--seq'),
+        lr: num(s('lr'), '--lr'),
+        warmup: Math.min(parsePositiveInt(s('warmup'), '--warmup'), steps),
+        weightDecay: num(s('weightDecay'), '--weight-decay'),
+        clip: num(s('clip'), '--clip'),
+        evalEvery: parsePositiveInt(s('evalEvery'), '--eval-every'),
+        ...(o.evalLimit ? { evalLimit: parsePositiveInt(s('evalLimit'), '--eval-limit') } : {}),
+        ...(o.patience ? { patience: parsePositiveInt(s('patience'), '--patience') } : {}),
+        beams: parsePositiveInt(s('beams'), '--beams'),
+        seed: s('seed'),
+        ...(device ? { hwa: { device, t: hwaTime, periphery: o.hwaPeriphery !== false } } : {}),
+      };
+      const data = loadDataset(s('task'));
+      await startBackend(s('backend'), true);
+      const numLabels = data.kind === 'regression' ? 1 : data.labels.length;
+      const { model, tokenizer, dir } = loadModelForTask(s('model'), numLabels, `${s('seed')}/head`);
+      if (!tokenizer) throw new Error(`${dir}: no tokenizer.json`);
+      const attached = createAdapter(model, plugin, config, { device, horizon: hwaTime, seed: s('seed'), source });
+      const c = attached.counts();
+      const pct = (n: number) => ((100 * n) / c.base).toFixed(3);
+      console.log(`${plugin.plugin.name}: ${c.trainable} trainable parameters (${pct(c.trainable)}% of the ${c.base} base) + ${c.head} task head = ${c.trainable + c.head} (${pct(c.trainable + c.head)}%)`);
+      if (device) console.log(`hardware-aware training on ${device.name} at t = ${s('hwaTime')}`);
+      const bar = new cliProgress.SingleBar(
+        { format: 'finetune {bar} {value}/{total} | loss {loss} | {metric} | {tps} tok/s | ETA {eta_formatted}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 30_000 },
+        cliProgress.Presets.shades_classic,
+      );
+      bar.start(steps, 0, { loss: '-', metric: 'dev -', tps: '-' });
+      let res: TrainResult;
+      try {
+        res = trainAdapter(attached, data, tokenizer, {
+          ...opts,
+          onProgress: (p) =>
+            bar.update(p.step, {
+              loss: p.loss.toFixed(3),
+              tps: Math.round(p.tokensPerSecond),
+              ...(p.dev ? { metric: `dev ${fmt(p.dev)}` } : {}),
+            }),
+        });
+      } finally {
+        bar.stop();
+      }
+      const summary = {
+        command: `aimc finetune ${process.argv.slice(3).join(' ')}`,
+        task: data.name,
+        adapter: plugin.plugin.name,
+        config: attached.config,
+        hwa: device ? { device: device.name, t: hwaTime } : null,
+        counts: c,
+        mainMetric: res.main,
+        bestStep: res.bestStep,
+        dev: res.dev,
+        test: res.test,
+        stoppedEarly: res.stoppedEarly,
+        seconds: Math.round(res.seconds),
+        tokensPerSecond: Math.round(res.tokensPerSecond),
+      };
+      await saveAdapter(s('out'), attached, { baseName: basename(dir), training: summary });
+      writeFileSync(join(s('out'), 'finetune.json'), JSON.stringify({ ...summary, history: res.history }, null, 2) + '\n');
+      console.log(`dev ${res.main} ${res.dev[res.main]?.toFixed(4)} (best at step ${res.bestStep}); ${data.test.length ? 'test' : 'dev (no test split)'}: ${fmt(res.test)}`);
+      console.log(`adapter written to ${s('out')}`);
+      attached.dispose();
       model.dispose();
     });
 }

@@ -5,6 +5,7 @@ import { registerModelCommands } from './model.js';
 import { registerDataCommands } from './data.js';
 import { registerPretrainCommand } from './pretrain.js';
 import { registerFinetuneCommand } from './finetune.js';
+import { registerAdapterCommands } from './adapter.js';
 
 /** A fresh command tree (tests build one per call). */
 export function createProgram(): Command {
@@ -19,6 +20,7 @@ export function createProgram(): Command {
   registerModelCommands(program);
   registerDataCommands(program);
   registerPretrainCommand(program);
+  registerAdapterCommands(program);
   registerFinetuneCommand(program);
   return program;
 }

@@ -29,10 +29,11 @@ export function modelFromTensors(
   get: (name: string) => { shape: number[]; data: Float32Array } | undefined,
   names: Iterable<string>,
   file: string,
-  opts: { fresh?: (name: string) => boolean; drop?: (name: string) => boolean } = {},
+  opts: { fresh?: (name: string) => boolean; drop?: (name: string) => boolean; seed?: string } = {},
 ): Transformer {
   const all = [...names].filter((n) => !opts.drop?.(n));
-  const model = new Transformer(config, 'load');
+  // Parameters initialized anew (a new task head) draw from the seed's stream.
+  const model = new Transformer(config, opts.seed ?? 'load');
   if (all.includes('mlm.dense.weight')) model.withMlmHead();
   const problems: string[] = [];
   for (const [name, v] of model.params) {
@@ -64,7 +65,7 @@ export function modelFromTensors(
  * of that size (initialized anew unless the checkpoint has one of that size) and the
  * masked-LM head is left out — the starting point of fine-tuning.
  */
-export function loadCheckpoint(dir: string, opts: { numLabels?: number } = {}): Transformer {
+export function loadCheckpoint(dir: string, opts: { numLabels?: number; seed?: string } = {}): Transformer {
   const cfgFile = join(dir, 'config.json');
   const stFile = join(dir, 'model.safetensors');
   for (const f of [cfgFile, stFile]) if (!existsSync(f)) throw new Error(`${dir}: not an aimc checkpoint (missing ${f.slice(dir.length + 1)})`);
@@ -89,6 +90,6 @@ export function loadCheckpoint(dir: string, opts: { numLabels?: number } = {}): 
     stFile,
     opts.numLabels === undefined
       ? {}
-      : { fresh: (n) => n.startsWith('head.'), drop: (n) => n.startsWith('mlm.') || (retarget && n.startsWith('head.')) },
+      : { fresh: (n) => n.startsWith('head.'), drop: (n) => n.startsWith('mlm.') || (retarget && n.startsWith('head.')), ...(opts.seed ? { seed: opts.seed } : {}) },
   );
 }

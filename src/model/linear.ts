@@ -23,6 +23,8 @@ export interface SiteHooks {
   after?: (x: tf.Tensor2D, y: tf.Tensor2D) => tf.Tensor2D;
   /** A weight update merged into W before it is used (merged placements). */
   weightDelta?: () => tf.Tensor2D;
+  /** A bias update merged into b (merged placements: e.g. GRASP's shifts pushed through W). */
+  biasDelta?: () => tf.Tensor1D;
 }
 
 export class LinearSite {
@@ -58,7 +60,9 @@ export class LinearSite {
     let W: tf.Tensor2D = this.weight as tf.Tensor2D;
     for (const k of this.hooks) if (k.weightDelta) W = tf.add(W, k.weightDelta()) as tf.Tensor2D;
     let y = this.executor ? this.executor(h, W) : (tf.matMul(h, W) as tf.Tensor2D);
-    if (this.bias) y = addBias(y, this.bias);
+    let b: tf.Tensor1D | null = this.bias as tf.Tensor1D | null;
+    for (const k of this.hooks) if (k.biasDelta) b = b ? (tf.add(b, k.biasDelta()) as tf.Tensor1D) : k.biasDelta();
+    if (b) y = addBias(y, b);
     for (const k of this.hooks) if (k.after) y = k.after(h, y);
     return y;
   }

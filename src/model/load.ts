@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { loadCheckpoint } from './checkpoint.js';
 import { isHuggingFaceDir, loadHuggingFace } from './hf.js';
 import { loadTokenizer, type TextTokenizer } from './tokenizer.js';
-import type { Transformer } from './transformer.js';
+import { Transformer } from './transformer.js';
 
 /** The repository's models/ folder (shipped checkpoints). */
 export function modelsDir(): string {
@@ -35,8 +35,11 @@ export interface LoadedModel {
   format: 'aimc' | 'huggingface';
 }
 
-/** Load MODEL: a shipped name or a directory path. */
-export function loadModel(nameOrDir: string): LoadedModel {
+/**
+ * Load MODEL: a shipped name or a directory path. With `numLabels` (aimc checkpoints), the
+ * model gets a task head of that size, new ones drawn from `seed`'s stream.
+ */
+export function loadModel(nameOrDir: string, opts: { numLabels?: number; seed?: string } = {}): LoadedModel {
   const shipped = join(modelsDir(), nameOrDir);
   const dir = !nameOrDir.includes('/') && existsSync(join(shipped, 'config.json')) ? shipped : nameOrDir;
   if (!existsSync(dir)) {
@@ -45,7 +48,14 @@ export function loadModel(nameOrDir: string): LoadedModel {
   }
   if (!existsSync(join(dir, 'config.json'))) throw new Error(`${dir}: no config.json (not a model directory)`);
   const hf = isHuggingFaceDir(dir);
-  const model = hf ? loadHuggingFace(dir) : loadCheckpoint(dir);
+  let model = hf ? loadHuggingFace(dir) : loadCheckpoint(dir, opts);
+  if (hf && opts.numLabels !== undefined && model.config.numLabels !== opts.numLabels) {
+    // A new task head of the requested size; the body's weights carry over.
+    const headed = new Transformer({ ...model.config, numLabels: opts.numLabels }, opts.seed ?? 'load');
+    for (const [n, v] of headed.params) if (!n.startsWith('head.')) v.assign(model.params.get(n)!);
+    model.dispose();
+    model = headed;
+  }
   return { model, dir, tokenizer: loadTokenizer(dir), format: hf ? 'huggingface' : 'aimc' };
 }
 
@@ -56,4 +66,15 @@ export function readJson(file: string): unknown {
   } catch (e) {
     throw new Error(`${file}: ${(e as Error).message}`);
   }
+}
+
+/**
+ * Load MODEL for a task: an encoder gets a task head of `numLabels` outputs (new ones drawn
+ * from `seed`); a decoder is loaded as it is (its LM head is tied to the embedding).
+ */
+export function loadModelForTask(nameOrDir: string, numLabels: number, seed?: string): LoadedModel {
+  const plain = loadModel(nameOrDir);
+  if (plain.model.config.arch === 'decoder' || plain.model.config.numLabels === numLabels) return plain;
+  plain.model.dispose();
+  return loadModel(nameOrDir, { numLabels, ...(seed ? { seed } : {}) });
 }

@@ -12,6 +12,8 @@ export interface TextTokenizer {
   decode(ids: number[]): string;
   /** Vocabulary size including added tokens. */
   readonly vocabSize: number;
+  /** The id of a token string (e.g. `</s>`), undefined when absent. */
+  tokenId(token: string): number | undefined;
 }
 
 /** Load the tokenizer stored in a model directory; null when there is none. */
@@ -36,5 +38,6 @@ export function loadTokenizer(dir: string): TextTokenizer | null {
     encode: (text, pair, special = true) => tok.encode(text, { ...(pair === undefined ? {} : { text_pair: pair }), add_special_tokens: special }).ids,
     decode: (ids) => tok.decode(ids),
     vocabSize: tok.get_vocab(true).size,
+    tokenId: (token) => tok.token_to_id(token) ?? undefined,
   };
 }

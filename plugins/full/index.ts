@@ -1,0 +1,27 @@
+/**
+ * Full fine-tuning: every base parameter is trainable (embeddings, LayerNorms, every
+ * projection). The adapter file stores the whole model; on a chip the new weights are simply
+ * what gets programmed, so placement is merged.
+ */
+import type { Adapter, AdapterPlugin, PluginContext } from '../../src/peft/types.js';
+
+const plugin: AdapterPlugin<Record<string, never>> = {
+  name: 'full',
+  description: 'Full fine-tuning: every parameter of the base model',
+  formula: 'all base parameters',
+  create(_c, ctx: PluginContext): Adapter {
+    const vars = new Map(ctx.parameters);
+    return {
+      placement: 'merged',
+      hooks: new Map(),
+      trainableVariables: () => [...vars.values()],
+      parameterCount: () => [...vars.values()].reduce((a, v) => a + v.size, 0),
+      state: () => new Map(vars),
+      load: (st) => st.forEach((t, n) => vars.get(n)!.assign(t)),
+      // The variables are the base model's.
+      dispose: () => {},
+    };
+  },
+};
+
+export default plugin;

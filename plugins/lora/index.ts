@@ -1,0 +1,69 @@
+/**
+ * LoRA (Hu et al., ICLR 2022): each target site gains a low-rank update ΔW = A·B·(α/r), A[in, r]
+ * initialized as PyTorch's kaiming-uniform (a = √5: U(±1/√in)) and B[r, out] at zero, so the
+ * adapted model starts as the base. digital: the branch (dropout(x)·A)·B·α/r runs in the
+ * periphery beside the analog MVM; merged: ΔW is added to W before it is programmed (dropout
+ * does not apply to a merged update).
+ */
+import type * as tfNs from '@tensorflow/tfjs';
+import type { Adapter, AdapterPlugin, PluginContext, Placement } from '../../src/peft/types.js';
+import type { RandomStream } from '../../src/tensor/random.js';
+
+export interface LoraConfig {
+  targets: string[];
+  layers?: number[];
+  rank: number;
+  alpha: number;
+  dropout: number;
+  placement: Placement;
+}
+
+const plugin: AdapterPlugin<LoraConfig> = {
+  name: 'lora',
+  description: 'LoRA: low-rank weight updates A·B·α/r on the target sites',
+  formula: 'r·(D_in + D_out) per target site',
+  create(c: LoraConfig, ctx: PluginContext): Adapter {
+    const { tf } = ctx;
+    const sites = ctx.selectSites(c);
+    const scaling = c.alpha / c.rank;
+    const vars = new Map<string, tfNs.Variable>();
+    const hooks = new Map();
+    let stepRng: RandomStream | null = null;
+    for (const s of sites) {
+      const bound = 1 / Math.sqrt(s.inFeatures);
+      const u = ctx.rng.child(s.name, 'A').uniform(new Float32Array(s.inFeatures * c.rank));
+      const A = tf.variable(tf.tensor2d(u.map((x) => (2 * x - 1) * bound), [s.inFeatures, c.rank]));
+      const B = tf.variable(tf.zeros([c.rank, s.outFeatures]));
+      vars.set(`${s.name}.A`, A);
+      vars.set(`${s.name}.B`, B);
+      if (c.placement === 'merged') {
+        hooks.set(s.name, { weightDelta: () => tf.mul(tf.matMul(A, B), scaling) });
+      } else {
+        hooks.set(s.name, {
+          after: (x: tfNs.Tensor2D, y: tfNs.Tensor2D) => {
+            let xi: tfNs.Tensor2D = x;
+            if (stepRng && c.dropout > 0) {
+              const keep = tf.tensor2d(stepRng.child(s.name, 'dropout').uniform(new Float32Array(x.size)).map((v) => (v >= c.dropout ? 1 / (1 - c.dropout) : 0)), x.shape);
+              xi = tf.mul(x, keep);
+            }
+            return tf.add(y, tf.mul(tf.matMul(tf.matMul(xi, A), B), scaling)) as tfNs.Tensor2D;
+          },
+        });
+      }
+    }
+    return {
+      placement: c.placement,
+      hooks,
+      trainableVariables: () => [...vars.values()],
+      parameterCount: () => [...vars.values()].reduce((a, v) => a + v.size, 0),
+      beginStep: (rng) => {
+        stepRng = rng;
+      },
+      state: () => new Map(vars),
+      load: (st) => st.forEach((t, n) => vars.get(n)!.assign(t)),
+      dispose: () => vars.forEach((v) => v.dispose()),
+    };
+  },
+};
+
+export default plugin;

@@ -1,0 +1,105 @@
+/**
+ * StochGRASP (Bal & Sengupta, arXiv 2512.04296): GRASP whose per-group scale and shift are
+ * Gaussians N(μ, σ²) (σ = softplus(ρ)), sampled afresh by reparameterization at every training
+ * step, with a noise-aware term pulling σ toward a target σ_t. Here σ_t comes from the device
+ * the model will run on: its relative weight noise at the deployment horizon.
+ *
+ * The paper's exact loss is not reproduced here (its text was not available to us); ours is
+ * loss = task + λ · mean over all groups of KL(N(μ, σ²) ‖ N(μ, σ_t²))
+ *      = task + λ · mean(ln(σ_t/σ) + σ²/(2σ_t²) − 1/2),
+ * which is zero exactly at σ = σ_t and leaves μ to the task loss.
+ */
+import type * as tfNs from '@tensorflow/tfjs';
+import type { Adapter, AdapterPlugin, PluginContext, Placement } from '../../src/peft/types.js';
+import type { RandomStream } from '../../src/tensor/random.js';
+import { expansion, modulationHooks } from '../grasp/groups.js';
+
+export interface StochGraspConfig {
+  targets: string[];
+  layers?: number[];
+  groups: number;
+  placement: Placement;
+  lambda: number;
+  initStd: number;
+  device?: string;
+  horizon?: string | number;
+  targetStd?: number;
+  inference: 'mean' | 'sample';
+}
+
+/** softplus⁻¹(y) = ln(eᵞ − 1), so ρ can start at a chosen σ. */
+function inverseSoftplus(y: number): number {
+  return Math.log(Math.expm1(y));
+}
+
+/** KL(N(μ, σ²) ‖ N(μ, σ_t²)) per element: the noise-aware term (same means cancel). */
+export function gaussianKl(tf: typeof tfNs, sigma: tfNs.Tensor, sigmaT: number): tfNs.Tensor {
+  return tf.sub(tf.add(tf.sub(Math.log(sigmaT), tf.log(sigma)), tf.div(tf.square(sigma), 2 * sigmaT * sigmaT)), 0.5);
+}
+
+/** The target σ_t: explicit, else the configured or deployment device's relative weight noise at the horizon. */
+export function targetStd(c: StochGraspConfig, ctx: PluginContext): { sigma: number; source: string } {
+  if (c.targetStd !== undefined) return { sigma: c.targetStd, source: 'config targetStd' };
+  const device = c.device ? ctx.loadDevice(c.device) : ctx.device;
+  const horizon = c.horizon !== undefined ? ctx.parseDuration(c.horizon) : ctx.horizon;
+  if (!device) throw new Error("stochgrasp: no target noise — set 'targetStd', or 'device' (a profile), or deploy/train with a device (--hwa)");
+  return { sigma: device.relativeWeightNoise(horizon), source: `${device.name} at t = ${horizon} s` };
+}
+
+const plugin: AdapterPlugin<StochGraspConfig> = {
+  name: 'stochgrasp',
+  description: 'StochGRASP: GRASP with Gaussian scales/shifts and a KL term toward the device noise',
+  formula: '4·K per target site (mean and std of scale and shift)',
+  create(c: StochGraspConfig, ctx: PluginContext): Adapter {
+    const { tf } = ctx;
+    const sites = ctx.selectSites(c);
+    const sigmaT = targetStd(c, ctx).sigma;
+    if (!(sigmaT > 0)) throw new Error(`stochgrasp: target std must be > 0 (got ${sigmaT})`);
+    const rho0 = inverseSoftplus(c.initStd);
+    const vars = new Map<string, tfNs.Variable>();
+    const hooks = new Map();
+    const consts: tfNs.Tensor[] = [];
+    const rhos: tfNs.Variable[] = [];
+    let stepRng: RandomStream | null = null;
+    let inferenceDraw = 0;
+    const draw = (mu: tfNs.Variable, rho: tfNs.Variable, rng: RandomStream | null): tfNs.Tensor2D => {
+      if (!rng) return mu as tfNs.Tensor2D;
+      const eps = tf.tensor2d(rng.normal(new Float32Array(mu.size)), mu.shape as [number, number]);
+      return tf.add(mu, tf.mul(tf.softplus(rho), eps)) as tfNs.Tensor2D;
+    };
+    for (const s of sites) {
+      const E = expansion(tf, s.inFeatures, c.groups);
+      consts.push(E);
+      const v = {
+        scaleMu: tf.variable(tf.ones([1, c.groups])),
+        scaleRho: tf.variable(tf.fill([1, c.groups], rho0)),
+        shiftMu: tf.variable(tf.zeros([1, c.groups])),
+        shiftRho: tf.variable(tf.fill([1, c.groups], rho0)),
+      };
+      for (const [k, t] of Object.entries(v)) vars.set(`${s.name}.${k}`, t);
+      rhos.push(v.scaleRho, v.shiftRho);
+      // Training: one sample per step (stepRng set by beginStep); evaluation: the mean, or a fresh sample.
+      const rngFor = (purpose: string) => stepRng?.child(s.name, purpose) ?? (c.inference === 'sample' ? ctx.rng.child('inference', inferenceDraw, s.name, purpose) : null);
+      hooks.set(s.name, modulationHooks(tf, s, c.placement, () => tf.matMul(draw(v.scaleMu, v.scaleRho, rngFor('scale')), E), () => tf.matMul(draw(v.shiftMu, v.shiftRho, rngFor('shift')), E)));
+    }
+    return {
+      placement: c.placement,
+      hooks,
+      trainableVariables: () => [...vars.values()],
+      parameterCount: () => [...vars.values()].reduce((a, v) => a + v.size, 0),
+      extraLoss: () => tf.mul(tf.mean(tf.concat(rhos.map((r) => tf.reshape(gaussianKl(tf, tf.softplus(r), sigmaT), [-1])))), c.lambda) as tfNs.Scalar,
+      beginStep: (rng) => {
+        stepRng = rng;
+        if (!rng) inferenceDraw++;
+      },
+      state: () => new Map(vars),
+      load: (st) => st.forEach((t, n) => vars.get(n)!.assign(t)),
+      dispose: () => {
+        vars.forEach((v) => v.dispose());
+        consts.forEach((t) => t.dispose());
+      },
+    };
+  },
+};
+
+export default plugin;

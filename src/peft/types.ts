@@ -1,0 +1,93 @@
+/**
+ * The adapter-plugin API (ARCHITECTURE.md, "Adapter plugin"). A plugin sees the model only
+ * through its Linear sites and named parameters, and the device only through DeviceModel;
+ * it receives the host's tfjs instance in the context so a plugin loaded from outside the
+ * repository computes on the same engine (a second tfjs copy would have its own backends).
+ */
+import type * as tfNs from '@tensorflow/tfjs';
+import type { LinearSite, SiteHooks, SiteRole } from '../model/linear.js';
+import type { DeviceModel } from '../device/model.js';
+import type { RandomStream } from '../tensor/random.js';
+
+/** Where an adapter's computation lives on a chip. */
+export type Placement = 'digital' | 'merged';
+
+/** What a plugin knows of the model it adapts. */
+export interface ModelShape {
+  arch: 'encoder' | 'decoder';
+  hiddenSize: number;
+  intermediateSize: number;
+  numLayers: number;
+  numHeads: number;
+}
+
+/** Which sites an adapter targets: roles (`attn.q`) or site-name globs (`encoder.3.*`), optionally only some layers. */
+export interface TargetSpec {
+  targets: string[];
+  layers?: number[];
+}
+
+export interface PluginContext {
+  /** The host's tfjs. */
+  tf: typeof tfNs;
+  /** Every Linear site of the model body (attention and FFN projections), forward order. */
+  sites: readonly LinearSite[];
+  /** The task-head sites (trained by every plugin, counted apart); empty for a decoder (its LM head is tied). */
+  headSites: readonly LinearSite[];
+  /** Every base parameter by checkpoint name (e.g. `encoder.0.ln1.beta`), head excluded. */
+  parameters: ReadonlyMap<string, tfNs.Variable>;
+  model: ModelShape;
+  /** The device the model will be deployed on, if the user named one. */
+  device: DeviceModel | null;
+  /** Deployment horizon, seconds after programming (what noise-aware methods target). */
+  horizon: number;
+  /** The adapter's seeded stream (initialization, sampling). */
+  rng: RandomStream;
+  /** The body sites matching a target spec; throws naming the spec when none match. */
+  selectSites(spec: TargetSpec): LinearSite[];
+  /** The layer index of a site (`encoder.3.attn.q` → 3). */
+  layerOf(site: LinearSite): number;
+  /** A device by built-in name or profile file (validated), for plugins whose config names one. */
+  loadDevice(nameOrFile: string): DeviceModel;
+  /** Seconds from a duration (`3600`, `1h`, `1d`, `10y`). */
+  parseDuration(text: string | number): number;
+}
+
+/** What `create` returns. */
+export interface Adapter {
+  placement: Placement;
+  /** Hooks per site name, installed by the host on attach and removed on detach. */
+  hooks: Map<string, SiteHooks>;
+  /** Variables this method trains, task head excluded. */
+  trainableVariables(): tfNs.Variable[];
+  /** Trainable parameter count, task head excluded. */
+  parameterCount(): number;
+  /** An extra loss term added to the task loss during training (e.g. StochGRASP's noise-aware term). */
+  extraLoss?(): tfNs.Scalar | null;
+  /** Called before each training forward pass with that step's stream, and with null for evaluation. */
+  beginStep?(rng: RandomStream | null): void;
+  /** The adapter's tensors by name (what is saved). */
+  state(): Map<string, tfNs.Tensor>;
+  /** Restore tensors saved by state() by assigning their values (the host checks shapes and disposes them after). */
+  load(state: Map<string, tfNs.Tensor>): void;
+  dispose(): void;
+}
+
+/** A plugin module's default export. */
+export interface AdapterPlugin<C = Record<string, unknown>> {
+  name: string;
+  description: string;
+  /** Human-readable trainable-parameter formula (shown by `aimc adapter list`). */
+  formula?: string;
+  create(config: C, ctx: PluginContext): Adapter;
+}
+
+/** A plugin as the host holds it: the module plus its folder and compiled config schema. */
+export interface LoadedPlugin {
+  plugin: AdapterPlugin;
+  dir: string;
+  configSchema: Record<string, unknown>;
+  builtin: boolean;
+}
+
+export type { LinearSite, SiteHooks, SiteRole };

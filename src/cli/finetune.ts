@@ -93,7 +93,7 @@ export function registerFinetuneCommand(program: Command): void {
       bar.start(steps, 0, { loss: '-', metric: 'dev -', tps: '-' });
       let res: TrainResult;
       try {
-        res = trainAdapter(attached, data, tokenizer, {
+        res = await trainAdapter(attached, data, tokenizer, {
           ...opts,
           onProgress: (p) =>
             bar.update(p.step, {

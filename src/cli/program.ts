@@ -6,6 +6,7 @@ import { registerDataCommands } from './data.js';
 import { registerPretrainCommand } from './pretrain.js';
 import { registerFinetuneCommand } from './finetune.js';
 import { registerAdapterCommands } from './adapter.js';
+import { registerDeployCommand } from './deploy.js';
 
 /** A fresh command tree (tests build one per call). */
 export function createProgram(): Command {
@@ -22,6 +23,7 @@ export function createProgram(): Command {
   registerPretrainCommand(program);
   registerAdapterCommands(program);
   registerFinetuneCommand(program);
+  registerDeployCommand(program);
   return program;
 }
 

@@ -306,3 +306,16 @@ export function loadDataset(nameOrPath: string): Dataset {
   }
   return userDataset(nameOrPath);
 }
+
+/**
+ * A deterministic subset of n examples spread over the whole split: examples ordered by a hash
+ * of (document, position), so a prefix is not biased by how the source file is sorted (the
+ * SpamAssassin split lists all ham before all spam). Order within the subset is the split's.
+ */
+export function sampleExamples(examples: Example[], n: number): Example[] {
+  if (n >= examples.length) return examples;
+  const keyed = examples.map((e, i) => ({ i, h: docHash(`${e.doc}#${i}`) }));
+  keyed.sort((a, b) => a.h - b.h || a.i - b.i);
+  const keep = new Set(keyed.slice(0, n).map((k) => k.i));
+  return examples.filter((_, i) => keep.has(i));
+}

@@ -524,3 +524,15 @@ export function listProfiles(): { name: string; description: string; file: strin
     })
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
+
+/**
+ * The profile with its stochastic noise scaled by `s`: programming noise and read/relaxation
+ * noise std (the profile's `scales`, aihwkit's prog_noise_scale / read_noise_scale). Drift's
+ * systematic decay is left alone — it is what drift compensation removes — so a sweep over s
+ * asks how a model copes with a noisier (or cleaner) device of the same kind.
+ */
+export function withNoiseScale(p: DeviceProfile, s: number): DeviceProfile {
+  if (!(s >= 0) || !Number.isFinite(s)) throw new Error(`noise scale must be a finite number >= 0, got ${s}`);
+  if (s === 1) return p;
+  return { ...p, name: `${p.name}@${s}x`, scales: { ...p.scales, programming: p.scales.programming * s, read: p.scales.read * s } };
+}

@@ -33,6 +33,8 @@ export interface LoadedModel {
   dir: string;
   tokenizer: TextTokenizer | null;
   format: 'aimc' | 'huggingface';
+  /** The task head was created anew (untrained) by loadModelForTask. */
+  freshHead?: boolean;
 }
 
 /**
@@ -76,5 +78,5 @@ export function loadModelForTask(nameOrDir: string, numLabels: number, seed?: st
   const plain = loadModel(nameOrDir);
   if (plain.model.config.arch === 'decoder' || plain.model.config.numLabels === numLabels) return plain;
   plain.model.dispose();
-  return loadModel(nameOrDir, { numLabels, ...(seed ? { seed } : {}) });
+  return { ...loadModel(nameOrDir, { numLabels, ...(seed ? { seed } : {}) }), freshHead: true };
 }

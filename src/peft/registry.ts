@@ -20,6 +20,9 @@ function findUp(marker: string): string {
   }
 }
 
+/** True when this module itself is TypeScript, i.e. a TS-aware runner (vitest) imports the sources. */
+const FROM_SOURCE = fileURLToPath(import.meta.url).endsWith('.ts');
+
 /** The repository root (where plugins/ and package.json are). */
 const ROOT = findUp(join('plugins', 'grasp', 'schema.json'));
 /** Built-in plugin folders (schema.json, README.md, index.ts). */
@@ -43,11 +46,12 @@ function moduleFile(dir: string, builtin: boolean, name: string): string {
   const candidates = builtin
     ? [join(COMPILED_DIR, name, 'index.js'), join(dir, 'index.js'), join(dir, 'index.ts')]
     : [join(dir, 'index.js'), join(dir, 'index.mjs'), join(dir, 'index.ts')];
-  // Under vitest the sources are importable directly; prefer them so tests see the code under test.
-  if (builtin && process.env.VITEST) candidates.unshift(join(dir, 'index.ts'));
+  // Running from TypeScript sources (vitest): prefer them so tests see the code under test.
+  // Worker threads run compiled JavaScript and take the compiled built-ins.
+  if (builtin && FROM_SOURCE) candidates.unshift(join(dir, 'index.ts'));
   const found = candidates.find((f) => existsSync(f));
   if (!found) throw new Error(`${dir}: no plugin module (expected ${candidates.map((c) => c.slice(dir.length + 1) || c).join(' or ')}); run \`npm run build\` for the built-ins`);
-  if (found.endsWith('.ts') && !process.env.VITEST) {
+  if (found.endsWith('.ts') && !FROM_SOURCE) {
     throw new Error(`${found}: Node cannot import TypeScript; compile the plugin to index.js (tsc) or write it in JavaScript`);
   }
   return found;

@@ -4,7 +4,7 @@
  * (by the task's main metric), optional early stopping, optional hardware-aware training.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Dataset, Example } from '../data/datasets.js';
+import { sampleExamples, type Dataset, type Example } from '../data/datasets.js';
 import type { TextTokenizer } from '../model/tokenizer.js';
 import type { AttachedAdapter } from '../peft/host.js';
 import { RandomStream } from '../tensor/random.js';
@@ -23,7 +23,7 @@ export interface TrainOptions extends TaskOptions {
   seed: string;
   /** Stop after this many evaluations without improvement (0/undefined: never). */
   patience?: number;
-  /** Evaluate on at most this many dev examples during training (the first ones; default all). */
+  /** Evaluate on at most this many dev examples during training (a fixed subset spread over the split; default all). */
   evalLimit?: number;
   hwa?: HwaSetup;
   onProgress?: (p: Progress) => void;
@@ -53,7 +53,7 @@ function better(a: number, b: number, higher: boolean): boolean {
 }
 
 /** Train `adapter` (attached to its model) on data.train; returns the best dev metrics and the test metrics at that point. */
-export function trainAdapter(adapter: AttachedAdapter, data: Dataset, tok: TextTokenizer, o: TrainOptions): TrainResult {
+export async function trainAdapter(adapter: AttachedAdapter, data: Dataset, tok: TextTokenizer, o: TrainOptions): Promise<TrainResult> {
   const model = adapter.model;
   const task = taskRunner(model, data, tok, o);
   const vars = adapter.trainableVariables();
@@ -61,7 +61,7 @@ export function trainAdapter(adapter: AttachedAdapter, data: Dataset, tok: TextT
   const opt = new AdamW({ lr: o.lr, weightDecay: o.weightDecay });
   const rng = new RandomStream(`${o.seed}/train`);
   const hwa = o.hwa ? new HwaTraining(defaultAnalogSites(model), o.hwa) : null;
-  const dev = o.evalLimit ? data.dev.slice(0, o.evalLimit) : data.dev;
+  const dev = o.evalLimit ? sampleExamples(data.dev, o.evalLimit) : data.dev;
   const evalMode = () => {
     adapter.adapter.beginStep?.(null);
     hwa?.beginStep(null);
@@ -113,6 +113,8 @@ export function trainAdapter(adapter: AttachedAdapter, data: Dataset, tok: TextT
       const seconds = (performance.now() - start) / 1000;
       o.onProgress?.({ step: step + 1, steps: o.steps, loss: lv, tokensPerSecond: tokens / Math.max(seconds, 1e-9), ...(entry.dev ? { dev: entry.dev } : {}) });
       if (stoppedEarly) break;
+      // Let timers run (progress bars, signals) between steps.
+      await new Promise((r) => setImmediate(r));
     }
     if (snapshot) vars.forEach((v, i) => v.assign(snapshot![i]!));
     evalMode();

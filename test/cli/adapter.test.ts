@@ -2,31 +2,18 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/tensor/backend.js';
-import { Transformer } from '../../src/model/transformer.js';
-import { defaultConfig } from '../../src/model/config.js';
-import { loadCheckpoint, saveCheckpoint } from '../../src/model/checkpoint.js';
+import { loadCheckpoint } from '../../src/model/checkpoint.js';
 import { loadAdapter } from '../../src/peft/state.js';
-import { cli, wordLevelTokenizer } from '../helpers/cli.js';
+import { cli } from '../helpers/cli.js';
+import { tinyEncoderOnDisk } from '../helpers/tiny.js';
 
-const WORDS = ['good', 'bad', 'film', 'plot', 'the', 'a'];
 let modelDir: string;
 let dataFile: string;
 
 beforeAll(async () => {
   await initBackend('wasm');
-  modelDir = mkdtempSync(join(tmpdir(), 'aimc-cli-ad-'));
-  const base = new Transformer({ ...defaultConfig('encoder'), vocabSize: 10, hiddenSize: 16, numHeads: 2, intermediateSize: 32, numLayers: 2, maxPositions: 16, numLabels: 0 }, 'cli-ad');
-  for (const s of base.sites) s.weight.assign(tf.mul(s.weight, 10));
-  await saveCheckpoint(base, modelDir);
-  base.dispose();
-  writeFileSync(join(modelDir, 'tokenizer.json'), JSON.stringify(wordLevelTokenizer(WORDS)));
-  // 200 examples with ids, so the document split puts some in every split.
-  const F = ['the', 'a', 'film', 'plot'];
-  const rows = Array.from({ length: 200 }, (_, i) => JSON.stringify({ id: `r${i}`, text: `${F[i % 4]} ${i % 2 ? 'good' : 'bad'} ${F[(i >> 2) % 4]}`, label: i % 2 ? 'pos' : 'neg' }));
-  dataFile = join(modelDir, 'toy.jsonl');
-  writeFileSync(dataFile, rows.join('\n') + '\n');
+  ({ modelDir, dataFile } = await tinyEncoderOnDisk('aimc-cli-ad-'));
 });
 
 describe('aimc adapter', () => {

@@ -63,7 +63,7 @@ describe('trainer', () => {
     expect(model.params.has('head.out.weight')).toBe(true);
     expect(model.params.has('mlm.bias')).toBe(false);
     const a = createAdapter(model, await loadPlugin('full'), {});
-    const res = trainAdapter(a, TOY, tok, OPTS);
+    const res = await trainAdapter(a, TOY, tok, OPTS);
     expect(res.main).toBe('accuracy');
     expect(res.dev.accuracy).toBeGreaterThanOrEqual(0.9);
     expect(res.test.accuracy).toBeGreaterThanOrEqual(0.9);
@@ -77,7 +77,7 @@ describe('trainer', () => {
     const model = await encoder(2);
     const w = model.params.get('encoder.0.attn.q.weight')!.dataSync().slice();
     const a = createAdapter(model, await loadPlugin('grasp'), { groups: 4 });
-    const res = trainAdapter(a, TOY, tok, { ...OPTS, steps: 120, lr: 1e-2 });
+    const res = await trainAdapter(a, TOY, tok, { ...OPTS, steps: 120, lr: 1e-2 });
     expect(res.test.accuracy).toBeGreaterThanOrEqual(0.9);
     expect(Array.from(model.params.get('encoder.0.attn.q.weight')!.dataSync())).toEqual(Array.from(w));
     a.dispose();
@@ -88,7 +88,7 @@ describe('trainer', () => {
     const model = await encoder(2);
     const a = createAdapter(model, await loadPlugin('lora'), { rank: 2, targets: ['attn.q', 'attn.v', 'ffn.in'] });
     const device = new DeviceModel(loadProfile('pcm-nandakumar-2019'));
-    const res = trainAdapter(a, TOY, tok, { ...OPTS, steps: 100, lr: 1e-2, hwa: { device, t: 3600 } });
+    const res = await trainAdapter(a, TOY, tok, { ...OPTS, steps: 100, lr: 1e-2, hwa: { device, t: 3600 } });
     expect(res.test.accuracy).toBeGreaterThanOrEqual(0.85);
     // The executors are removed afterwards: the model is digital again.
     expect(model.sites.every((s) => s.executor === null && s.mode === 'digital')).toBe(true);
@@ -124,7 +124,7 @@ describe('trainer', () => {
     const reg = (d: Dataset['train']) => d.map((e) => ({ ...e, label: e.label ? 4.5 : 0.5 }));
     const data: Dataset = { name: 'toy-reg', kind: 'regression', labels: [], train: reg(TOY.train), dev: reg(TOY.dev), test: reg(TOY.test) };
     const a = createAdapter(model, await loadPlugin('full'), {});
-    const res = trainAdapter(a, data, tok, OPTS);
+    const res = await trainAdapter(a, data, tok, OPTS);
     expect(res.main).toBe('pearson');
     expect(res.test.pearson).toBeGreaterThan(0.9);
     expect(res.test.spearman).toBeGreaterThan(0.8);
@@ -135,7 +135,7 @@ describe('trainer', () => {
   it('early stopping ends the run after `patience` evaluations without improvement', async () => {
     const model = await encoder(2);
     const a = createAdapter(model, await loadPlugin('full'), {});
-    const res = trainAdapter(a, TOY, tok, { ...OPTS, steps: 400, evalEvery: 10, patience: 3 });
+    const res = await trainAdapter(a, TOY, tok, { ...OPTS, steps: 400, evalEvery: 10, patience: 3 });
     expect(res.stoppedEarly).toBe(true);
     const evals = res.history.filter((h) => h.dev);
     expect(evals.length).toBeLessThan(40);
@@ -148,7 +148,7 @@ describe('trainer', () => {
   it('refuses a task that does not fit the model', async () => {
     const model = await encoder(3);
     const a = createAdapter(model, await loadPlugin('head'), {});
-    expect(() => trainAdapter(a, TOY, tok, OPTS)).toThrow(/the model's head has 3 outputs, the task needs 2/);
+    await expect(trainAdapter(a, TOY, tok, OPTS)).rejects.toThrow(/the model's head has 3 outputs, the task needs 2/);
     a.dispose();
     model.dispose();
   });
@@ -164,7 +164,7 @@ describe('trainer', () => {
       });
     const data: Dataset = { name: 'toy-e2e', kind: 'generation', labels: [], train: mk(32, 0), dev: mk(8, 1), test: mk(8, 2) };
     const a = createAdapter(model, await loadPlugin('full'), {});
-    const res = trainAdapter(a, data, tok, { ...OPTS, steps: 300, seqLen: 24, batchSize: 8, lr: 1e-2, maxNewTokens: 8, evalEvery: 100 });
+    const res = await trainAdapter(a, data, tok, { ...OPTS, steps: 300, seqLen: 24, batchSize: 8, lr: 1e-2, maxNewTokens: 8, evalEvery: 100 });
     expect(res.main).toBe('perplexity');
     expect(res.dev.perplexity).toBeLessThan(3);
     expect(res.test.bleu).toBeGreaterThan(0.5);

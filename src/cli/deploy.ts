@@ -1,0 +1,74 @@
+/** `aimc deploy`: program a model (and adapter) onto a device, let it drift, evaluate over trials. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Command } from 'commander';
+import { Deployment, type DeploySpec } from '../deploy/deployment.js';
+import { runTrials } from '../deploy/trials.js';
+import { formatDuration, summarizeByTime } from '../deploy/summary.js';
+import { parseDurations, parsePositiveInt } from './parse.js';
+import { startBackend, table } from './common.js';
+
+/** Register `aimc deploy`. */
+export function registerDeployCommand(program: Command): void {
+  program
+    .command('deploy')
+    .description('simulate a deployment: program, drift, evaluate at each time over independent trials')
+    .requiredOption('--model <model>', 'shipped model name or checkpoint directory')
+    .option('--adapter <dir>', 'adapter directory written by `aimc finetune`')
+    .requiredOption('--task <task>', 'dataset name or path (evaluated on its test split)')
+    .requiredOption('--device <device>', 'device profile name or file')
+    .option('--times <list>', 'times after programming, comma-separated', '1s,1h,1d,1y')
+    .option('--trials <n>', 'independent chips (programming + read noise draws)', '5')
+    .option('--noise-scale <x>', 'multiply the device\'s programming and read noise', '1')
+    .option('--no-compensation', 'turn global drift compensation off (default: the profile\'s setting)')
+    .option('--split <name>', 'test | dev', 'test')
+    .option('--eval-limit <n>', 'evaluate a fixed subset of N examples spread over the split')
+    .option('--seq <n>', 'max tokens per example', '128')
+    .option('--workers <n>', 'worker threads for trials (default: one per core, at most one per trial)')
+    .option('--seed <s>', 'seed', 'aimc')
+    .option('--out <file>', 'write the full results as JSON here', 'deploy.json')
+    .option('--json', 'print [{"t", "mean", "std", "digital"}] for the main metric')
+    .option('--backend <name>', 'tensorflow | wasm | cpu')
+    .action(async (o: Record<string, string | boolean | undefined>) => {
+      const s = (k: string) => o[k] as string;
+      const scale = Number(s('noiseScale'));
+      if (!(scale >= 0)) throw new Error(`--noise-scale: expected a number >= 0, got '${s('noiseScale')}'`);
+      if (!['test', 'dev'].includes(s('split'))) throw new Error(`--split: expected test or dev, got '${s('split')}'`);
+      const trials = parsePositiveInt(s('trials'), '--trials');
+      const spec: DeploySpec = {
+        model: s('model'),
+        adapter: (o.adapter as string | undefined) ?? null,
+        task: s('task'),
+        device: s('device'),
+        noiseScale: scale,
+        times: parseDurations(s('times'), '--times'),
+        ...(o.compensation === false ? { compensate: false } : {}),
+        split: s('split') as 'test' | 'dev',
+        ...(o.evalLimit ? { evalLimit: parsePositiveInt(s('evalLimit'), '--eval-limit') } : {}),
+        seqLen: parsePositiveInt(s('seq'), '--seq'),
+        seed: s('seed'),
+      };
+      const workers = o.workers ? parsePositiveInt(s('workers'), '--workers') : undefined;
+      await startBackend(s('backend'), true);
+      // Loading checks model, adapter, task and device before any trial runs.
+      const dep = await Deployment.load(spec);
+      const main = dep.main.name;
+      const digital = dep.digital();
+      console.error(`${dep.examples.length} ${spec.split} examples, ${trials} trials on ${dep.device.name}; digital ${main} ${digital[main]!.toFixed(4)}`);
+      let done = 0;
+      const results = await runTrials(spec, Array.from({ length: trials }, (_, i) => i), {
+        ...(workers ? { workers } : {}),
+        local: dep,
+        onTrial: () => console.error(`trial ${++done}/${trials} done`),
+      });
+      dep.dispose();
+      const summary = summarizeByTime(results, main).map((r) => ({ t: r.t, mean: r.mean, std: r.std, digital: digital[main]! }));
+      mkdirSync(dirname(s('out')), { recursive: true });
+      writeFileSync(s('out'), JSON.stringify({ spec, metric: main, higherIsBetter: dep.main.higherIsBetter, digital, summary, trials: results }, null, 2) + '\n');
+      if (o.json) return console.log(JSON.stringify(summary));
+      const t = table(['t', `${main} (mean ± std over ${trials})`, 'digital', 'drop']);
+      for (const r of summary) t.push([formatDuration(r.t), `${r.mean.toFixed(4)} ± ${r.std.toFixed(4)}`, r.digital.toFixed(4), (r.digital - r.mean).toFixed(4)]);
+      console.log(t.toString());
+      console.error(`results written to ${s('out')}`);
+    });
+}

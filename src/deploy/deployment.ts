@@ -1,0 +1,121 @@
+/**
+ * A simulated deployment: a model (with its adapter) on a device, evaluated on a task's split
+ * after programming, at each requested time, over independent trials. Each trial programs a
+ * fresh chip once and reads it at every time, so the times of one trial are the same devices
+ * drifting; trials differ only in their seeded streams and can run anywhere in any order.
+ */
+import type { Dataset } from '../data/datasets.js';
+import { loadDataset, sampleExamples } from '../data/datasets.js';
+import { DeviceModel } from '../device/model.js';
+import { loadProfile, withNoiseScale } from '../device/profile.js';
+import { loadModelForTask } from '../model/load.js';
+import type { TextTokenizer } from '../model/tokenizer.js';
+import type { Transformer } from '../model/transformer.js';
+import type { AttachedAdapter } from '../peft/host.js';
+import { loadAdapter, readAdapterFile } from '../peft/state.js';
+import { RandomStream } from '../tensor/random.js';
+import { defaultAnalogSites } from '../train/hwa-sites.js';
+import { taskRunner, type Metrics, type TaskRunner } from '../train/tasks.js';
+import { ProgrammedModel } from './analog-sites.js';
+
+export interface DeploySpec {
+  /** Shipped model name or checkpoint directory. */
+  model: string;
+  /** Adapter directory (from `aimc finetune`); none = the model as it is. */
+  adapter?: string | null;
+  /** Dataset name or path. */
+  task: string;
+  /** Device profile name or file. */
+  device: string;
+  /** Multiplier on the device's programming and read noise (1 = as characterized). */
+  noiseScale?: number;
+  /** Seconds after programming. */
+  times: number[];
+  /** Global drift compensation; default: the profile's setting. */
+  compensate?: boolean;
+  split?: 'test' | 'dev';
+  /** Evaluate on the first N examples of the split. */
+  evalLimit?: number;
+  batchSize?: number;
+  seqLen?: number;
+  seed: string;
+}
+
+export interface TrialResult {
+  trial: number;
+  t: number;
+  metrics: Metrics;
+}
+
+/** Everything a deployment needs in memory (one per worker). */
+export class Deployment {
+  private constructor(
+    readonly spec: DeploySpec,
+    readonly model: Transformer,
+    readonly adapter: AttachedAdapter | null,
+    readonly device: DeviceModel,
+    readonly data: Dataset,
+    readonly examples: Dataset['test'],
+    readonly runner: TaskRunner,
+  ) {}
+
+  /** Load and check everything; throws before any work on a bad model, adapter, task or device. */
+  static async load(spec: DeploySpec): Promise<Deployment> {
+    const device = new DeviceModel(withNoiseScale(loadProfile(spec.device), spec.noiseScale ?? 1));
+    const data = loadDataset(spec.task);
+    const numLabels = data.kind === 'regression' ? 1 : data.labels.length;
+    if (spec.adapter) readAdapterFile(spec.adapter);
+    const loaded = loadModelForTask(spec.model, numLabels, `${spec.seed}/head`);
+    const tok: TextTokenizer | null = loaded.tokenizer;
+    if (!tok) throw new Error(`${loaded.dir}: no tokenizer.json`);
+    const model = loaded.model;
+    let adapter: AttachedAdapter | null = null;
+    try {
+      if (spec.adapter) adapter = await loadAdapter(spec.adapter, model, { device, seed: spec.seed });
+      else if (loaded.freshHead) throw new Error(`${spec.model}: no task head — deploy a fine-tuned model or give --adapter`);
+      const split = spec.split ?? 'test';
+      const all = split === 'test' && data.test.length ? data.test : data.dev;
+      const examples = spec.evalLimit ? sampleExamples(all, spec.evalLimit) : all;
+      if (!examples.length) throw new Error(`${data.name}: the ${split} split is empty`);
+      const runner = taskRunner(model, data, tok, { batchSize: spec.batchSize ?? 32, seqLen: spec.seqLen ?? 128 });
+      adapter?.adapter.beginStep?.(null);
+      return new Deployment(spec, model, adapter, device, data, examples, runner);
+    } catch (e) {
+      adapter?.dispose();
+      model.dispose();
+      throw e;
+    }
+  }
+
+  /** The task's main metric and whether higher is better. */
+  get main(): { name: string; higherIsBetter: boolean } {
+    return { name: this.runner.main, higherIsBetter: this.runner.higherIsBetter };
+  }
+
+  /** The model evaluated in float (no device): the baseline every analog result is compared to. */
+  digital(): Metrics {
+    return this.runner.evaluate(this.examples);
+  }
+
+  /** One trial: program a chip, read it at every time (ascending), evaluate each. */
+  runTrial(trial: number): TrialResult[] {
+    const s = this.spec;
+    const rng = new RandomStream(`${s.seed}/deploy/${this.device.name}/trial-${trial}`);
+    const chip = ProgrammedModel.program(defaultAnalogSites(this.model), this.device, rng.child('program'));
+    try {
+      return [...s.times]
+        .sort((a, b) => a - b)
+        .map((t) => {
+          chip.readAt(t, rng.child('t', t), s.compensate === undefined ? {} : { compensate: s.compensate });
+          return { trial, t, metrics: this.runner.evaluate(this.examples) };
+        });
+    } finally {
+      chip.dispose();
+    }
+  }
+
+  dispose(): void {
+    this.adapter?.dispose();
+    this.model.dispose();
+  }
+}

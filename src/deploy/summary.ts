@@ -1,0 +1,36 @@
+/** Aggregation of trial results: mean and sample std of a metric per time. */
+import type { TrialResult } from './deployment.js';
+
+export interface TimeSummary {
+  /** Seconds after programming. */
+  t: number;
+  mean: number;
+  /** Sample standard deviation over trials (0 for one trial). */
+  std: number;
+  trials: number;
+}
+
+/** Mean and sample std of `values`. */
+export function meanStd(values: number[]): { mean: number; std: number } {
+  const n = values.length;
+  const mean = values.reduce((a, b) => a + b, 0) / Math.max(n, 1);
+  const std = n > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1)) : 0;
+  return { mean, std };
+}
+
+/** Per time (ascending): mean and std of `metric` over trials. */
+export function summarizeByTime(results: TrialResult[], metric: string): TimeSummary[] {
+  const times = [...new Set(results.map((r) => r.t))].sort((a, b) => a - b);
+  return times.map((t) => {
+    const vals = results.filter((r) => r.t === t).map((r) => r.metrics[metric]!);
+    return { t, ...meanStd(vals), trials: vals.length };
+  });
+}
+
+/** A duration in the largest unit that keeps it readable: 1s, 1h, 1d, 1y, 10y. */
+export function formatDuration(seconds: number): string {
+  const units: [string, number][] = [['y', 31536000], ['d', 86400], ['h', 3600], ['min', 60], ['s', 1]];
+  for (const [u, s] of units) if (seconds >= s && Number.isInteger(Math.round((seconds / s) * 100) / 100)) return `${+(seconds / s).toFixed(2)}${u}`;
+  for (const [u, s] of units) if (seconds >= s) return `${+(seconds / s).toFixed(2)}${u}`;
+  return `${seconds}s`;
+}

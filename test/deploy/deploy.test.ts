@@ -1,0 +1,159 @@
+import { describe, it, expect, beforeAll } from 'vitest';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src/tensor/backend.js';
+import { createSite } from '../../src/model/linear.js';
+import { RandomStream } from '../../src/tensor/random.js';
+import { DeviceModel } from '../../src/device/model.js';
+import { loadProfile, withNoiseScale } from '../../src/device/profile.js';
+import { ProgrammedModel, programmedWeight } from '../../src/deploy/analog-sites.js';
+import { Deployment, type DeploySpec } from '../../src/deploy/deployment.js';
+import { runTrials } from '../../src/deploy/trials.js';
+import { meanStd, summarizeByTime, formatDuration } from '../../src/deploy/summary.js';
+import { cli } from '../helpers/cli.js';
+import { tinyEncoderOnDisk } from '../helpers/tiny.js';
+
+let modelDir: string;
+let dataFile: string;
+let adapterDir: string;
+const PCM = () => new DeviceModel(loadProfile('pcm-nandakumar-2019'));
+
+beforeAll(async () => {
+  await initBackend('wasm');
+  ({ modelDir, dataFile } = await tinyEncoderOnDisk('aimc-deploy-'));
+  adapterDir = join(mkdtempSync(join(tmpdir(), 'aimc-dep-ad-')), 'grasp');
+  const r = await cli('finetune', '--model', modelDir, '--task', dataFile, '--adapter', 'grasp', '--config', '{"groups": 4, "placement": "merged"}', '--steps', '60', '--batch', '8', '--lr', '1e-2', '--warmup', '4', '--eval-every', '30', '--out', adapterDir);
+  if (r.code !== 0) throw new Error(r.err);
+});
+
+/** Mean |y| of a fixed input through one programmed site read at t. */
+function outputMagnitude(chip: ProgrammedModel, x: tf.Tensor2D, t: number, rng: RandomStream, compensate: boolean): number {
+  chip.readAt(t, rng.child('t', t), { compensate });
+  return tf.tidy(() => tf.mean(tf.abs(chip.sites[0]!.apply(x))).dataSync()[0]!);
+}
+
+describe('programmed sites', () => {
+  it('merged adapter updates are part of what gets programmed', () => {
+    const site = createSite('s', 'attn.q', 4, 3, new RandomStream('pw'), 'pw/');
+    site.hooks.push({ weightDelta: () => tf.fill([4, 3], 0.5) as tf.Tensor2D });
+    const W = programmedWeight(site);
+    const expected = tf.add(site.weight, 0.5).dataSync();
+    expect(Array.from(W.dataSync())).toEqual(Array.from(expected));
+    W.dispose();
+  });
+
+  it('PCM drift is monotone in expectation: output magnitude falls with t (no compensation), GDC holds it', () => {
+    const site = createSite('s', 'ffn.in', 64, 64, new RandomStream('drift'), 'drift/', 0.2);
+    const x = tf.tidy(() => tf.randomUniform([32, 64], -1, 1, 'float32', 7) as tf.Tensor2D);
+    const times = [1, 3600, 86400, 31536000];
+    const trials = 6;
+    const raw = times.map(() => 0);
+    const comp = times.map(() => 0);
+    for (let k = 0; k < trials; k++) {
+      const rng = new RandomStream(`drift/${k}`);
+      const chip = ProgrammedModel.program([site], PCM(), rng.child('program'));
+      times.forEach((t, i) => {
+        raw[i]! += outputMagnitude(chip, x, t, rng, false) / trials;
+        comp[i]! += outputMagnitude(chip, x, t, rng, true) / trials;
+      });
+      chip.dispose();
+    }
+    for (let i = 1; i < times.length; i++) expect(raw[i]!).toBeLessThan(raw[i - 1]!);
+    // ν ≈ 0.05 over (1 y / 20 s): about a 55 % fall without compensation, within a few % with it.
+    expect(raw[3]! / raw[0]!).toBeLessThan(0.7);
+    expect(Math.abs(comp[3]! / comp[0]! - 1)).toBeLessThan(0.1);
+    x.dispose();
+  });
+
+  it('every time of a trial reads the same programmed devices', () => {
+    // Errors at 1 h and 1 d of one chip are correlated (same programming error and ν; read noise and
+    // ν spread decorrelate them partly, measured ≈ 0.6);
+    // errors of two chips are not.
+    const site = createSite('s', 'ffn.in', 64, 64, new RandomStream('same'), 'same/', 0.2);
+    const ideal = site.weight.dataSync();
+    const errorAt = (chip: ProgrammedModel, t: number, rng: RandomStream) => {
+      chip.readAt(t, rng.child('t', t), { compensate: true });
+      const [w] = chip.effectiveWeights();
+      const y = w!.dataSync();
+      w!.dispose();
+      return Array.from(y, (v, i) => v - ideal[i]!);
+    };
+    const corr = (a: number[], b: number[]) => {
+      const ma = meanStd(a).mean;
+      const mb = meanStd(b).mean;
+      let sab = 0, saa = 0, sbb = 0;
+      a.forEach((v, i) => ((sab += (v - ma) * (b[i]! - mb)), (saa += (v - ma) ** 2), (sbb += (b[i]! - mb) ** 2)));
+      return sab / Math.sqrt(saa * sbb);
+    };
+    const rngA = new RandomStream('chipA');
+    const rngB = new RandomStream('chipB');
+    const A = ProgrammedModel.program([site], PCM(), rngA.child('program'));
+    const B = ProgrammedModel.program([site], PCM(), rngB.child('program'));
+    const a1 = errorAt(A, 3600, rngA);
+    const a2 = errorAt(A, 86400, rngA);
+    const b1 = errorAt(B, 3600, rngB);
+    // 4096 pairs: the std of a correlation estimate of independent series is 1/64.
+    expect(corr(a1, a2)).toBeGreaterThan(0.4);
+    expect(Math.abs(corr(a1, b1))).toBeLessThan(5 / 64);
+    A.dispose();
+    B.dispose();
+  });
+
+  it('noise scale multiplies programming and read noise, not drift', () => {
+    const p = loadProfile('pcm-nandakumar-2019');
+    const s = withNoiseScale(p, 2);
+    expect(s.scales.programming).toBe(2 * p.scales.programming);
+    expect(s.scales.read).toBe(2 * p.scales.read);
+    expect(s.scales.drift).toBe(p.scales.drift);
+    expect(new DeviceModel(s).relativeWeightNoise(3600)).toBeGreaterThan(1.5 * new DeviceModel(p).relativeWeightNoise(3600));
+    expect(() => withNoiseScale(p, -1)).toThrow(/noise scale/);
+  });
+});
+
+describe('deployments', () => {
+  const spec = (): DeploySpec => ({ model: modelDir, adapter: adapterDir, task: dataFile, device: 'pcm-nandakumar-2019', times: [1, 86400, 31536000], seed: 'dep', evalLimit: 20, seqLen: 8 });
+
+  it('trials on worker threads give exactly the in-process results, ordered by trial and time', async () => {
+    const local = await runTrials(spec(), [0, 1, 2], { workers: 1 });
+    const pooled = await runTrials(spec(), [0, 1, 2], { workers: 2 });
+    expect(pooled).toEqual(local);
+    expect(local.map((r) => [r.trial, r.t])).toEqual([[0, 1], [0, 86400], [0, 31536000], [1, 1], [1, 86400], [1, 31536000], [2, 1], [2, 86400], [2, 31536000]]);
+    // Different trials are different chips.
+    const dep = await Deployment.load(spec());
+    expect(dep.runTrial(0)).toEqual(local.slice(0, 3));
+    dep.dispose();
+  });
+
+  it('refuses a bad adapter, device or task before any work', async () => {
+    await expect(Deployment.load({ ...spec(), adapter: modelDir })).rejects.toThrow(/not an adapter folder/);
+    await expect(Deployment.load({ ...spec(), device: 'pcm-nope' })).rejects.toThrow(/unknown device 'pcm-nope'/);
+    await expect(Deployment.load({ ...spec(), adapter: null })).rejects.toThrow(/no task head/);
+  });
+
+  it('summaries: mean and sample std per time; durations print in readable units', () => {
+    const rs = [0, 1, 2].flatMap((trial) => [1, 10].map((t) => ({ trial, t, metrics: { accuracy: t === 1 ? [0.5, 0.7, 0.9][trial]! : 1 } })));
+    const s = summarizeByTime(rs, 'accuracy');
+    expect(s[0]!.mean).toBeCloseTo(0.7, 12);
+    expect(s[0]!.std).toBeCloseTo(0.2, 12);
+    expect(s[1]).toEqual({ t: 10, mean: 1, std: 0, trials: 3 });
+    expect([1, 3600, 86400, 31536000, 315360000, 90].map(formatDuration)).toEqual(['1s', '1h', '1d', '1y', '10y', '90s']);
+  });
+
+  it('aimc deploy --json prints {t, mean, std, digital} per time and writes the full JSON', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'aimc-dep-out-')), 'd.json');
+    const r = await cli('deploy', '--model', modelDir, '--adapter', adapterDir, '--task', dataFile, '--device', 'pcm-nandakumar-2019', '--times', '1s,1y', '--trials', '2', '--workers', '1', '--eval-limit', '20', '--seq', '8', '--out', out, '--json');
+    expect(r.code, r.err).toBe(0);
+    const rows = JSON.parse(r.out) as { t: number; mean: number; std: number; digital: number }[];
+    expect(rows.map((x) => x.t)).toEqual([1, 31536000]);
+    for (const x of rows) {
+      expect(Object.keys(x).sort()).toEqual(['digital', 'mean', 'std', 't']);
+      expect(x.mean).toBeGreaterThanOrEqual(0);
+      expect(x.mean).toBeLessThanOrEqual(1);
+    }
+    const full = JSON.parse(readFileSync(out, 'utf8')) as { trials: unknown[]; metric: string };
+    expect(full.metric).toBe('accuracy');
+    expect(full.trials).toHaveLength(4);
+  });
+});

@@ -39,6 +39,8 @@ const plugin: AdapterPlugin<GraspConfig> = {
       hooks,
       trainableVariables: () => [...vars.values()],
       parameterCount: () => [...vars.values()].reduce((a, v) => a + v.size, 0),
+      // One multiply-add per input feature of each site when the modulation stays digital.
+      digitalMacsPerToken: () => (c.placement === 'digital' ? sites.reduce((a, s) => a + s.inFeatures, 0) : 0),
       state: () => new Map(vars),
       load: (st) => st.forEach((t, n) => vars.get(n)!.assign(t)),
       dispose: () => {

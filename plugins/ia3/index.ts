@@ -44,6 +44,7 @@ const plugin: AdapterPlugin<Ia3Config> = {
       hooks,
       trainableVariables: () => [...vars.values()],
       parameterCount: () => [...vars.values()].reduce((a, v) => a + v.size, 0),
+      digitalMacsPerToken: () => (c.placement === 'digital' ? [...vars.values()].reduce((a, v) => a + v.size, 0) : 0),
       state: () => new Map(vars),
       load: (st) => st.forEach((t, n) => vars.get(n)!.assign(t)),
       dispose: () => vars.forEach((v) => v.dispose()),

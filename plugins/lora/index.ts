@@ -56,6 +56,8 @@ const plugin: AdapterPlugin<LoraConfig> = {
       hooks,
       trainableVariables: () => [...vars.values()],
       parameterCount: () => [...vars.values()].reduce((a, v) => a + v.size, 0),
+      // x·A then (xA)·B per token: r·(D_in + D_out) when the branch stays digital.
+      digitalMacsPerToken: () => (c.placement === 'digital' ? sites.reduce((a, s) => a + c.rank * (s.inFeatures + s.outFeatures), 0) : 0),
       beginStep: (rng) => {
         stepRng = rng;
       },

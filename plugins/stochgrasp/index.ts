@@ -87,6 +87,7 @@ const plugin: AdapterPlugin<StochGraspConfig> = {
       hooks,
       trainableVariables: () => [...vars.values()],
       parameterCount: () => [...vars.values()].reduce((a, v) => a + v.size, 0),
+      digitalMacsPerToken: () => (c.placement === 'digital' ? sites.reduce((a, s) => a + s.inFeatures, 0) : 0),
       extraLoss: () => tf.mul(tf.mean(tf.concat(rhos.map((r) => tf.reshape(gaussianKl(tf, tf.softplus(r), sigmaT), [-1])))), c.lambda) as tfNs.Scalar,
       beginStep: (rng) => {
         stepRng = rng;

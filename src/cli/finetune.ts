@@ -1,16 +1,12 @@
 /** `aimc finetune`: train an adapter plugin (optionally hardware-aware) and write it. */
-import { writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { loadDataset } from '../data/datasets.js';
 import { DeviceModel } from '../device/model.js';
 import { loadProfile } from '../device/profile.js';
-import { loadModelForTask } from '../model/load.js';
-import { createAdapter } from '../peft/host.js';
 import { loadPlugin } from '../peft/registry.js';
-import { saveAdapter } from '../peft/state.js';
-import { trainAdapter, type TrainResult } from '../train/trainer.js';
+import { validatePluginConfig } from '../peft/host.js';
+import { runFinetune, type FinetuneSummary } from '../train/finetune.js';
 import { parseConfigArg } from './adapter.js';
 import { parseDuration, parsePositiveInt } from './parse.js';
 import { startBackend } from './common.js';
@@ -58,6 +54,7 @@ export function registerFinetuneCommand(program: Command): void {
       // Everything a user can get wrong is checked before any work starts.
       const plugin = await loadPlugin(s('adapter'));
       const { config, source } = parseConfigArg(o.config as string | undefined);
+      validatePluginConfig(plugin, config, source);
       const steps = parsePositiveInt(s('steps'), '--steps');
       const hwaTime = parseDuration(s('hwaTime'), '--hwa-time');
       const device = o.hwa ? new DeviceModel(loadProfile(s('hwa'))) : null;
@@ -74,27 +71,32 @@ export function registerFinetuneCommand(program: Command): void {
         ...(o.patience ? { patience: parsePositiveInt(s('patience'), '--patience') } : {}),
         beams: parsePositiveInt(s('beams'), '--beams'),
         seed: s('seed'),
-        ...(device ? { hwa: { device, t: hwaTime, periphery: o.hwaPeriphery !== false } } : {}),
       };
       const data = loadDataset(s('task'));
       await startBackend(s('backend'), true);
-      const numLabels = data.kind === 'regression' ? 1 : data.labels.length;
-      const { model, tokenizer, dir } = loadModelForTask(s('model'), numLabels, `${s('seed')}/head`);
-      if (!tokenizer) throw new Error(`${dir}: no tokenizer.json`);
-      const attached = createAdapter(model, plugin, config, { device, horizon: hwaTime, seed: s('seed'), source });
-      const c = attached.counts();
-      const pct = (n: number) => ((100 * n) / c.base).toFixed(3);
-      console.log(`${plugin.plugin.name}: ${c.trainable} trainable parameters (${pct(c.trainable)}% of the ${c.base} base) + ${c.head} task head = ${c.trainable + c.head} (${pct(c.trainable + c.head)}%)`);
-      if (device) console.log(`hardware-aware training on ${device.name} at t = ${s('hwaTime')}`);
       const bar = new cliProgress.SingleBar(
         { format: 'finetune {bar} {value}/{total} | loss {loss} | {metric} | {tps} tok/s | ETA {eta_formatted}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 30_000 },
         cliProgress.Presets.shades_classic,
       );
-      bar.start(steps, 0, { loss: '-', metric: 'dev -', tps: '-' });
-      let res: TrainResult;
+      let summary: FinetuneSummary;
       try {
-        res = await trainAdapter(attached, data, tokenizer, {
-          ...opts,
+        summary = await runFinetune({
+          model: s('model'),
+          data,
+          plugin,
+          config,
+          configSource: source,
+          hwa: device ? { device: s('hwa'), t: hwaTime, periphery: o.hwaPeriphery !== false } : null,
+          horizon: hwaTime,
+          train: opts,
+          out: s('out'),
+          command: `aimc finetune ${process.argv.slice(3).join(' ')}`,
+          onStart: ({ counts: c }) => {
+            const pct = (n: number) => ((100 * n) / c.base).toFixed(3);
+            console.log(`${plugin.plugin.name}: ${c.trainable} trainable parameters (${pct(c.trainable)}% of the ${c.base} base) + ${c.head} task head = ${c.trainable + c.head} (${pct(c.trainable + c.head)}%)`);
+            if (device) console.log(`hardware-aware training on ${device.name} at t = ${s('hwaTime')}`);
+            bar.start(steps, 0, { loss: '-', metric: 'dev -', tps: '-' });
+          },
           onProgress: (p) =>
             bar.update(p.step, {
               loss: p.loss.toFixed(3),
@@ -105,26 +107,7 @@ export function registerFinetuneCommand(program: Command): void {
       } finally {
         bar.stop();
       }
-      const summary = {
-        command: `aimc finetune ${process.argv.slice(3).join(' ')}`,
-        task: data.name,
-        adapter: plugin.plugin.name,
-        config: attached.config,
-        hwa: device ? { device: device.name, t: hwaTime } : null,
-        counts: c,
-        mainMetric: res.main,
-        bestStep: res.bestStep,
-        dev: res.dev,
-        test: res.test,
-        stoppedEarly: res.stoppedEarly,
-        seconds: Math.round(res.seconds),
-        tokensPerSecond: Math.round(res.tokensPerSecond),
-      };
-      await saveAdapter(s('out'), attached, { baseName: basename(dir), training: summary });
-      writeFileSync(join(s('out'), 'finetune.json'), JSON.stringify({ ...summary, history: res.history }, null, 2) + '\n');
-      console.log(`dev ${res.main} ${res.dev[res.main]?.toFixed(4)} (best at step ${res.bestStep}); ${data.test.length ? 'test' : 'dev (no test split)'}: ${fmt(res.test)}`);
+      console.log(`dev ${summary.mainMetric} ${summary.dev[summary.mainMetric]?.toFixed(4)} (best at step ${summary.bestStep}); ${data.test.length ? 'test' : 'dev (no test split)'}: ${fmt(summary.test)}`);
       console.log(`adapter written to ${s('out')}`);
-      attached.dispose();
-      model.dispose();
     });
 }

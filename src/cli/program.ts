@@ -7,6 +7,7 @@ import { registerPretrainCommand } from './pretrain.js';
 import { registerFinetuneCommand } from './finetune.js';
 import { registerAdapterCommands } from './adapter.js';
 import { registerDeployCommand } from './deploy.js';
+import { registerExperimentCommands, registerReportCommand } from './experiment.js';
 
 /** A fresh command tree (tests build one per call). */
 export function createProgram(): Command {
@@ -24,6 +25,8 @@ export function createProgram(): Command {
   registerAdapterCommands(program);
   registerFinetuneCommand(program);
   registerDeployCommand(program);
+  registerExperimentCommands(program);
+  registerReportCommand(program);
   return program;
 }
 

@@ -17,6 +17,7 @@ import { RandomStream } from '../tensor/random.js';
 import { defaultAnalogSites } from '../train/hwa-sites.js';
 import { taskRunner, type Metrics, type TaskRunner } from '../train/tasks.js';
 import { ProgrammedModel } from './analog-sites.js';
+import { inferenceCost, type InferenceCost } from './cost.js';
 
 export interface DeploySpec {
   /** Shipped model name or checkpoint directory. */
@@ -90,6 +91,11 @@ export class Deployment {
   /** The task's main metric and whether higher is better. */
   get main(): { name: string; higherIsBetter: boolean } {
     return { name: this.runner.main, higherIsBetter: this.runner.higherIsBetter };
+  }
+
+  /** Estimated energy and latency per token on this device (see cost.ts). */
+  cost(): InferenceCost {
+    return inferenceCost(defaultAnalogSites(this.model), this.device, this.adapter);
   }
 
   /** The model evaluated in float (no device): the baseline every analog result is compared to. */

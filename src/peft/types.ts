@@ -62,6 +62,8 @@ export interface Adapter {
   trainableVariables(): tfNs.Variable[];
   /** Trainable parameter count, task head excluded. */
   parameterCount(): number;
+  /** Multiply-accumulates the adapter adds in the digital periphery per token (0 when merged); for cost estimates. */
+  digitalMacsPerToken?(): number;
   /** An extra loss term added to the task loss during training (e.g. StochGRASP's noise-aware term). */
   extraLoss?(): tfNs.Scalar | null;
   /** Called before each training forward pass with that step's stream, and with null for evaluation. */

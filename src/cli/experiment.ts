@@ -1,0 +1,72 @@
+/** `aimc experiment run | validate`: the experiment runner (and, after a run, the report). */
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { loadSpec } from '../experiment/spec.js';
+import { deployJobs, runExperiment, trainJobs } from '../experiment/runner.js';
+import { buildReport } from '../report/report.js';
+import { parsePositiveInt } from './parse.js';
+import { startBackend } from './common.js';
+
+/** Register `aimc experiment`. */
+export function registerExperimentCommands(program: Command): void {
+  const exp = program.command('experiment').description('experiments: adapters × devices × noise scales × times × trials');
+
+  exp
+    .command('validate')
+    .description('check a spec (schema, plugins and configs, devices, model, task) without running it')
+    .argument('<spec>', 'experiment JSON file')
+    .option('--backend <name>', 'tensorflow | wasm | cpu')
+    .action(async (file: string, o: { backend?: string }) => {
+      await startBackend(o.backend, false);
+      const r = await loadSpec(file);
+      const t = trainJobs(r);
+      const d = deployJobs(r, t);
+      console.log(`${file}: valid — ${t.length} training jobs, ${d.length} deployments × ${r.spec.trials} trials × ${r.times.length} times = ${d.length * r.spec.trials * r.times.length} result lines`);
+    });
+
+  exp
+    .command('run')
+    .description('run or resume an experiment; writes runs/NAME/results.jsonl, results.csv and report.html')
+    .argument('<spec>', 'experiment JSON file')
+    .option('--workers <n>', 'worker threads for trials (default: the spec\'s, else one per core)')
+    .option('--no-report', 'do not build the report at the end')
+    .option('--backend <name>', 'tensorflow | wasm | cpu')
+    .action(async (file: string, o: { workers?: string; report: boolean; backend?: string }) => {
+      const workers = o.workers ? parsePositiveInt(o.workers, '--workers') : undefined;
+      await startBackend(o.backend, true);
+      // The whole spec is checked before any work starts.
+      const r = await loadSpec(file);
+      const bars = new cliProgress.MultiBar(
+        { format: '{phase} {bar} {value}/{total} | ETA {eta_formatted} | {label}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 30_000, clearOnComplete: false },
+        cliProgress.Presets.shades_classic,
+      );
+      const train = bars.create(trainJobs(r).length, 0, { phase: 'train ', label: '' });
+      const deploy = bars.create(deployJobs(r, trainJobs(r)).length * r.spec.trials, 0, { phase: 'deploy', label: '' });
+      let res;
+      try {
+        res = await runExperiment(r, {
+          ...(workers ? { workers } : {}),
+          onProgress: (p) => (p.phase === 'train' ? train : deploy).update(p.done, { label: p.label }),
+        });
+      } finally {
+        bars.stop();
+      }
+      console.log(`${res.store.lines.filter((l) => l.kind === 'result').length} result lines in ${res.dir}/results.jsonl`);
+      if (o.report) {
+        const out = await buildReport(res.dir);
+        console.log(`report: ${out.html}\ntable:  ${out.csv}`);
+      }
+    });
+}
+
+/** Register `aimc report`. */
+export function registerReportCommand(program: Command): void {
+  program
+    .command('report')
+    .description('rebuild results.csv and report.html of a run from its results.jsonl alone')
+    .argument('<run>', 'run folder (runs/NAME)')
+    .action(async (dir: string) => {
+      const out = await buildReport(dir);
+      console.log(`report: ${out.html}\ntable:  ${out.csv}`);
+    });
+}

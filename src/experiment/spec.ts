@@ -1,0 +1,175 @@
+/**
+ * Experiment specs: JSON validated against experiments/experiment.schema.json (ajv, every
+ * problem at once, each as `FILE: /json/pointer: what was expected`), then checked for what a
+ * schema cannot say — plugins and their configs, devices, durations, model, task — so a bad
+ * spec is refused before any work starts.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv, type ErrorObject } from 'ajv';
+import { parseDuration } from '../cli/parse.js';
+import { loadProfile } from '../device/profile.js';
+import { loadDataset, type Dataset } from '../data/datasets.js';
+import { loadModel } from '../model/load.js';
+import { validatePluginConfig } from '../peft/host.js';
+import { loadPlugin } from '../peft/registry.js';
+import type { LoadedPlugin } from '../peft/types.js';
+
+export interface TrainingSettings {
+  steps?: number;
+  batch?: number;
+  seq?: number;
+  lr?: number;
+  warmup?: number;
+  weightDecay?: number;
+  clip?: number;
+  evalEvery?: number;
+  evalLimit?: number;
+  patience?: number;
+}
+
+export type HwaSetting = false | { device: string; time?: string | number; periphery?: boolean };
+
+export interface ExperimentSpec {
+  name: string;
+  description?: string;
+  model: string;
+  task: string;
+  training?: TrainingSettings;
+  evaluation?: { split?: 'test' | 'dev'; limit?: number; seq?: number; batch?: number };
+  adapters: { label?: string; plugin: string; config?: Record<string, unknown>; training?: TrainingSettings; hwa?: HwaSetting[] }[];
+  devices: { device: string; noiseScales?: number[]; compensation?: boolean }[];
+  times: (string | number)[];
+  trials: number;
+  seeds?: string[];
+  placement?: 'default' | 'digital' | 'merged';
+  workers?: number;
+}
+
+/** A spec that failed validation: every problem, each naming the file and JSON path. */
+export class SpecError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(`${file}: invalid experiment spec:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'SpecError';
+  }
+}
+
+function schemaFile(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const f = join(dir, 'experiments', 'experiment.schema.json');
+    if (existsSync(f)) return f;
+    const up = dirname(dir);
+    if (up === dir) throw new Error('aimc: cannot find experiments/experiment.schema.json');
+    dir = up;
+  }
+}
+
+let compiled: ReturnType<Ajv['compile']> | null = null;
+
+function describe(e: ErrorObject): string {
+  const at = e.instancePath || '/';
+  if (e.keyword === 'additionalProperties') return `${at}: unknown property '${(e.params as { additionalProperty: string }).additionalProperty}'`;
+  if (e.keyword === 'required') return `${at}: missing required property '${(e.params as { missingProperty: string }).missingProperty}'`;
+  if (e.keyword === 'enum') return `${at}: expected one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+  return `${at}: ${e.message}`;
+}
+
+/** Parse and validate a spec text (schema only); throws SpecError. */
+export function parseSpec(text: string, file: string): ExperimentSpec {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new SpecError(file, [`invalid JSON: ${(e as Error).message}`]);
+  }
+  compiled ??= new Ajv({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(schemaFile(), 'utf8')) as object);
+  if (!compiled(json)) {
+    // oneOf failures repeat each branch's complaint; keep one line per distinct message.
+    const problems = [...new Set((compiled.errors ?? []).filter((e) => e.keyword !== 'oneOf').map(describe))];
+    throw new SpecError(file, problems);
+  }
+  return json as ExperimentSpec;
+}
+
+/** Everything resolved: plugins loaded, configs validated, durations in seconds, dataset loaded. */
+export interface ResolvedSpec {
+  spec: ExperimentSpec;
+  file: string;
+  plugins: Map<string, LoadedPlugin>;
+  times: number[];
+  data: Dataset;
+}
+
+/** Label of adapter entry i. */
+export function labelOf(a: ExperimentSpec['adapters'][number]): string {
+  return a.label ?? a.plugin.replace(/^.*[\\/]/, '');
+}
+
+/** Load a spec file and check everything it names; throws SpecError listing every problem. */
+export async function loadSpec(file: string): Promise<ResolvedSpec> {
+  if (!existsSync(file)) throw new Error(`${file}: no such experiment spec`);
+  const spec = parseSpec(readFileSync(file, 'utf8'), file);
+  const problems: string[] = [];
+  const labels = spec.adapters.map(labelOf);
+  labels.forEach((l, i) => labels.indexOf(l) !== i && problems.push(`/adapters/${i}/label: '${l}' is used twice (give each entry its own label)`));
+  const times: number[] = [];
+  spec.times.forEach((t, i) => {
+    try {
+      times.push(typeof t === 'number' ? t : parseDuration(t, `/times/${i}`));
+    } catch (e) {
+      problems.push((e as Error).message);
+    }
+  });
+  const plugins = new Map<string, LoadedPlugin>();
+  for (const [i, a] of spec.adapters.entries()) {
+    try {
+      const p = await loadPlugin(a.plugin);
+      plugins.set(a.plugin, p);
+      const cfg = withPlacement(a.config ?? {}, spec.placement, p);
+      validatePluginConfig(p, cfg, `/adapters/${i}/config`);
+    } catch (e) {
+      problems.push(`/adapters/${i}: ${(e as Error).message.replace(/\n/g, ' ')}`);
+    }
+    (a.hwa ?? []).forEach((h, j) => {
+      if (!h) return;
+      try {
+        loadProfile(h.device);
+        if (h.time !== undefined) parseDuration(String(h.time), 't');
+      } catch (e) {
+        problems.push(`/adapters/${i}/hwa/${j}: ${(e as Error).message}`);
+      }
+    });
+  }
+  spec.devices.forEach((d, i) => {
+    try {
+      loadProfile(d.device);
+    } catch (e) {
+      problems.push(`/devices/${i}/device: ${(e as Error).message.split('\n')[0]}`);
+    }
+  });
+  try {
+    loadModel(spec.model).model.dispose();
+  } catch (e) {
+    problems.push(`/model: ${(e as Error).message}`);
+  }
+  let data: Dataset | null = null;
+  try {
+    data = loadDataset(spec.task);
+  } catch (e) {
+    problems.push(`/task: ${(e as Error).message}`);
+  }
+  if (problems.length) throw new SpecError(file, problems);
+  return { spec, file, plugins, times: [...new Set(times)].sort((a, b) => a - b), data: data! };
+}
+
+/** The adapter config with the spec-wide placement applied where the plugin has a placement option. */
+export function withPlacement(config: Record<string, unknown>, placement: ExperimentSpec['placement'], p: LoadedPlugin): Record<string, unknown> {
+  const props = (p.configSchema.properties ?? {}) as Record<string, unknown>;
+  if (!placement || placement === 'default' || !('placement' in props)) return config;
+  return { ...config, placement };
+}

@@ -1,0 +1,61 @@
+/**
+ * From results.jsonl lines to the numbers the report shows. A "variant" is an adapter label
+ * with its training setting (`grasp`, `grasp+hwa`). Per (variant, device, scale, time): the
+ * mean over every trial of every seed, the spread over trials (std of all trial values) and
+ * the spread over seeds (std of the per-seed means; 0 with one seed).
+ */
+import type { ResultLine } from '../experiment/store.js';
+import { meanStd } from '../deploy/summary.js';
+
+export interface Cell {
+  variant: string;
+  adapter: string;
+  hwa: string;
+  device: string;
+  noiseScale: number;
+  t: number;
+  mean: number;
+  stdTrials: number;
+  stdSeeds: number;
+  seeds: number;
+  trials: number;
+  /** Mean digital (no device) metric of the same trained adapters. */
+  digital: number;
+}
+
+/** `grasp` or `grasp+hwa(pcm@1d)`. */
+export function variantOf(l: Record<string, unknown>): string {
+  return l.hwa && l.hwa !== 'none' ? `${String(l.adapter)}+hwa` : String(l.adapter);
+}
+
+/** Aggregate result lines into cells, sorted by variant order of appearance, device, scale, time. */
+export function aggregate(lines: ResultLine[]): Cell[] {
+  const results = lines.filter((l) => l.kind === 'result');
+  const groups = new Map<string, ResultLine[]>();
+  for (const l of results) {
+    const k = JSON.stringify([variantOf(l), l.device, l.noiseScale, l.t]);
+    groups.set(k, [...(groups.get(k) ?? []), l]);
+  }
+  const cells: Cell[] = [];
+  for (const [k, ls] of groups) {
+    const [variant, device, noiseScale, t] = JSON.parse(k) as [string, string, number, number];
+    const bySeed = new Map<string, number[]>();
+    for (const l of ls) bySeed.set(String(l.seed), [...(bySeed.get(String(l.seed)) ?? []), l.value as number]);
+    const seedMeans = [...bySeed.values()].map((v) => meanStd(v).mean);
+    const all = meanStd(ls.map((l) => l.value as number));
+    const digital = meanStd([...new Map(ls.map((l) => [String(l.seed), l.digital as number])).values()].filter((v) => typeof v === 'number')).mean;
+    cells.push({ variant, adapter: String(ls[0]!.adapter), hwa: String(ls[0]!.hwa), device, noiseScale, t, mean: all.mean, stdTrials: all.std, stdSeeds: meanStd(seedMeans).std, seeds: bySeed.size, trials: ls.length, digital });
+  }
+  const order = [...new Set(results.map(variantOf))];
+  return cells.sort((a, b) => order.indexOf(a.variant) - order.indexOf(b.variant) || (a.device < b.device ? -1 : a.device > b.device ? 1 : 0) || a.noiseScale - b.noiseScale || a.t - b.t);
+}
+
+/** Trainable parameters per variant (from the train lines). */
+export function parameterCounts(lines: ResultLine[]): { variant: string; adapter: string; trainable: number; head: number; base: number }[] {
+  const out = new Map<string, { variant: string; adapter: string; trainable: number; head: number; base: number }>();
+  for (const l of lines.filter((x) => x.kind === 'train')) {
+    const c = l.counts as { trainable: number; head: number; base: number };
+    out.set(variantOf(l), { variant: variantOf(l), adapter: String(l.adapter), ...c });
+  }
+  return [...out.values()];
+}

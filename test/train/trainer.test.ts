@@ -8,7 +8,7 @@ import { Transformer } from '../../src/model/transformer.js';
 import { defaultConfig } from '../../src/model/config.js';
 import { loadCheckpoint, saveCheckpoint } from '../../src/model/checkpoint.js';
 import { loadTokenizer, type TextTokenizer } from '../../src/model/tokenizer.js';
-import { encodeBatch } from '../../src/train/batch.js';
+import { clipText, encodeBatch } from '../../src/train/batch.js';
 import { trainAdapter, type TrainOptions } from '../../src/train/trainer.js';
 import { createAdapter } from '../../src/peft/host.js';
 import { loadPlugin } from '../../src/peft/registry.js';
@@ -175,6 +175,22 @@ describe('trainer', () => {
 });
 
 describe('encodeBatch', () => {
+  it('clipping long texts before tokenizing keeps exactly the tokens of the full text', async () => {
+    const { loadModel } = await import('../../src/model/load.js');
+    const { spamDataset } = await import('../../src/data/datasets.js');
+    const shipped = loadModel('aimc-enc-tiny');
+    shipped.model.dispose();
+    const t = shipped.tokenizer!;
+    const long = spamDataset().train.filter((e) => e.text.length > 64 * 32 * 2).slice(0, 40);
+    expect(long.length).toBe(40);
+    for (const e of long) {
+      const full = t.encode(e.text);
+      const kept = encodeBatch([e], t, 64, 1);
+      expect(Array.from(kept.ids)).toEqual([...full.slice(0, 63), full[full.length - 1]]);
+      expect(clipText(e.text, 64).length).toBeLessThan(e.text.length);
+    }
+  });
+
   it('truncates keeping the last token and pads with the mask set', () => {
     const b = encodeBatch([{ text: 'the good film plot', doc: 'a' }, { text: 'bad', doc: 'b' }], tok, 3, 1);
     expect(b.T).toBe(3);

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { brownGenreDataset, brownTextDataset, detagBrown, loadDataset, spamDataset, type Dataset } from '../../src/data/datasets.js';
+import { brownGenreDataset, brownTextDataset, detagBrown, loadDataset, sampleExamples, spamDataset, type Dataset } from '../../src/data/datasets.js';
 
 const docs = (d: Dataset, s: 'train' | 'dev' | 'test') => new Set(d[s].map((e) => e.doc));
 
@@ -121,5 +121,22 @@ describe('user files and E2E', () => {
     const d = loadDataset(e);
     expect(d.kind).toBe('generation');
     expect(d.train[0]).toEqual({ text: 'name[Aromi], food[Chinese]', refs: ['Aromi serves Chinese food.', 'Chinese food is served at Aromi.'], doc: 'name[Aromi], food[Chinese]' });
+  });
+});
+
+describe('sampleExamples', () => {
+  it('a fixed subset spread over the split: deterministic, both classes where a prefix has one', () => {
+    const test = spamDataset().test;
+    // The split lists all ham before all spam: a prefix would be one class.
+    expect(new Set(test.slice(0, 100).map((e) => e.label)).size).toBe(1);
+    const s = sampleExamples(test, 100);
+    expect(s).toHaveLength(100);
+    expect(sampleExamples(test, 100)).toEqual(s);
+    const spam = s.filter((e) => e.label === 1).length / s.length;
+    const all = test.filter((e) => e.label === 1).length / test.length;
+    // Binomial std of a 100-sample fraction is ≤ 0.05: 4σ.
+    expect(Math.abs(spam - all)).toBeLessThan(0.2);
+    expect(s.every((e) => test.includes(e))).toBe(true);
+    expect(sampleExamples(test, test.length + 5)).toBe(test);
   });
 });

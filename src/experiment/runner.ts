@@ -147,8 +147,9 @@ export async function runExperiment(r: ResolvedSpec, o: { root?: string; workers
   const trials = Array.from({ length: spec.trials }, (_, i) => i);
 
   for (const [i, j] of tjobs.entries()) {
-    o.onProgress?.({ phase: 'train', done: i, total: tjobs.length, label: `${j.label} ${j.seed} ${j.hwaKey}` });
-    await train(r, j);
+    const label = `${j.label} ${j.seed} ${j.hwaKey}`;
+    o.onProgress?.({ phase: 'train', done: i, total: tjobs.length, label });
+    await train(r, j, (step) => o.onProgress?.({ phase: 'train', done: i, total: tjobs.length, label: `${label}: step ${step}/${j.training.steps}` }));
     const base = { adapter: j.label, plugin: j.plugin, seed: j.seed, hwa: j.hwaKey };
     const s = trainSummary(j);
     store.append([{ kind: 'train', key: keyOf(['train', j.label, j.seed, j.hwaKey]), ...base, config: j.config, placement: s.placement, counts: s.counts, metric: s.mainMetric, dev: s.dev }]);

@@ -6,6 +6,7 @@
  */
 import type * as tfNs from '@tensorflow/tfjs';
 import type { Adapter, AdapterPlugin, PluginContext } from '../../src/peft/types.js';
+import { variableMembers } from '../../src/peft/variables.js';
 
 export interface BitFitConfig {
   targets: string[];
@@ -33,10 +34,7 @@ const plugin: AdapterPlugin<BitFitConfig> = {
     return {
       placement: 'digital',
       hooks: new Map(),
-      trainableVariables: () => [...vars.values()],
-      parameterCount: () => [...vars.values()].reduce((a, v) => a + v.size, 0),
-      state: () => new Map(vars),
-      load: (st) => st.forEach((t, n) => vars.get(n)!.assign(t)),
+      ...variableMembers(vars),
       // The variables are the base model's: nothing of its own to free.
       dispose: () => {},
     };

@@ -4,6 +4,7 @@
  * what gets programmed, so placement is merged.
  */
 import type { Adapter, AdapterPlugin, PluginContext } from '../../src/peft/types.js';
+import { variableMembers } from '../../src/peft/variables.js';
 
 const plugin: AdapterPlugin<Record<string, never>> = {
   name: 'full',
@@ -14,10 +15,7 @@ const plugin: AdapterPlugin<Record<string, never>> = {
     return {
       placement: 'merged',
       hooks: new Map(),
-      trainableVariables: () => [...vars.values()],
-      parameterCount: () => [...vars.values()].reduce((a, v) => a + v.size, 0),
-      state: () => new Map(vars),
-      load: (st) => st.forEach((t, n) => vars.get(n)!.assign(t)),
+      ...variableMembers(vars),
       // The variables are the base model's.
       dispose: () => {},
     };

@@ -5,6 +5,7 @@
  */
 import type * as tfNs from '@tensorflow/tfjs';
 import type { Adapter, AdapterPlugin, PluginContext, Placement } from '../../src/peft/types.js';
+import { variableMembers } from '../../src/peft/variables.js';
 import { expansion, modulationHooks } from './groups.js';
 
 export interface GraspConfig {
@@ -37,12 +38,9 @@ const plugin: AdapterPlugin<GraspConfig> = {
     return {
       placement: c.placement,
       hooks,
-      trainableVariables: () => [...vars.values()],
-      parameterCount: () => [...vars.values()].reduce((a, v) => a + v.size, 0),
+      ...variableMembers(vars),
       // One multiply-add per input feature of each site when the modulation stays digital.
       digitalMacsPerToken: () => (c.placement === 'digital' ? sites.reduce((a, s) => a + s.inFeatures, 0) : 0),
-      state: () => new Map(vars),
-      load: (st) => st.forEach((t, n) => vars.get(n)!.assign(t)),
       dispose: () => {
         vars.forEach((v) => v.dispose());
         consts.forEach((t) => t.dispose());

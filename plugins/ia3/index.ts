@@ -7,6 +7,7 @@
  */
 import type * as tfNs from '@tensorflow/tfjs';
 import type { Adapter, AdapterPlugin, PluginContext, Placement, SiteHooks } from '../../src/peft/types.js';
+import { variableMembers } from '../../src/peft/variables.js';
 
 export interface Ia3Config {
   targets: string[];
@@ -42,11 +43,8 @@ const plugin: AdapterPlugin<Ia3Config> = {
     return {
       placement: c.placement,
       hooks,
-      trainableVariables: () => [...vars.values()],
-      parameterCount: () => [...vars.values()].reduce((a, v) => a + v.size, 0),
+      ...variableMembers(vars),
       digitalMacsPerToken: () => (c.placement === 'digital' ? [...vars.values()].reduce((a, v) => a + v.size, 0) : 0),
-      state: () => new Map(vars),
-      load: (st) => st.forEach((t, n) => vars.get(n)!.assign(t)),
       dispose: () => vars.forEach((v) => v.dispose()),
     };
   },

@@ -7,6 +7,7 @@
  */
 import type * as tfNs from '@tensorflow/tfjs';
 import type { Adapter, AdapterPlugin, PluginContext, Placement } from '../../src/peft/types.js';
+import { variableMembers } from '../../src/peft/variables.js';
 import type { RandomStream } from '../../src/tensor/random.js';
 
 export interface LoraConfig {
@@ -54,15 +55,12 @@ const plugin: AdapterPlugin<LoraConfig> = {
     return {
       placement: c.placement,
       hooks,
-      trainableVariables: () => [...vars.values()],
-      parameterCount: () => [...vars.values()].reduce((a, v) => a + v.size, 0),
+      ...variableMembers(vars),
       // x·A then (xA)·B per token: r·(D_in + D_out) when the branch stays digital.
       digitalMacsPerToken: () => (c.placement === 'digital' ? sites.reduce((a, s) => a + c.rank * (s.inFeatures + s.outFeatures), 0) : 0),
       beginStep: (rng) => {
         stepRng = rng;
       },
-      state: () => new Map(vars),
-      load: (st) => st.forEach((t, n) => vars.get(n)!.assign(t)),
       dispose: () => vars.forEach((v) => v.dispose()),
     };
   },

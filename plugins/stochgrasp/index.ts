@@ -11,6 +11,7 @@
  */
 import type * as tfNs from '@tensorflow/tfjs';
 import type { Adapter, AdapterPlugin, PluginContext, Placement } from '../../src/peft/types.js';
+import { variableMembers } from '../../src/peft/variables.js';
 import type { RandomStream } from '../../src/tensor/random.js';
 import { expansion, modulationHooks } from '../grasp/groups.js';
 
@@ -85,16 +86,13 @@ const plugin: AdapterPlugin<StochGraspConfig> = {
     return {
       placement: c.placement,
       hooks,
-      trainableVariables: () => [...vars.values()],
-      parameterCount: () => [...vars.values()].reduce((a, v) => a + v.size, 0),
+      ...variableMembers(vars),
       digitalMacsPerToken: () => (c.placement === 'digital' ? sites.reduce((a, s) => a + s.inFeatures, 0) : 0),
       extraLoss: () => tf.mul(tf.mean(tf.concat(rhos.map((r) => tf.reshape(gaussianKl(tf, tf.softplus(r), sigmaT), [-1])))), c.lambda) as tfNs.Scalar,
       beginStep: (rng) => {
         stepRng = rng;
         if (!rng) inferenceDraw++;
       },
-      state: () => new Map(vars),
-      load: (st) => st.forEach((t, n) => vars.get(n)!.assign(t)),
       dispose: () => {
         vars.forEach((v) => v.dispose());
         consts.forEach((t) => t.dispose());

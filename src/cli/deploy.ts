@@ -4,8 +4,8 @@ import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { Deployment, type DeploySpec } from '../deploy/deployment.js';
 import { runTrials } from '../deploy/trials.js';
-import { formatDuration, summarizeByTime } from '../deploy/summary.js';
-import { parseDurations, parsePositiveInt } from './parse.js';
+import { summarizeByTime } from '../deploy/summary.js';
+import { formatDuration, parseDurations, parsePositiveInt } from './parse.js';
 import { startBackend, table } from './common.js';
 
 /** Register `aimc deploy`. */

@@ -8,14 +8,8 @@ import { loadPlugin } from '../peft/registry.js';
 import { validatePluginConfig } from '../peft/host.js';
 import { runFinetune, type FinetuneSummary } from '../train/finetune.js';
 import { parseConfigArg } from './adapter.js';
-import { parseDuration, parsePositiveInt } from './parse.js';
+import { parseDuration, parseNonNegative, parsePositiveInt } from './parse.js';
 import { startBackend } from './common.js';
-
-function num(text: string, flag: string, min = 0): number {
-  const v = Number(text);
-  if (!Number.isFinite(v) || v < min) throw new Error(`${flag}: expected a number >= ${min}, got '${text}'`);
-  return v;
-}
 
 function fmt(m: Record<string, number>): string {
   return Object.entries(m)
@@ -62,10 +56,10 @@ export function registerFinetuneCommand(program: Command): void {
         steps,
         batchSize: parsePositiveInt(s('batch'), '--batch'),
         seqLen: parsePositiveInt(s('seq'), '--seq'),
-        lr: num(s('lr'), '--lr'),
+        lr: parseNonNegative(s('lr'), '--lr'),
         warmup: Math.min(parsePositiveInt(s('warmup'), '--warmup'), steps),
-        weightDecay: num(s('weightDecay'), '--weight-decay'),
-        clip: num(s('clip'), '--clip'),
+        weightDecay: parseNonNegative(s('weightDecay'), '--weight-decay'),
+        clip: parseNonNegative(s('clip'), '--clip'),
         evalEvery: parsePositiveInt(s('evalEvery'), '--eval-every'),
         ...(o.evalLimit ? { evalLimit: parsePositiveInt(s('evalLimit'), '--eval-limit') } : {}),
         ...(o.patience ? { patience: parsePositiveInt(s('patience'), '--patience') } : {}),

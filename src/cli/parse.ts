@@ -38,6 +38,13 @@ export function parseNumberList(text: string, flag: string, min = -Infinity, max
   });
 }
 
+/** A finite number >= 0. */
+export function parseNonNegative(text: string, flag: string): number {
+  const x = Number(text);
+  if (!Number.isFinite(x) || x < 0) throw new Error(`${flag}: '${text}' is not a non-negative number`);
+  return x;
+}
+
 /** A positive integer. */
 export function parsePositiveInt(text: string, flag: string): number {
   const v = Number(text);

@@ -9,14 +9,9 @@ import { loadTokenizer } from '../model/tokenizer.js';
 import { defaultConfig, validateConfig, type ModelConfig } from '../model/config.js';
 import { saveCheckpoint } from '../model/checkpoint.js';
 import { packSequences, pretrain } from '../train/pretrain.js';
-import { parsePositiveInt } from './parse.js';
+import { parseNonNegative, parsePositiveInt } from './parse.js';
 import { startBackend } from './common.js';
 
-const num = (v: string, flag: string) => {
-  const x = Number(v);
-  if (!Number.isFinite(x) || x < 0) throw new Error(`${flag}: '${v}' is not a non-negative number`);
-  return x;
-};
 
 /** Register `aimc pretrain`. */
 export function registerPretrainCommand(program: Command): void {
@@ -62,7 +57,7 @@ export function registerPretrainCommand(program: Command): void {
         numHeads: parsePositiveInt(o.heads!, '--heads'),
         intermediateSize: parsePositiveInt(o.ffn!, '--ffn'),
         maxPositions: parsePositiveInt(o.seq!, '--seq'),
-        dropout: num(o.dropout!, '--dropout'),
+        dropout: parseNonNegative(o.dropout!, '--dropout'),
         padTokenId: 1,
         numLabels: 0,
       });
@@ -88,10 +83,10 @@ export function registerPretrainCommand(program: Command): void {
         steps,
         batchSize: parsePositiveInt(o.batch!, '--batch'),
         seqLen,
-        lr: num(o.lr!, '--lr'),
+        lr: parseNonNegative(o.lr!, '--lr'),
         warmup: parsePositiveInt(o.warmup!, '--warmup'),
-        weightDecay: num(o.weightDecay!, '--weight-decay'),
-        clip: num(o.clip!, '--clip'),
+        weightDecay: parseNonNegative(o.weightDecay!, '--weight-decay'),
+        clip: parseNonNegative(o.clip!, '--clip'),
         evalEvery: parsePositiveInt(o.evalEvery!, '--eval-every'),
         seed: o.seed!,
         maskId: 4,

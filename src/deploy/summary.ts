@@ -26,11 +26,3 @@ export function summarizeByTime(results: TrialResult[], metric: string): TimeSum
     return { t, ...meanStd(vals), trials: vals.length };
   });
 }
-
-/** A duration in the largest unit that keeps it readable: 1s, 1h, 1d, 1y, 10y. */
-export function formatDuration(seconds: number): string {
-  const units: [string, number][] = [['y', 31536000], ['d', 86400], ['h', 3600], ['min', 60], ['s', 1]];
-  for (const [u, s] of units) if (seconds >= s && Number.isInteger(Math.round((seconds / s) * 100) / 100)) return `${+(seconds / s).toFixed(2)}${u}`;
-  for (const [u, s] of units) if (seconds >= s) return `${+(seconds / s).toFixed(2)}${u}`;
-  return `${seconds}s`;
-}

@@ -11,7 +11,8 @@ import { loadProfile, withNoiseScale } from '../../src/device/profile.js';
 import { ProgrammedModel, programmedWeight } from '../../src/deploy/analog-sites.js';
 import { Deployment, type DeploySpec } from '../../src/deploy/deployment.js';
 import { runTrials } from '../../src/deploy/trials.js';
-import { meanStd, summarizeByTime, formatDuration } from '../../src/deploy/summary.js';
+import { meanStd, summarizeByTime } from '../../src/deploy/summary.js';
+import { formatDuration } from '../../src/cli/parse.js';
 import { cli } from '../helpers/cli.js';
 import { tinyEncoderOnDisk } from '../helpers/tiny.js';
 

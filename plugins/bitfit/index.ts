@@ -18,6 +18,7 @@ const plugin: AdapterPlugin<BitFitConfig> = {
   name: 'bitfit',
   description: 'BitFit: only the bias terms (target sites, and LayerNorm β in their layers)',
   formula: 'Σ D_out over target sites (+ D per LayerNorm β)',
+  readsDeployment: false,
   create(c: BitFitConfig, ctx: PluginContext): Adapter {
     const sites = ctx.selectSites(c);
     const vars = new Map<string, tfNs.Variable>();

@@ -10,6 +10,7 @@ const plugin: AdapterPlugin<Record<string, never>> = {
   name: 'full',
   description: 'Full fine-tuning: every parameter of the base model',
   formula: 'all base parameters',
+  readsDeployment: false,
   create(_c, ctx: PluginContext): Adapter {
     const vars = new Map(ctx.parameters);
     return {

@@ -19,6 +19,7 @@ const plugin: AdapterPlugin<GraspConfig> = {
   name: 'grasp',
   description: 'GRASP: per-site grouped input scales and shifts (K groups, 2K parameters per site)',
   formula: '2·K per target site',
+  readsDeployment: false,
   create(c: GraspConfig, ctx: PluginContext): Adapter {
     const { tf } = ctx;
     const sites = ctx.selectSites(c);

@@ -9,6 +9,7 @@ const plugin: AdapterPlugin<Record<string, never>> = {
   name: 'head',
   description: 'Head only: the base model frozen, only the task head trained',
   formula: '0 (+ the task head)',
+  readsDeployment: false,
   create(): Adapter {
     return {
       placement: 'digital',

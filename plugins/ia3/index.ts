@@ -19,6 +19,7 @@ const plugin: AdapterPlugin<Ia3Config> = {
   name: 'ia3',
   description: '(IA)^3: learned rescaling of keys, values and the FFN intermediate activation',
   formula: 'D_out per output-scaled site (keys, values) + D_in per input-scaled site (ffn.out)',
+  readsDeployment: false,
   create(c: Ia3Config, ctx: PluginContext): Adapter {
     const { tf } = ctx;
     const sites = ctx.selectSites(c);

@@ -23,6 +23,7 @@ const plugin: AdapterPlugin<LoraConfig> = {
   name: 'lora',
   description: 'LoRA: low-rank weight updates A·B·α/r on the target sites',
   formula: 'r·(D_in + D_out) per target site',
+  readsDeployment: false,
   create(c: LoraConfig, ctx: PluginContext): Adapter {
     const { tf } = ctx;
     const sites = ctx.selectSites(c);

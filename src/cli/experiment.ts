@@ -1,5 +1,6 @@
 /** `aimc experiment run | validate`: the experiment runner (and, after a run, the report). */
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
+import { readFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import { loadSpec } from '../experiment/spec.js';
 import { deployJobs, runExperiment, trainJobs } from '../experiment/runner.js';
@@ -51,10 +52,12 @@ export function registerExperimentCommands(program: Command): void {
       } finally {
         bars.stop();
       }
+      const by = (k: string) => res.adapters.filter((a) => a.source === k).length;
+      console.log(`adapters: ${by('trained')} trained, ${by('cached')} reused from this run, ${by('copied')} copied from other experiments with identical training settings`);
       console.log(`${res.store.lines.filter((l) => l.kind === 'result').length} result lines in ${res.dir}/results.jsonl`);
       if (o.report) {
         const out = await buildReport(res.dir);
-        console.log(`report: ${out.html}\ntable:  ${out.csv}`);
+        console.log(`report: ${out.html}\ntables: ${out.markdown}\ntable:  ${out.csv}`);
       }
     });
 }
@@ -63,10 +66,17 @@ export function registerExperimentCommands(program: Command): void {
 export function registerReportCommand(program: Command): void {
   program
     .command('report')
-    .description('rebuild results.csv and report.html of a run from its results.jsonl alone')
+    .description('rebuild results.csv, report.html and report.md of a run from its results.jsonl alone')
     .argument('<run>', 'run folder (runs/NAME)')
-    .action(async (dir: string) => {
-      const out = await buildReport(dir);
-      console.log(`report: ${out.html}\ntable:  ${out.csv}`);
+    .option('--compare <a,b>', "tabulate adapter a − adapter b (labels; 'label+hwa' for a hardware-aware variant); repeatable; default: the spec's compare", (v: string, prev: [string, string][] = []) => {
+      const pair = v.split(',').map((x) => x.trim());
+      if (pair.length !== 2 || pair.some((x) => !x)) throw new InvalidArgumentError(`'${v}': expected two adapter labels, e.g. stochgrasp,grasp`);
+      return [...prev, pair as [string, string]];
+    })
+    .option('--markdown', 'also print the tables (report.md) to stdout')
+    .action(async (dir: string, o: { compare?: [string, string][]; markdown?: boolean }) => {
+      const out = await buildReport(dir, o.compare ? { compare: o.compare } : {});
+      if (o.markdown) console.log(readFileSync(out.markdown, 'utf8'));
+      console.log(`report: ${out.html}\ntables: ${out.markdown}\ntable:  ${out.csv}`);
     });
 }

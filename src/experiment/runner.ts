@@ -6,8 +6,8 @@
  * trial order, so the same spec and seeds give the same file byte for byte.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Deployment, type DeploySpec, type TrialResult } from '../deploy/deployment.js';
 import { runTrials } from '../deploy/trials.js';
 import { DeviceModel } from '../device/model.js';
@@ -70,7 +70,10 @@ export function trainJobs(r: ResolvedSpec, root = 'runs'): TrainJob[] {
       for (const hwa of a.hwa ?? [false]) {
         const label = labelOf(a);
         const hwaKey = hwaKeyOf(hwa);
-        const hash = createHash('sha256').update(JSON.stringify({ model: spec.model, task: spec.task, plugin: a.plugin, config, training, seed, hwa, target: spec.devices[0]!.device, horizon: r.times[r.times.length - 1] })).digest('hex').slice(0, 16);
+        // The deployment target enters only for plugins that may read it (StochGRASP's σ_t), so
+        // other adapters trained by another experiment with the same settings can be reused.
+        const target = r.plugins.get(a.plugin)!.plugin.readsDeployment === false ? null : { target: spec.devices[0]!.device, horizon: r.times[r.times.length - 1] };
+        const hash = createHash('sha256').update(JSON.stringify({ model: spec.model, task: spec.task, plugin: a.plugin, config, training, seed, hwa, ...target })).digest('hex').slice(0, 16);
         out.push({ label, plugin: a.plugin, config, seed, hwa, hwaKey, training, hash, dir: join(runDir(spec, root), 'adapters', slug(`${label}--${hwaKey}--${seed}`)) });
       }
     }
@@ -105,12 +108,43 @@ function deploySpecOf(r: ResolvedSpec, j: DeployJob): DeploySpec {
   };
 }
 
-/** Train (or reuse) one adapter. */
-async function train(r: ResolvedSpec, j: TrainJob, onStep?: (step: number) => void): Promise<void> {
+/** Hash recorded in an adapter folder's job.json, or null when the folder is incomplete. */
+function stampedHash(dir: string): string | null {
+  const stamp = join(dir, 'job.json');
+  if (!existsSync(stamp) || !existsSync(join(dir, 'adapter_config.json'))) return null;
+  try {
+    return (JSON.parse(readFileSync(stamp, 'utf8')) as { hash?: string }).hash ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** A finished adapter with this hash in another experiment under `root`, if any. */
+function trainedElsewhere(root: string, j: TrainJob): string | null {
+  if (!existsSync(root)) return null;
+  for (const run of readdirSync(root, { withFileTypes: true })) {
+    if (!run.isDirectory()) continue;
+    const adapters = join(root, run.name, 'adapters');
+    if (!existsSync(adapters)) continue;
+    for (const a of readdirSync(adapters)) {
+      const dir = join(adapters, a);
+      if (resolve(dir) !== resolve(j.dir) && stampedHash(dir) === j.hash) return dir;
+    }
+  }
+  return null;
+}
+
+/** Train one adapter, or reuse it: from this run's folder, else copied from another experiment's. */
+async function train(r: ResolvedSpec, j: TrainJob, root: string, onStep?: (step: number) => void): Promise<'cached' | 'copied' | 'trained'> {
   const stamp = join(j.dir, 'job.json');
-  if (existsSync(stamp) && existsSync(join(j.dir, 'adapter_config.json'))) {
-    const prev = JSON.parse(readFileSync(stamp, 'utf8')) as { hash?: string };
-    if (prev.hash === j.hash) return;
+  if (stampedHash(j.dir) === j.hash) return 'cached';
+  const other = trainedElsewhere(root, j);
+  if (other) {
+    rmSync(j.dir, { recursive: true, force: true });
+    // job.json last, as after training: an interrupted copy is redone.
+    cpSync(other, j.dir, { recursive: true, filter: (src) => !src.endsWith('job.json') });
+    copyFileSync(join(other, 'job.json'), stamp);
+    return 'copied';
   }
   const t = j.training;
   await runFinetune({
@@ -129,6 +163,7 @@ async function train(r: ResolvedSpec, j: TrainJob, onStep?: (step: number) => vo
   });
   // Written last: an adapter folder without it is retrained.
   writeFileSync(stamp, JSON.stringify({ hash: j.hash, label: j.label, seed: j.seed, hwa: j.hwa }, null, 2) + '\n');
+  return 'trained';
 }
 
 function trainSummary(j: TrainJob): { counts: Record<string, number>; dev: Record<string, number>; test: Record<string, number>; mainMetric: string; placement: string } {
@@ -136,7 +171,10 @@ function trainSummary(j: TrainJob): { counts: Record<string, number>; dev: Recor
 }
 
 /** Run (or resume) an experiment. */
-export async function runExperiment(r: ResolvedSpec, o: { root?: string; workers?: number; onProgress?: (p: RunProgress) => void } = {}): Promise<{ dir: string; store: ResultStore }> {
+export async function runExperiment(
+  r: ResolvedSpec,
+  o: { root?: string; workers?: number; onProgress?: (p: RunProgress) => void } = {},
+): Promise<{ dir: string; store: ResultStore; adapters: { dir: string; source: 'cached' | 'copied' | 'trained' }[] }> {
   const { spec } = r;
   const dir = runDir(spec, o.root);
   const store = ResultStore.open(join(dir, 'results.jsonl'));
@@ -145,11 +183,13 @@ export async function runExperiment(r: ResolvedSpec, o: { root?: string; workers
   const tjobs = trainJobs(r, o.root);
   const djobs = deployJobs(r, tjobs);
   const trials = Array.from({ length: spec.trials }, (_, i) => i);
+  const adapters: { dir: string; source: 'cached' | 'copied' | 'trained' }[] = [];
 
   for (const [i, j] of tjobs.entries()) {
     const label = `${j.label} ${j.seed} ${j.hwaKey}`;
     o.onProgress?.({ phase: 'train', done: i, total: tjobs.length, label });
-    await train(r, j, (step) => o.onProgress?.({ phase: 'train', done: i, total: tjobs.length, label: `${label}: step ${step}/${j.training.steps}` }));
+    const source = await train(r, j, o.root ?? 'runs', (step) => o.onProgress?.({ phase: 'train', done: i, total: tjobs.length, label: `${label}: step ${step}/${j.training.steps}` }));
+    adapters.push({ dir: j.dir, source });
     const base = { adapter: j.label, plugin: j.plugin, seed: j.seed, hwa: j.hwaKey };
     const s = trainSummary(j);
     store.append([{ kind: 'train', key: keyOf(['train', j.label, j.seed, j.hwaKey]), ...base, config: j.config, placement: s.placement, counts: s.counts, metric: s.mainMetric, dev: s.dev }]);
@@ -213,5 +253,5 @@ export async function runExperiment(r: ResolvedSpec, o: { root?: string; workers
     }
   }
   o.onProgress?.({ phase: 'deploy', done: total, total, label: '' });
-  return { dir, store };
+  return { dir, store, adapters };
 }

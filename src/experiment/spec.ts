@@ -45,6 +45,8 @@ export interface ExperimentSpec {
   seeds?: string[];
   placement?: 'default' | 'digital' | 'merged';
   workers?: number;
+  /** Pairs of adapter labels (`label+hwa` for a hardware-aware variant) compared in the report. */
+  compare?: [string, string][];
 }
 
 /** A spec that failed validation: every problem, each naming the file and JSON path. */
@@ -117,6 +119,11 @@ export async function loadSpec(file: string): Promise<ResolvedSpec> {
   const problems: string[] = [];
   const labels = spec.adapters.map(labelOf);
   labels.forEach((l, i) => labels.indexOf(l) !== i && problems.push(`/adapters/${i}/label: '${l}' is used twice (give each entry its own label)`));
+  (spec.compare ?? []).forEach((pair, i) =>
+    pair.forEach((v, k) => {
+      if (!labels.includes(v.replace(/\+hwa$/, ''))) problems.push(`/compare/${i}/${k}: '${v}' is not an adapter label (labels: ${labels.join(', ')})`);
+    }),
+  );
   const times: number[] = [];
   spec.times.forEach((t, i) => {
     try {

@@ -81,6 +81,12 @@ export interface AdapterPlugin<C = Record<string, unknown>> {
   description: string;
   /** Human-readable trainable-parameter formula (shown by `aimc adapter list`). */
   formula?: string;
+  /**
+   * false when create() never reads ctx.device or ctx.horizon, so a trained adapter does not
+   * depend on where it will be deployed and experiments may reuse it across deployment
+   * targets. Unset means it may read them (the safe assumption for a third-party plugin).
+   */
+  readsDeployment?: boolean;
   create(config: C, ctx: PluginContext): Adapter;
 }
 

@@ -10,6 +10,7 @@ import { readResults, type ResultLine } from '../experiment/store.js';
 import { formatDuration } from '../cli/parse.js';
 import { aggregate, parameterCounts, variantOf, type Cell } from './aggregate.js';
 import { renderSvg } from './vega.js';
+import { compare as compareCells, markdownReport } from './markdown.js';
 
 const WIDTH = 520;
 const HEIGHT = 260;
@@ -160,7 +161,18 @@ function fmt(x: number, digits = 4): string {
   return Number.isFinite(x) ? x.toFixed(digits) : '—';
 }
 
-function tables(lines: ResultLine[], cells: Cell[]): string {
+/** a − b per device, scale and time, with its standard error. */
+function comparisonTables(cells: Cell[], pairs: [string, string][], metric: string): string {
+  return pairs
+    .map(([a, b]) => {
+      const rows = compareCells(cells, a, b);
+      const body = rows.map((r) => `<tr><td>${esc(r.device)}</td><td>×${esc(r.noiseScale)}</td><td>${esc(formatDuration(r.t))}</td><td>${r.diff >= 0 ? '+' : ''}${fmt(r.diff)} ± ${fmt(r.se)}${Math.abs(r.diff) > 2 * r.se ? ' *' : ''}</td></tr>`).join('');
+      return `<h3>${esc(a)} − ${esc(b)}: ${esc(metric)}</h3><p>Difference of means ± standard error (over seeds, or trials with one seed); * where |diff| &gt; 2 se.</p><table><thead><tr><th>device</th><th>noise</th><th>t</th><th>${esc(a)} − ${esc(b)}</th></tr></thead><tbody>${body || '<tr><td colspan="4">no deployment has both</td></tr>'}</tbody></table>`;
+    })
+    .join('');
+}
+
+function tables(lines: ResultLine[], cells: Cell[], compare: [string, string][]): string {
   const metric = metricOf(lines).name;
   const times = [...new Set(cells.map((c) => c.t))].sort((a, b) => a - b);
   let html = '';
@@ -180,6 +192,7 @@ function tables(lines: ResultLine[], cells: Cell[]): string {
     }
     html += '</tbody></table>';
   }
+  html += comparisonTables(cells, compare, metric);
   const counts = parameterCounts(lines);
   html += `<h3>Parameters</h3><table><thead><tr><th>adapter</th><th>trainable</th><th>task head</th><th>base</th><th>% of base</th></tr></thead><tbody>${counts.map((c) => `<tr><td>${esc(c.variant)}</td><td>${c.trainable}</td><td>${c.head}</td><td>${c.base}</td><td>${((100 * c.trainable) / c.base).toFixed(3)}</td></tr>`).join('')}</tbody></table>`;
   const costs = [...new Map(lines.filter((l) => l.kind === 'cost' && l.noiseScale === 1).map((l) => [`${variantOf(l)}|${l.device}`, l])).values()];
@@ -196,14 +209,17 @@ table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{border:1px solid #ddd
 code{background:#f4f4f4;padding:0 .2em}`;
 
 /** Build results.csv and report.html in a run folder from its results.jsonl. */
-export async function buildReport(dir: string): Promise<{ html: string; csv: string }> {
+export async function buildReport(dir: string, o: { compare?: [string, string][] } = {}): Promise<{ html: string; csv: string; markdown: string }> {
   const lines = readResults(join(dir, 'results.jsonl'));
   if (!lines.some((l) => l.kind === 'result')) throw new Error(`${dir}/results.jsonl: no deployment results yet`);
   const cells = aggregate(lines);
   const csvFile = join(dir, 'results.csv');
   writeFileSync(csvFile, resultsCsv(lines));
   const specFile = join(dir, 'spec.json');
-  const spec = existsSync(specFile) ? (JSON.parse(readFileSync(specFile, 'utf8')) as { name?: string; description?: string; model?: string; task?: string }) : {};
+  const spec = existsSync(specFile) ? (JSON.parse(readFileSync(specFile, 'utf8')) as { name?: string; description?: string; model?: string; task?: string; compare?: [string, string][] }) : {};
+  const mdFile = join(dir, 'report.md');
+  const compare = o.compare ?? spec.compare ?? [];
+  writeFileSync(mdFile, markdownReport(cells, { title: `aimc report — ${spec.name ?? dir}`, metric: metricOf(lines).name, compare }));
   const figures: string[] = [];
   for (const c of charts(lines, cells)) {
     const svg = (await renderSvg(c.spec)).replace(/^<\?xml[^>]*>\s*/, '');
@@ -216,12 +232,12 @@ export async function buildReport(dir: string): Promise<{ html: string; csv: str
 <p>${esc(spec.description ?? '')}</p>
 <p>Model <code>${esc(spec.model ?? '?')}</code>, task <code>${esc(spec.task ?? '?')}</code>. Built from <code>results.jsonl</code> (${lines.length} lines); rebuild with <code>aimc report ${esc(dir)}</code>.</p>
 <h2>Tables</h2>
-${tables(lines, cells)}
+${tables(lines, cells, compare)}
 <h2>Charts</h2>
 ${figures.join('\n')}
 </body></html>
 `;
   const htmlFile = join(dir, 'report.html');
   writeFileSync(htmlFile, html);
-  return { html: htmlFile, csv: csvFile };
+  return { html: htmlFile, csv: csvFile, markdown: mdFile };
 }

@@ -36,6 +36,7 @@ function specJson(name = 'tiny'): object {
     times: ['1s', '1d'],
     trials: 2,
     seeds: ['a'],
+    compare: [['stochgrasp', 'grasp+hwa']],
   };
 }
 
@@ -66,7 +67,7 @@ describe('experiment specs', () => {
       expect(msg).toContain("/: unknown property 'extra'");
       expect(msg).toContain('/trials: must be >= 1');
     }
-    const semantic = writeSpec({ ...specJson('never'), times: ['soon'], adapters: [{ plugin: 'grasp', config: { groups: 0 } }, { plugin: 'lorra' }, { plugin: 'lora', label: 'grasp' }], devices: [{ device: 'pcm-nope' }] });
+    const semantic = writeSpec({ ...specJson('never'), times: ['soon'], adapters: [{ plugin: 'grasp', config: { groups: 0 } }, { plugin: 'lorra' }, { plugin: 'lora', label: 'grasp' }], devices: [{ device: 'pcm-nope' }], compare: [['grasp', 'ia3+hwa']] });
     await expect(loadSpec(semantic)).rejects.toThrow(SpecError);
     const err = await loadSpec(semantic).catch((e: Error) => e.message);
     expect(err).toMatch(/\/times\/0: 'soon' is not a duration/);
@@ -74,6 +75,7 @@ describe('experiment specs', () => {
     expect(err).toMatch(/\/adapters\/1: unknown adapter 'lorra'/);
     expect(err).toMatch(/\/adapters\/2\/label: 'grasp' is used twice/);
     expect(err).toMatch(/\/devices\/0\/device: unknown device 'pcm-nope'/);
+    expect(err).toMatch(/\/compare\/0\/1: 'ia3\+hwa' is not an adapter label/);
     const cwd = mkdtempSync(join(tmpdir(), 'aimc-nowork-'));
     const prev = process.cwd();
     process.chdir(cwd);
@@ -109,6 +111,32 @@ describe('experiment runs', () => {
     expect(html.match(/<svg/g)!.length).toBe(7);
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
     expect(readFileSync(out.csv, 'utf8').trim().split('\n')).toHaveLength(1 + 36);
+    // report.md: a time table per (device, scale), a scale table per time, the comparison.
+    const md = readFileSync(out.markdown, 'utf8');
+    expect(md.match(/^## .*after programming$/gm)).toHaveLength(3);
+    expect(md.match(/^## .*vs noise scale at/gm)).toHaveLength(2);
+    expect(md).toContain('## stochgrasp − grasp+hwa');
+    const diffs = md.split('## stochgrasp − grasp+hwa')[1]!.split('\n').filter((l) => /^\| (pcm|rram)/.test(l));
+    expect(diffs).toHaveLength(3 * 2);
+    expect(html).toContain('stochgrasp − grasp+hwa');
+  });
+
+  it('reuses adapters another experiment trained with the same settings, unless the plugin reads the deployment target', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'aimc-share-'));
+    const first = await runExperiment(await loadSpec(writeSpec({ ...specJson('first'), trials: 1 })), { root, workers: 1 });
+    expect(first.adapters.map((a) => a.source)).toEqual(['trained', 'trained', 'trained']);
+    // Another target and horizon: GRASP does not read them, StochGRASP's σ_t does.
+    const other = { ...specJson('second'), trials: 1, devices: [{ device: 'rram-wan-2022' }], times: ['1s', '1y'] };
+    const second = await runExperiment(await loadSpec(writeSpec(other)), { root, workers: 1 });
+    expect(second.adapters.map((a) => a.source)).toEqual(['copied', 'copied', 'trained']);
+    for (const i of [0, 1]) {
+      expect(readFileSync(join(second.adapters[i]!.dir, 'adapter.safetensors'))).toEqual(readFileSync(join(first.adapters[i]!.dir, 'adapter.safetensors')));
+    }
+    // A retrained copy would be identical (training is deterministic): the train lines agree.
+    const trainLines = (d: string) => readResults(join(d, 'results.jsonl')).filter((l) => l.kind === 'train' && l.adapter === 'grasp');
+    expect(trainLines(second.dir)).toEqual(trainLines(first.dir));
+    const again = await runExperiment(await loadSpec(writeSpec(other)), { root, workers: 1 });
+    expect(again.adapters.map((a) => a.source)).toEqual(['cached', 'cached', 'cached']);
   });
 
   it('resumes after a kill with no duplicate and no lost line', async () => {

@@ -12,7 +12,7 @@ import { Deployment, type DeploySpec, type TrialResult } from '../deploy/deploym
 import { runTrials } from '../deploy/trials.js';
 import { DeviceModel } from '../device/model.js';
 import { loadProfile, withNoiseScale } from '../device/profile.js';
-import { parseDuration } from '../cli/parse.js';
+import { parseDuration } from '../device/duration.js';
 import { runFinetune } from '../train/finetune.js';
 import { labelOf, withPlacement, type ExperimentSpec, type HwaSetting, type ResolvedSpec, type TrainingSettings } from './spec.js';
 import { ResultStore, type ResultLine } from './store.js';

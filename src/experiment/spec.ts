@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
-import { parseDuration } from '../cli/parse.js';
+import { parseDuration } from '../device/duration.js';
 import { loadProfile } from '../device/profile.js';
 import { loadDataset, type Dataset } from '../data/datasets.js';
 import { loadModel } from '../model/load.js';

@@ -43,11 +43,18 @@ export function registerExperimentCommands(program: Command): void {
       );
       const train = bars.create(trainJobs(r).length, 0, { phase: 'train ', label: '' });
       const deploy = bars.create(deployJobs(r, trainJobs(r)).length * r.spec.trials, 0, { phase: 'deploy', label: '' });
+      const counts = { train: 0, deploy: 0 };
       let res;
       try {
         res = await runExperiment(r, {
           ...(workers ? { workers } : {}),
-          onProgress: (p) => (p.phase === 'train' ? train : deploy).update(p.done, { label: p.label }),
+          onProgress: (p) => {
+            const bar = p.phase === 'train' ? train : deploy;
+            // Only a changed count may reach the ETA estimate: label-only updates (training
+            // steps) would fill its buffer with zero progress and show an infinite ETA.
+            if (counts[p.phase] !== p.done) bar.update((counts[p.phase] = p.done), { label: p.label });
+            else bar.update({ label: p.label });
+          },
         });
       } finally {
         bars.stop();

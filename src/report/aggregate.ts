@@ -21,6 +21,8 @@ export interface Cell {
   trials: number;
   /** Mean digital (no device) metric of the same trained adapters. */
   digital: number;
+  /** Per seed: the mean over its trials, and its digital metric (for paired comparisons). */
+  bySeed: Record<string, { mean: number; digital: number }>;
 }
 
 /** `grasp` or `grasp+hwa(pcm@1d)`. */
@@ -43,8 +45,10 @@ export function aggregate(lines: ResultLine[]): Cell[] {
     for (const l of ls) bySeed.set(String(l.seed), [...(bySeed.get(String(l.seed)) ?? []), l.value as number]);
     const seedMeans = [...bySeed.values()].map((v) => meanStd(v).mean);
     const all = meanStd(ls.map((l) => l.value as number));
-    const digital = meanStd([...new Map(ls.map((l) => [String(l.seed), l.digital as number])).values()].filter((v) => typeof v === 'number')).mean;
-    cells.push({ variant, adapter: String(ls[0]!.adapter), hwa: String(ls[0]!.hwa), device, noiseScale, t, mean: all.mean, stdTrials: all.std, stdSeeds: meanStd(seedMeans).std, seeds: bySeed.size, trials: ls.length, digital });
+    const digitalOf = new Map(ls.map((l) => [String(l.seed), l.digital as number]));
+    const digital = meanStd([...digitalOf.values()].filter((v) => typeof v === 'number')).mean;
+    const perSeed = Object.fromEntries([...bySeed.keys()].map((s, i) => [s, { mean: seedMeans[i]!, digital: digitalOf.get(s) ?? NaN }]));
+    cells.push({ variant, adapter: String(ls[0]!.adapter), hwa: String(ls[0]!.hwa), device, noiseScale, t, mean: all.mean, stdTrials: all.std, stdSeeds: meanStd(seedMeans).std, seeds: bySeed.size, trials: ls.length, digital, bySeed: perSeed });
   }
   const order = [...new Set(results.map(variantOf))];
   return cells.sort((a, b) => order.indexOf(a.variant) - order.indexOf(b.variant) || (a.device < b.device ? -1 : a.device > b.device ? 1 : 0) || a.noiseScale - b.noiseScale || a.t - b.t);

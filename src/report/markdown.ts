@@ -5,6 +5,7 @@
  */
 import { formatDuration } from '../device/duration.js';
 import type { Cell } from './aggregate.js';
+import { meanStd } from '../deploy/summary.js';
 
 function fmt(x: number, digits: number): string {
   return Number.isFinite(x) ? x.toFixed(digits) : '—';
@@ -23,23 +24,63 @@ export interface Comparison {
   device: string;
   noiseScale: number;
   t: number;
-  /** mean(a) − mean(b) of the metric. */
+  /** a − b of the mean metric, and its standard error. */
   diff: number;
-  /** Standard error of the difference: √(s_a²/n_a + s_b²/n_b) over seeds (over trials with one seed). */
   se: number;
+  /** a − b of the drop from digital (digital − analog): robustness apart from digital accuracy. */
+  dropDiff: number;
+  dropSe: number;
+  /** Seeds paired, or trials when unpaired. */
   n: number;
+  /** Two-sided 95 % critical value of Student's t for the comparison's degrees of freedom. */
+  critical: number;
+  /** Paired by seed: same seed = same head initialization, batch order and chip draws. */
+  paired: boolean;
 }
 
-/** a − b per (device, scale, time) where both were deployed. */
+/** t_{0.975, df} for df = 1…30 (standard tables); 1.96 beyond. */
+const T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
+
+/** Two-sided 95 % critical value of Student's t with `df` degrees of freedom (Infinity for df < 1). */
+export function tCritical(df: number): number {
+  if (df < 1) return Infinity;
+  return T975[Math.floor(df) - 1] ?? 1.96;
+}
+
+function meanSe(v: number[]): { mean: number; se: number } {
+  const { mean, std } = meanStd(v);
+  return { mean, se: std / Math.sqrt(Math.max(v.length, 1)) };
+}
+
+/**
+ * a − b per (device, scale, time) where both were deployed. With two or more seeds in common
+ * the comparison is paired by seed (the spread of per-seed differences, which removes what
+ * the two runs of a seed share); otherwise unpaired over trials: √(s_a²/n_a + s_b²/n_b).
+ */
 export function compare(cells: Cell[], a: string, b: string): Comparison[] {
   const out: Comparison[] = [];
   for (const ca of cells.filter((c) => c.variant === a)) {
     const cb = cells.find((c) => c.variant === b && c.device === ca.device && c.noiseScale === ca.noiseScale && c.t === ca.t);
     if (!cb) continue;
-    const n = (c: Cell) => (c.seeds > 1 ? c.seeds : c.trials);
-    out.push({ device: ca.device, noiseScale: ca.noiseScale, t: ca.t, diff: ca.mean - cb.mean, se: Math.sqrt(spread(ca) ** 2 / n(ca) + spread(cb) ** 2 / n(cb)), n: Math.min(n(ca), n(cb)) });
+    const key = { device: ca.device, noiseScale: ca.noiseScale, t: ca.t };
+    const common = Object.keys(ca.bySeed).filter((s) => s in cb.bySeed);
+    if (common.length >= 2) {
+      const d = meanSe(common.map((s) => ca.bySeed[s]!.mean - cb.bySeed[s]!.mean));
+      const drop = meanSe(common.map((s) => ca.bySeed[s]!.digital - ca.bySeed[s]!.mean - (cb.bySeed[s]!.digital - cb.bySeed[s]!.mean)));
+      out.push({ ...key, diff: d.mean, se: d.se, dropDiff: drop.mean, dropSe: drop.se, n: common.length, critical: tCritical(common.length - 1), paired: true });
+    } else {
+      const n = (c: Cell) => (c.seeds > 1 ? c.seeds : c.trials);
+      const se = Math.sqrt(spread(ca) ** 2 / n(ca) + spread(cb) ** 2 / n(cb));
+      // df of the smaller sample: conservative next to Welch's.
+      out.push({ ...key, diff: ca.mean - cb.mean, se, dropDiff: ca.digital - ca.mean - (cb.digital - cb.mean), dropSe: se, n: Math.min(n(ca), n(cb)), critical: tCritical(Math.min(n(ca), n(cb)) - 1), paired: false });
+    }
   }
   return out;
+}
+
+/** `+0.012 ± 0.004 *`: * where |diff| > critical · se (a two-sided t-test at 5 %). */
+export function formatDiff(diff: number, se: number, critical: number, digits = 3): string {
+  return `${diff >= 0 ? '+' : ''}${fmt(diff, digits)} ± ${fmt(se, digits)}${Math.abs(diff) > critical * se ? ' *' : ''}`;
 }
 
 /** report.md: every table of the report in Markdown, plus the requested comparisons. */
@@ -90,14 +131,17 @@ export function markdownReport(cells: Cell[], o: { title: string; metric: string
       parts.push(`## ${a} − ${b}`, '', `No deployment has both ${a} and ${b}.`, '');
       continue;
     }
+    const paired = rows.every((r) => r.paired);
     parts.push(
       `## ${a} − ${b}`,
       '',
-      `Difference of the mean ${o.metric} ± its standard error (√(s_a²/n + s_b²/n), n = ${seeds > 1 ? 'seeds' : 'trials'}); |diff| > 2 se marked *.`,
+      paired
+        ? `Paired by seed (a seed gives both adapters the same head initialization, batch order and chip draws): mean over ${rows[0]!.n} seeds of the per-seed difference ± its standard error. Drop = digital − analog (for a higher-is-better metric, a negative drop difference means ${a} loses less on the device). * where the difference is significant at 5 % (|diff| > t₀.₉₇₅,ₙ₋₁ · se; ${fmt(rows[0]!.critical, 2)} · se with ${rows[0]!.n} seeds).`
+        : `Difference of means ± standard error √(s_a²/n + s_b²/n) over trials. Drop = digital − analog (for a higher-is-better metric, a negative drop difference means ${a} loses less on the device). * where significant at 5 % (two-sided t).`,
       '',
       table(
-        ['device', 'noise scale', 't', `${a} − ${b}`],
-        rows.map((r) => [r.device, `×${r.noiseScale}`, formatDuration(r.t), `${r.diff >= 0 ? '+' : ''}${fmt(r.diff, digits)} ± ${fmt(r.se, digits)}${Math.abs(r.diff) > 2 * r.se ? ' *' : ''}`]),
+        ['device', 'noise scale', 't', `${o.metric}: ${a} − ${b}`, `drop: ${a} − ${b}`],
+        rows.map((r) => [r.device, `×${r.noiseScale}`, formatDuration(r.t), formatDiff(r.diff, r.se, r.critical, digits), formatDiff(r.dropDiff, r.dropSe, r.critical, digits)]),
       ),
       '',
     );

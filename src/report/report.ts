@@ -10,7 +10,7 @@ import { readResults, type ResultLine } from '../experiment/store.js';
 import { formatDuration } from '../device/duration.js';
 import { aggregate, parameterCounts, variantOf, type Cell } from './aggregate.js';
 import { renderSvg } from './vega.js';
-import { compare as compareCells, markdownReport } from './markdown.js';
+import { compare as compareCells, formatDiff, markdownReport } from './markdown.js';
 
 const WIDTH = 520;
 const HEIGHT = 260;
@@ -161,13 +161,14 @@ function fmt(x: number, digits = 4): string {
   return Number.isFinite(x) ? x.toFixed(digits) : '—';
 }
 
-/** a − b per device, scale and time, with its standard error. */
+/** a − b per device, scale and time (metric and drop from digital), with standard errors. */
 function comparisonTables(cells: Cell[], pairs: [string, string][], metric: string): string {
   return pairs
     .map(([a, b]) => {
       const rows = compareCells(cells, a, b);
-      const body = rows.map((r) => `<tr><td>${esc(r.device)}</td><td>×${esc(r.noiseScale)}</td><td>${esc(formatDuration(r.t))}</td><td>${r.diff >= 0 ? '+' : ''}${fmt(r.diff)} ± ${fmt(r.se)}${Math.abs(r.diff) > 2 * r.se ? ' *' : ''}</td></tr>`).join('');
-      return `<h3>${esc(a)} − ${esc(b)}: ${esc(metric)}</h3><p>Difference of means ± standard error (over seeds, or trials with one seed); * where |diff| &gt; 2 se.</p><table><thead><tr><th>device</th><th>noise</th><th>t</th><th>${esc(a)} − ${esc(b)}</th></tr></thead><tbody>${body || '<tr><td colspan="4">no deployment has both</td></tr>'}</tbody></table>`;
+      const body = rows.map((r) => `<tr><td>${esc(r.device)}</td><td>×${esc(r.noiseScale)}</td><td>${esc(formatDuration(r.t))}</td><td>${esc(formatDiff(r.diff, r.se, r.critical, 4))}</td><td>${esc(formatDiff(r.dropDiff, r.dropSe, r.critical, 4))}</td></tr>`).join('');
+      const how = rows.length && rows.every((r) => r.paired) ? 'paired by seed (same head initialization, batch order and chip draws)' : 'over trials';
+      return `<h3>${esc(a)} − ${esc(b)}</h3><p>Mean difference ± standard error, ${how}; drop = digital − analog; * where significant at 5 % (two-sided Student t).</p><table><thead><tr><th>device</th><th>noise</th><th>t</th><th>${esc(metric)}: ${esc(a)} − ${esc(b)}</th><th>drop: ${esc(a)} − ${esc(b)}</th></tr></thead><tbody>${body || '<tr><td colspan="5">no deployment has both</td></tr>'}</tbody></table>`;
     })
     .join('');
 }

@@ -1,33 +1,47 @@
 import { describe, it, expect } from 'vitest';
 import type { Cell } from '../../src/report/aggregate.js';
-import { compare, markdownReport } from '../../src/report/markdown.js';
+import { compare, markdownReport, tCritical } from '../../src/report/markdown.js';
 
-function cell(variant: string, t: number, mean: number, stdSeeds: number, extra: Partial<Cell> = {}): Cell {
-  return { variant, adapter: variant.replace(/\+hwa$/, ''), hwa: 'none', device: 'pcm', noiseScale: 1, t, mean, stdTrials: 0.5, stdSeeds, seeds: 3, trials: 30, digital: 0.9, ...extra };
+/** A cell whose per-seed means are mean + offsets (digital 0.9 for every seed). */
+function cell(variant: string, t: number, mean: number, offsets: number[], extra: Partial<Cell> = {}): Cell {
+  const seeds = offsets.map((o) => mean + o);
+  const sd = Math.sqrt(offsets.reduce((a, o) => a + o * o, 0) / Math.max(offsets.length - 1, 1));
+  const bySeed = Object.fromEntries(seeds.map((m, i) => [`s${i + 1}`, { mean: m, digital: 0.9 }]));
+  return { variant, adapter: variant.replace(/\+hwa$/, ''), hwa: 'none', device: 'pcm', noiseScale: 1, t, mean, stdTrials: 0.5, stdSeeds: sd, seeds: offsets.length, trials: 10 * offsets.length, digital: 0.9, bySeed, ...extra };
 }
 
 describe('markdown report', () => {
-  it('a − b with the standard error over seeds, by hand', () => {
-    const cells = [cell('a', 1, 0.8, 0.03), cell('b', 1, 0.75, 0.04), cell('a', 10, 0.7, 0.03), cell('b', 10, 0.71, 0.0)];
+  it('a − b paired by seed, by hand', () => {
+    // Seed effects shared by both adapters cancel in the paired difference.
+    const cells = [cell('a', 1, 0.8, [-0.03, 0, 0.03]), cell('b', 1, 0.75, [-0.02, 0, 0.02]), cell('a', 10, 0.7, [0.01, 0, -0.01]), cell('b', 10, 0.71, [0, 0, 0])];
     const rows = compare(cells, 'a', 'b');
     expect(rows).toHaveLength(2);
+    expect(rows[0]!.paired).toBe(true);
     expect(rows[0]!.diff).toBeCloseTo(0.05, 12);
-    expect(rows[0]!.se).toBeCloseTo(Math.sqrt((0.03 ** 2 + 0.04 ** 2) / 3), 12);
+    // Per-seed differences 0.04, 0.05, 0.06: std 0.01, se 0.01/√3.
+    expect(rows[0]!.se).toBeCloseTo(0.01 / Math.sqrt(3), 12);
+    expect(rows[0]!.critical).toBe(4.303);
+    // Same digital for both: the drop difference is minus the metric difference.
+    expect(rows[0]!.dropDiff).toBeCloseTo(-0.05, 12);
     expect(rows[1]!.diff).toBeCloseTo(-0.01, 12);
-    // One seed: the spread and n come from the trials instead.
-    const one = compare([cell('a', 1, 0.8, 0, { seeds: 1, trials: 4, stdTrials: 0.02 }), cell('b', 1, 0.8, 0, { seeds: 1, trials: 4, stdTrials: 0.02 })], 'a', 'b');
+    expect(rows[1]!.se).toBeCloseTo(0.01 / Math.sqrt(3), 12);
+    // One seed: unpaired, spread and n from the trials.
+    const one = compare([cell('a', 1, 0.8, [0], { trials: 4, stdTrials: 0.02 }), cell('b', 1, 0.8, [0], { trials: 4, stdTrials: 0.02 })], 'a', 'b');
+    expect(one[0]!.paired).toBe(false);
     expect(one[0]!.se).toBeCloseTo(Math.sqrt((2 * 0.02 ** 2) / 4), 12);
+    expect(one[0]!.critical).toBe(3.182);
+    expect([tCritical(0), tCritical(1), tCritical(30), tCritical(500)]).toEqual([Infinity, 12.706, 2.042, 1.96]);
   });
 
   it('tables per device and scale, a scale table per time, and marks |diff| > 2 se', () => {
     const cells = [
-      ...[0.5, 1, 2].flatMap((s) => [cell('a', 1, 0.8, 0.001, { noiseScale: s }), cell('b', 1, 0.7, 0.001, { noiseScale: s })]),
+      ...[0.5, 1, 2].flatMap((s) => [cell('a', 1, 0.8, [-0.001, 0, 0.001], { noiseScale: s }), cell('b', 1, 0.7, [0, 0, 0], { noiseScale: s })]),
     ];
     const md = markdownReport(cells, { title: 'T', metric: 'accuracy', compare: [['a', 'b'], ['a', 'c']] });
     expect(md.match(/^## pcm.*after programming$/gm)).toHaveLength(3);
     expect(md).toContain('## pcm: accuracy vs noise scale at 1s');
     expect(md).toContain('| a | 0.900 | 0.800 ± 0.001 | 0.800 ± 0.001 | 0.800 ± 0.001 |');
-    expect(md.match(/\| \+0\.100 ± 0\.001 \* \|/g)).toHaveLength(3);
+    expect(md.match(/\| \+0\.100 ± 0\.001 \* \| -0\.100 ± 0\.001 \* \|/g)).toHaveLength(3);
     expect(md).toContain('No deployment has both a and c.');
   });
 });

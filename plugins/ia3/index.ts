@@ -41,11 +41,13 @@ const plugin: AdapterPlugin<Ia3Config> = {
         });
       }
     }
+    const members = variableMembers(vars);
     return {
       placement: c.placement,
       hooks,
-      ...variableMembers(vars),
-      digitalMacsPerToken: () => (c.placement === 'digital' ? [...vars.values()].reduce((a, v) => a + v.size, 0) : 0),
+      ...members,
+      // One multiply per learned scale and token when the rescaling stays digital.
+      digitalMacsPerToken: () => (c.placement === 'digital' ? members.parameterCount() : 0),
       dispose: () => vars.forEach((v) => v.dispose()),
     };
   },

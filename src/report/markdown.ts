@@ -7,7 +7,8 @@ import { formatDuration } from '../device/duration.js';
 import type { Cell } from './aggregate.js';
 import { meanStd } from '../deploy/summary.js';
 
-function fmt(x: number, digits: number): string {
+/** `x` with `digits` decimals, or — when not finite (the HTML report's tables use it too). */
+export function fmt(x: number, digits: number): string {
   return Number.isFinite(x) ? x.toFixed(digits) : '—';
 }
 

@@ -10,7 +10,7 @@ import { readResults, type ResultLine } from '../experiment/store.js';
 import { formatDuration } from '../device/duration.js';
 import { aggregate, parameterCounts, variantOf, type Cell } from './aggregate.js';
 import { renderSvg } from './vega.js';
-import { compare as compareCells, formatDiff, markdownReport } from './markdown.js';
+import { compare as compareCells, fmt, formatDiff, markdownReport } from './markdown.js';
 
 const WIDTH = 520;
 const HEIGHT = 260;
@@ -157,10 +157,6 @@ function charts(lines: ResultLine[], cells: Cell[]): Chart[] {
   return out;
 }
 
-function fmt(x: number, digits = 4): string {
-  return Number.isFinite(x) ? x.toFixed(digits) : '—';
-}
-
 /** a − b per device, scale and time (metric and drop from digital), with standard errors. */
 function comparisonTables(cells: Cell[], pairs: [string, string][], metric: string): string {
   return pairs
@@ -186,9 +182,9 @@ function tables(lines: ResultLine[], cells: Cell[], compare: [string, string][])
     html += `<h3>${esc(device)}${scale !== '1' ? ` — noise ×${esc(scale)}` : ''}: ${esc(metric)}, mean ± std over ${seeds > 1 ? `${seeds} seeds` : 'trials'}</h3><table><thead><tr><th>adapter</th><th>digital</th>${times.map((t) => `<th>${esc(formatDuration(t))}</th>`).join('')}</tr></thead><tbody>`;
     for (const v of variants) {
       const row = cs.filter((c) => c.variant === v);
-      html += `<tr><td>${esc(v)}</td><td>${fmt(row[0]!.digital)}</td>${times.map((t) => {
+      html += `<tr><td>${esc(v)}</td><td>${fmt(row[0]!.digital, 4)}</td>${times.map((t) => {
         const c = row.find((x) => x.t === t);
-        return `<td>${c ? `${fmt(c.mean)} ± ${fmt(seeds > 1 ? c.stdSeeds : c.stdTrials)}` : '—'}</td>`;
+        return `<td>${c ? `${fmt(c.mean, 4)} ± ${fmt(seeds > 1 ? c.stdSeeds : c.stdTrials, 4)}` : '—'}</td>`;
       }).join('')}</tr>`;
     }
     html += '</tbody></table>';

@@ -368,6 +368,112 @@ Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// softmaxXent(N, V, logits[N·V], targets: Int32Array(N), scale, loss[N], grad[N·V]): per row
+// loss = logsumexp(z) − z[target] and grad = (softmax(z) − onehot(target))·scale, in one pass
+// over the logits (float64 sums). A negative target marks a row to ignore (loss 0, grad 0).
+Napi::Value SoftmaxXent(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int N, V;
+  int32_t* tg = nullptr;
+  size_t lt = 0;
+  F32 z, loss, grad;
+  if (info.Length() != 7 || !get_dim(env, info[0], "N", &N) || !get_dim(env, info[1], "V", &V) || !get_f32(env, info[2], "logits", &z) ||
+      !get_typed<int32_t, Napi::Int32Array>(env, info[3], napi_int32_array, "targets", &tg, &lt) || !info[4].IsNumber() ||
+      !get_f32(env, info[5], "loss", &loss) || !get_f32(env, info[6], "grad", &grad)) {
+    if (!env.IsExceptionPending()) Napi::TypeError::New(env, "softmaxXent(N, V, logits, targets, scale, loss, grad)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const size_t nv = static_cast<size_t>(N) * V;
+  if (z.length < nv || grad.length < nv || loss.length < static_cast<size_t>(N) || lt < static_cast<size_t>(N)) {
+    Napi::RangeError::New(env, "softmaxXent: arrays too short").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  for (int i = 0; i < N; i++)
+    if (tg[i] >= V) {
+      Napi::RangeError::New(env, "softmaxXent: target out of range").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  const float scale = static_cast<float>(info[4].As<Napi::Number>().DoubleValue());
+  const float* zd = z.data;
+  float* gd = grad.data;
+  float* ld = loss.data;
+  aimc::parallel([&](int t, int T) {
+    for (int i = static_cast<int>(static_cast<int64_t>(N) * t / T); i < static_cast<int>(static_cast<int64_t>(N) * (t + 1) / T); i++) {
+      const float* zr = zd + static_cast<size_t>(i) * V;
+      float* gr = gd + static_cast<size_t>(i) * V;
+      if (tg[i] < 0) {
+        std::fill(gr, gr + V, 0.0f);
+        ld[i] = 0;
+        continue;
+      }
+      float m = zr[0];
+      for (int j = 1; j < V; j++) m = std::max(m, zr[j]);
+      double s = 0;
+      for (int j = 0; j < V; j++) {
+        const float e = std::exp(zr[j] - m);
+        gr[j] = e;
+        s += e;
+      }
+      const float inv = static_cast<float>(1.0 / s) * scale;
+      for (int j = 0; j < V; j++) gr[j] *= inv;
+      gr[tg[i]] -= scale;
+      ld[i] = static_cast<float>(std::log(s) + m - zr[tg[i]]);
+    }
+  });
+  return env.Undefined();
+}
+
+// gelu(mode, x, a, out): mode 0 out = x·Φ(x) (exact, erf); mode 1 out = a·(Φ(x) + x·φ(x)),
+// the gradient with upstream a; modes 2 and 3 the same for GPT-2's tanh approximation.
+Napi::Value Gelu(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int mode;
+  F32 x, a, out;
+  if (info.Length() != 4 || !get_dim(env, info[0], "mode", &mode) || !get_f32(env, info[1], "x", &x) || !get_f32(env, info[2], "a", &a) ||
+      !get_f32(env, info[3], "out", &out)) {
+    if (!env.IsExceptionPending()) Napi::TypeError::New(env, "gelu(mode, x, a, out)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const size_t n = x.length;
+  if (mode > 3 || out.length < n || ((mode & 1) && a.length < n)) {
+    Napi::RangeError::New(env, "gelu: arrays too short").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const float* xd = x.data;
+  const float* ad = a.data;
+  float* od = out.data;
+  aimc::parallel([&](int t, int T) {
+    const size_t lo = n * t / T, hi = n * (t + 1) / T;
+    constexpr float C = 0.79788456080286536f, K = 0.044715f;  // sqrt(2/pi), GPT-2's cubic term
+    switch (mode) {
+      case 0:
+        for (size_t i = lo; i < hi; i++) od[i] = 0.5f * xd[i] * (1.0f + std::erf(xd[i] * 0.70710678118654752f));
+        break;
+      case 1:
+        for (size_t i = lo; i < hi; i++) {
+          const float v = xd[i];
+          const float cdf = 0.5f * (1.0f + std::erf(v * 0.70710678118654752f));
+          const float pdf = 0.39894228040143268f * std::exp(-0.5f * v * v);
+          od[i] = ad[i] * (cdf + v * pdf);
+        }
+        break;
+      case 2:
+        for (size_t i = lo; i < hi; i++) {
+          const float v = xd[i];
+          od[i] = 0.5f * v * (1.0f + std::tanh(C * (v + K * v * v * v)));
+        }
+        break;
+      default:
+        for (size_t i = lo; i < hi; i++) {
+          const float v = xd[i];
+          const float th = std::tanh(C * (v + K * v * v * v));
+          od[i] = ad[i] * (0.5f * (1.0f + th) + 0.5f * v * (1.0f - th * th) * C * (1.0f + 3.0f * K * v * v));
+        }
+    }
+  });
+  return env.Undefined();
+}
+
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
@@ -383,6 +489,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("evalExpr", Napi::Function::New(env, EvalExpr));
   exports.Set("adamw", Napi::Function::New(env, AdamW));
   exports.Set("layerNorm", Napi::Function::New(env, LayerNorm));
+  exports.Set("softmaxXent", Napi::Function::New(env, SoftmaxXent));
+  exports.Set("gelu", Napi::Function::New(env, Gelu));
   exports.Set("setZigguratTables", Napi::Function::New(env, SetZigguratTables));
   exports.Set("fillNormal", Napi::Function::New(env, Fill<true>));
   exports.Set("fillUniform", Napi::Function::New(env, Fill<false>));

@@ -19,6 +19,8 @@ const plugin: AdapterPlugin<BitFitConfig> = {
   description: 'BitFit: only the bias terms (target sites, and LayerNorm β in their layers)',
   formula: 'Σ D_out over target sites (+ D per LayerNorm β)',
   readsDeployment: false,
+  // Biases only: rates far above full fine-tuning's, as the BitFit paper.
+  training: { lr: 1e-2 },
   create(c: BitFitConfig, ctx: PluginContext): Adapter {
     const sites = ctx.selectSites(c);
     const vars = new Map<string, tfNs.Variable>();

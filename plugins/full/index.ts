@@ -11,6 +11,8 @@ const plugin: AdapterPlugin<Record<string, never>> = {
   description: 'Full fine-tuning: every parameter of the base model',
   formula: 'all base parameters',
   readsDeployment: false,
+  // Full fine-tuning moves every weight: the usual small rate.
+  training: { lr: 1e-4 },
   create(_c, ctx: PluginContext): Adapter {
     const vars = new Map(ctx.parameters);
     return {

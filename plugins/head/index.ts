@@ -10,6 +10,8 @@ const plugin: AdapterPlugin<Record<string, never>> = {
   description: 'Head only: the base model frozen, only the task head trained',
   formula: '0 (+ the task head)',
   readsDeployment: false,
+  // A linear head on frozen features: a large rate converges within a few hundred steps.
+  training: { lr: 1e-2 },
   create(): Adapter {
     return {
       placement: 'digital',

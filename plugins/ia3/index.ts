@@ -20,6 +20,8 @@ const plugin: AdapterPlugin<Ia3Config> = {
   description: '(IA)^3: learned rescaling of keys, values and the FFN intermediate activation',
   formula: 'D_out per output-scaled site (keys, values) + D_in per input-scaled site (ffn.out)',
   readsDeployment: false,
+  // Rescaling vectors initialized to 1: high rates, as the (IA)³ paper (3e-3 with far more steps).
+  training: { lr: 1e-2 },
   create(c: Ia3Config, ctx: PluginContext): Adapter {
     const { tf } = ctx;
     const sites = ctx.selectSites(c);

@@ -24,6 +24,8 @@ const plugin: AdapterPlugin<LoraConfig> = {
   description: 'LoRA: low-rank weight updates A·B·α/r on the target sites',
   formula: 'r·(D_in + D_out) per target site',
   readsDeployment: false,
+  // Rank-r updates with B initialized to 0: 10–20× full fine-tuning's rate, as the LoRA paper's RoBERTa runs.
+  training: { lr: 2e-3 },
   create(c: LoraConfig, ctx: PluginContext): Adapter {
     const { tf } = ctx;
     const sites = ctx.selectSites(c);

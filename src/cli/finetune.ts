@@ -8,8 +8,10 @@ import { loadPlugin } from '../peft/registry.js';
 import { validatePluginConfig } from '../peft/host.js';
 import { runFinetune, type FinetuneSummary } from '../train/finetune.js';
 import { parseConfigArg } from './adapter.js';
-import { parseDuration, parseNonNegative, parsePositiveInt } from './parse.js';
+import { parseDuration, parseNonNegative, parseNonNegativeInt, parsePositiveInt } from './parse.js';
 import { startBackend } from './common.js';
+import { describeTraining, resolveTraining, TRAINING_DEFAULTS, WARMUP_FRACTION, type TrainingSettings } from '../train/settings.js';
+import { trainOptionsOf } from '../train/finetune.js';
 
 function fmt(m: Record<string, number>): string {
   return Object.entries(m)
@@ -30,14 +32,14 @@ export function registerFinetuneCommand(program: Command): void {
     .option('--hwa <device>', 'hardware-aware training on this device (name or profile file)')
     .option('--hwa-time <t>', 'time after programming at which HWA samples the weights; also the horizon noise-aware plugins target', '1d')
     .option('--no-hwa-periphery', 'HWA: weight noise only, no DAC/ADC/output noise')
-    .option('--steps <n>', 'optimizer steps', '600')
-    .option('--batch <n>', 'examples per step', '16')
-    .option('--seq <n>', 'max tokens per example', '128')
-    .option('--lr <x>', 'peak learning rate (PEFT methods usually want 10x full fine-tuning)', '1e-4')
-    .option('--warmup <n>', 'warmup steps', '60')
-    .option('--weight-decay <x>', 'AdamW weight decay', '0.01')
-    .option('--clip <x>', 'gradient-norm clip', '1')
-    .option('--eval-every <n>', 'steps between dev evaluations', '100')
+    .option('--steps <n>', `optimizer steps (default ${TRAINING_DEFAULTS.steps})`)
+    .option('--batch <n>', `examples per step (default ${TRAINING_DEFAULTS.batch})`)
+    .option('--seq <n>', `max tokens per example (default ${TRAINING_DEFAULTS.seq}, at most the model's positions)`)
+    .option('--lr <x>', `peak learning rate (default: the plugin's recommendation, else ${TRAINING_DEFAULTS.lr})`)
+    .option('--warmup <n>', `warmup steps (default: the plugin's, else ${WARMUP_FRACTION * 100} % of the steps)`)
+    .option('--weight-decay <x>', `AdamW weight decay (default: the plugin's, else ${TRAINING_DEFAULTS.weightDecay})`)
+    .option('--clip <x>', `gradient-norm clip (default ${TRAINING_DEFAULTS.clip})`)
+    .option('--eval-every <n>', `steps between dev evaluations (default ${TRAINING_DEFAULTS.evalEvery})`)
     .option('--eval-limit <n>', 'dev examples per evaluation (default: all)')
     .option('--patience <n>', 'stop after this many evaluations without improvement (default: never)')
     .option('--beams <n>', 'generation tasks: beams for the final decoding (1 = greedy)', '1')
@@ -49,23 +51,27 @@ export function registerFinetuneCommand(program: Command): void {
       const plugin = await loadPlugin(s('adapter'));
       const { config, source } = parseConfigArg(o.config as string | undefined);
       validatePluginConfig(plugin, config, source);
-      const steps = parsePositiveInt(s('steps'), '--steps');
       const hwaTime = parseDuration(s('hwaTime'), '--hwa-time');
       const device = o.hwa ? new DeviceModel(loadProfile(s('hwa'))) : null;
-      const opts = {
-        steps,
-        batchSize: parsePositiveInt(s('batch'), '--batch'),
-        seqLen: parsePositiveInt(s('seq'), '--seq'),
-        lr: parseNonNegative(s('lr'), '--lr'),
-        warmup: Math.min(parsePositiveInt(s('warmup'), '--warmup'), steps),
-        weightDecay: parseNonNegative(s('weightDecay'), '--weight-decay'),
-        clip: parseNonNegative(s('clip'), '--clip'),
-        evalEvery: parsePositiveInt(s('evalEvery'), '--eval-every'),
-        ...(o.evalLimit ? { evalLimit: parsePositiveInt(s('evalLimit'), '--eval-limit') } : {}),
-        ...(o.patience ? { patience: parsePositiveInt(s('patience'), '--patience') } : {}),
-        beams: parsePositiveInt(s('beams'), '--beams'),
-        seed: s('seed'),
+      // What the user gave; the rest comes from the plugin's recommendation or aimc's defaults.
+      const given: Partial<TrainingSettings> = {};
+      const num = (k: keyof TrainingSettings, flag: string, parse: (v: string, f: string) => number) => {
+        if (o[k] !== undefined) given[k] = parse(s(k), flag);
       };
+      num('steps', '--steps', parsePositiveInt);
+      num('batch', '--batch', parsePositiveInt);
+      num('seq', '--seq', parsePositiveInt);
+      num('lr', '--lr', parseNonNegative);
+      num('warmup', '--warmup', parseNonNegativeInt);
+      num('weightDecay', '--weight-decay', parseNonNegative);
+      num('clip', '--clip', parseNonNegative);
+      num('evalEvery', '--eval-every', parsePositiveInt);
+      num('evalLimit', '--eval-limit', parsePositiveInt);
+      num('patience', '--patience', parsePositiveInt);
+      const resolved = resolveTraining([{ source: 'option', values: given }], plugin.plugin);
+      const t = resolved.settings;
+      const steps = t.steps;
+      const opts = { ...trainOptionsOf(t), beams: parsePositiveInt(s('beams'), '--beams'), seed: s('seed') };
       const data = loadDataset(s('task'));
       await startBackend(s('backend'), true);
       const bar = new cliProgress.SingleBar(
@@ -88,6 +94,7 @@ export function registerFinetuneCommand(program: Command): void {
           onStart: ({ counts: c }) => {
             const pct = (n: number) => ((100 * n) / c.base).toFixed(3);
             console.log(`${plugin.plugin.name}: ${c.trainable} trainable parameters (${pct(c.trainable)}% of the ${c.base} base) + ${c.head} task head = ${c.trainable + c.head} (${pct(c.trainable + c.head)}%)`);
+            console.log(`training: ${describeTraining(resolved)}`);
             if (device) console.log(`hardware-aware training on ${device.name} at t = ${s('hwaTime')}`);
             bar.start(steps, 0, { loss: '-', metric: 'dev -', tps: '-' });
           },

@@ -7,6 +7,9 @@ import { loadProfile } from '../device/profile.js';
 import { tileGrid } from '../crossbar/tiling.js';
 import { startBackend, table } from './common.js';
 import type { SiteRole } from '../model/linear.js';
+import { loadDataset } from '../data/datasets.js';
+import { evalSequences, evaluateLm } from '../train/lm-eval.js';
+import { parsePositiveInt } from './parse.js';
 
 /** Roles a deployment puts on tiles by default (ARCHITECTURE.md: attention and FFN). */
 export const DEFAULT_ANALOG_ROLES: SiteRole[] = ['attn.q', 'attn.k', 'attn.v', 'attn.o', 'ffn.in', 'ffn.out'];
@@ -122,5 +125,47 @@ export function registerModelCommands(program: Command): void {
         }
       }
       m.dispose();
+    });
+
+  model
+    .command('eval')
+    .description('language-model quality on a text split: masked-LM (encoder) or causal-LM (decoder) loss, accuracy, perplexity, bits per byte')
+    .argument('<model>', 'shipped model name or checkpoint directory')
+    .option('--dataset <name>', 'text dataset (aimc data info); brown-text dev is the yardstick the shipped models are compared on', 'brown-text')
+    .option('--split <split>', 'train | dev | test', 'dev')
+    .option('--seq <n>', "tokens per sequence (default: 128, or the model's positions if fewer)")
+    .option('--limit <n>', 'at most this many sequences, spread over the split (default: all)')
+    .option('--batch <n>', 'sequences per forward pass', '16')
+    .option('--seed <s>', 'masking stream (encoder)', 'aimc/lm-eval')
+    .option('--json', 'print {"loss","accuracy","perplexity","bitsPerByte","tokens"}')
+    .option('--backend <name>', 'tensorflow | wasm | cpu')
+    .action(async (name: string, opts: { dataset: string; split: string; seq?: string; limit?: string; batch: string; seed: string; json?: boolean; backend?: string }) => {
+      if (!['train', 'dev', 'test'].includes(opts.split)) throw new Error(`--split: expected train, dev or test, got '${opts.split}'`);
+      const limit = opts.limit === undefined ? undefined : parsePositiveInt(opts.limit, '--limit');
+      const batchSize = parsePositiveInt(opts.batch, '--batch');
+      const data = loadDataset(opts.dataset);
+      const texts = data[opts.split as 'train' | 'dev' | 'test'].map((e) => (e.textPair ? `${e.text} ${e.textPair}` : e.text));
+      if (!texts.length) throw new Error(`${opts.dataset}: the ${opts.split} split is empty`);
+      await startBackend(opts.backend, !opts.json);
+      const { model: m, tokenizer, dir } = loadModel(name);
+      try {
+        if (!tokenizer) throw new Error(`${dir}: no tokenizer.json`);
+        const seqLen = opts.seq === undefined ? Math.min(128, m.config.maxPositions) : parsePositiveInt(opts.seq, '--seq');
+        if (seqLen > m.config.maxPositions) throw new Error(`--seq ${seqLen} exceeds the model's ${m.config.maxPositions} positions`);
+        if (m.config.arch === 'encoder' && !m.hasMlmHead()) throw new Error(`${dir}: this encoder has no masked-LM head (lm_head / mlm.* weights), so it cannot be evaluated as a language model`);
+        const seqs = evalSequences(tokenizer, texts, seqLen, limit);
+        if (!seqs.length) throw new Error(`${opts.dataset} ${opts.split}: shorter than one sequence of ${seqLen} tokens`);
+        const r = evaluateLm(m, tokenizer, seqs, { seqLen, batchSize, seed: opts.seed });
+        if (opts.json) console.log(JSON.stringify({ loss: r.loss, accuracy: r.accuracy, perplexity: r.perplexity, bitsPerByte: r.bitsPerByte, tokens: r.tokens }));
+        else {
+          const kind = m.config.arch === 'encoder' ? 'masked-token' : 'next-token';
+          console.log(`${name} on ${opts.dataset} ${opts.split}: ${r.sequences} sequences of ${seqLen} tokens, ${r.tokens} predicted tokens (${r.bytes} bytes of text)`);
+          const t = table(['loss (nats/token)', `${kind} accuracy`, 'perplexity', 'bits per byte']);
+          t.push([r.loss.toFixed(4), r.accuracy.toFixed(4), r.perplexity.toFixed(2), r.bitsPerByte.toFixed(4)]);
+          console.log(t.toString());
+        }
+      } finally {
+        m.dispose();
+      }
     });
 }

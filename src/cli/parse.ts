@@ -21,7 +21,7 @@ export function parseNumberList(text: string, flag: string, min = -Infinity, max
 
 /** A finite number >= 0. */
 export function parseNonNegative(text: string, flag: string): number {
-  const x = Number(text);
+  const x = text.trim() === '' ? NaN : Number(text);
   if (!Number.isFinite(x) || x < 0) throw new Error(`${flag}: '${text}' is not a non-negative number`);
   return x;
 }
@@ -30,5 +30,12 @@ export function parseNonNegative(text: string, flag: string): number {
 export function parsePositiveInt(text: string, flag: string): number {
   const v = Number(text);
   if (!Number.isInteger(v) || v <= 0) throw new Error(`${flag}: '${text}' is not a positive integer`);
+  return v;
+}
+
+/** An integer >= 0. */
+export function parseNonNegativeInt(text: string, flag: string): number {
+  const v = text.trim() === '' ? NaN : Number(text);
+  if (!Number.isSafeInteger(v) || v < 0) throw new Error(`${flag}: '${text}' is not a non-negative integer`);
   return v;
 }

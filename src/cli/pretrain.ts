@@ -27,6 +27,7 @@ export function registerPretrainCommand(program: Command): void {
     .option('--heads <n>', 'attention heads', '4')
     .option('--ffn <n>', 'FFN inner size', '512')
     .option('--seq <n>', 'sequence length', '128')
+    .option('--positions <n>', 'position embeddings (default: --seq)')
     .option('--batch <n>', 'sequences per step', '16')
     .option('--steps <n>', 'optimizer steps', '2000')
     .option('--lr <x>', 'peak learning rate', '5e-4')
@@ -56,12 +57,13 @@ export function registerPretrainCommand(program: Command): void {
         numLayers: parsePositiveInt(o.layers!, '--layers'),
         numHeads: parsePositiveInt(o.heads!, '--heads'),
         intermediateSize: parsePositiveInt(o.ffn!, '--ffn'),
-        maxPositions: parsePositiveInt(o.seq!, '--seq'),
+        maxPositions: parsePositiveInt(o.positions ?? o.seq!, '--positions'),
         dropout: parseNonNegative(o.dropout!, '--dropout'),
         padTokenId: 1,
         numLabels: 0,
       });
-      const seqLen = config.maxPositions;
+      const seqLen = parsePositiveInt(o.seq!, '--seq');
+      if (seqLen > config.maxPositions) throw new Error(`--seq ${seqLen} exceeds --positions ${config.maxPositions}`);
       const sep = 2; // </s>
       const enc = (texts: string[]) => texts.map((t) => Int32Array.from(tok.encode(t, undefined, false)));
       const train = packSequences(enc(data.train.map((e) => e.text)), seqLen, sep);

@@ -8,6 +8,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, extname, join } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
+import { TEXT_SOURCES } from './corpora.js';
 
 export type TaskKind = 'classification' | 'regression' | 'lm' | 'generation';
 
@@ -20,6 +21,8 @@ export interface Example {
   refs?: string[];
   /** Source document id (splits are by document). */
   doc: string;
+  /** Text source of a pretraining corpus (e.g. `brown-text`, `sotu-text`). */
+  source?: string;
 }
 
 export interface Dataset {
@@ -152,10 +155,38 @@ export function brownGenreDataset(): Dataset {
 
 /** Brown plain text for language-model pretraining, split by document. */
 export function brownTextDataset(): Dataset {
-  const examples = brownDocuments().flatMap((d) => d.passages.map((text) => ({ text, doc: d.id })));
+  const examples = brownDocuments().flatMap((d) => d.passages.map((text) => ({ text, doc: d.id, source: 'brown-text' })));
   // Same document split as brown-genre, so a model pretrained on brown-text never saw a
   // brown-genre test document.
   return { name: 'brown-text', kind: 'lm', labels: [], ...splitByDocument(examples, (e) => e.doc[1]!) };
+}
+
+/** One registry-package text source (corpora.ts) as an LM dataset, split by document. */
+export function textSourceDataset(name: string): Dataset {
+  const src = TEXT_SOURCES.find((s) => s.name === name);
+  if (!src) throw new Error(`unknown text source '${name}'`);
+  const examples = src.documents().flatMap((d) => d.passages.map((text) => ({ text, doc: d.id, source: name })));
+  // One stratum: documents ordered by hash, exactly 10 % each to test and dev — with a few
+  // hundred documents (Moby-Dick has 138 chapters) a plain hash threshold can leave a split nearly empty.
+  return { name, kind: 'lm', labels: [], ...splitByDocument(examples, () => name) };
+}
+
+/**
+ * Every English text source aimc ships with (Brown + corpora.ts), for pretraining. Each
+ * source keeps its own document split, so the union's dev and test hold exactly the
+ * sources' dev and test documents — brown-text dev (the yardstick) and the brown-genre
+ * dev/test documents are never in its train split.
+ */
+export function englishTextDataset(): Dataset {
+  const parts = [brownTextDataset(), ...TEXT_SOURCES.map((s) => textSourceDataset(s.name))];
+  return {
+    name: 'english-text',
+    kind: 'lm',
+    labels: [],
+    train: parts.flatMap((p) => p.train),
+    dev: parts.flatMap((p) => p.dev),
+    test: parts.flatMap((p) => p.test),
+  };
 }
 
 // ---- GLUE-format TSV ---------------------------------------------------------------
@@ -290,13 +321,15 @@ export function userDataset(file: string): Dataset {
 }
 
 /** Built-in dataset names. */
-export const BUILTIN_DATASETS = ['spam', 'brown-genre', 'brown-text'] as const;
+export const BUILTIN_DATASETS = ['spam', 'brown-genre', 'brown-text', ...TEXT_SOURCES.map((s) => s.name), 'english-text'] as const;
 
 /** Load NAME (built-in) or a path: GLUE folder, E2E folder, or a JSONL/CSV file. */
 export function loadDataset(nameOrPath: string): Dataset {
   if (nameOrPath === 'spam') return spamDataset();
   if (nameOrPath === 'brown-genre') return brownGenreDataset();
   if (nameOrPath === 'brown-text') return brownTextDataset();
+  if (nameOrPath === 'english-text') return englishTextDataset();
+  if (TEXT_SOURCES.some((s) => s.name === nameOrPath)) return textSourceDataset(nameOrPath);
   if (!existsSync(nameOrPath)) {
     throw new Error(`unknown dataset '${nameOrPath}' (built-in: ${BUILTIN_DATASETS.join(', ')}; or a GLUE/E2E folder or a .jsonl/.csv file)`);
   }

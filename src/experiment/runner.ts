@@ -13,11 +13,11 @@ import { runTrials } from '../deploy/trials.js';
 import { DeviceModel } from '../device/model.js';
 import { loadProfile, withNoiseScale } from '../device/profile.js';
 import { parseDuration } from '../device/duration.js';
-import { runFinetune } from '../train/finetune.js';
-import { labelOf, withPlacement, type ExperimentSpec, type HwaSetting, type ResolvedSpec, type TrainingSettings } from './spec.js';
+import { runFinetune, trainOptionsOf } from '../train/finetune.js';
+import { resolveTraining, type ResolvedTraining, type TrainingSettings } from '../train/settings.js';
+import { labelOf, withPlacement, type ExperimentSpec, type HwaSetting, type ResolvedSpec } from './spec.js';
 import { ResultStore, type ResultLine } from './store.js';
 
-const TRAINING_DEFAULTS: Required<Omit<TrainingSettings, 'patience' | 'evalLimit'>> = { steps: 300, batch: 16, seq: 64, lr: 1e-3, warmup: 30, weightDecay: 0.01, clip: 1, evalEvery: 100 };
 
 export interface TrainJob {
   label: string;
@@ -26,7 +26,9 @@ export interface TrainJob {
   seed: string;
   hwa: HwaSetting;
   hwaKey: string;
-  training: TrainingSettings & typeof TRAINING_DEFAULTS;
+  training: TrainingSettings;
+  /** Where each training value came from (adapter entry, spec, plugin, aimc default). */
+  trainingSources: ResolvedTraining['sources'];
   dir: string;
   /** Hash of everything the trained adapter depends on (cache validity). */
   hash: string;
@@ -65,7 +67,14 @@ export function trainJobs(r: ResolvedSpec, root = 'runs'): TrainJob[] {
   const out: TrainJob[] = [];
   for (const a of spec.adapters) {
     const config = withPlacement(a.config ?? {}, spec.placement, r.plugins.get(a.plugin)!);
-    const training = { ...TRAINING_DEFAULTS, ...spec.training, ...a.training };
+    const label0 = labelOf(a);
+    const { settings: training, sources: trainingSources } = resolveTraining(
+      [
+        { source: `adapter '${label0}' training`, values: a.training ?? {} },
+        { source: 'spec training', values: spec.training ?? {} },
+      ],
+      r.plugins.get(a.plugin)!.plugin,
+    );
     for (const seed of spec.seeds ?? ['s1']) {
       for (const hwa of a.hwa ?? [false]) {
         const label = labelOf(a);
@@ -74,7 +83,7 @@ export function trainJobs(r: ResolvedSpec, root = 'runs'): TrainJob[] {
         // other adapters trained by another experiment with the same settings can be reused.
         const target = r.plugins.get(a.plugin)!.plugin.readsDeployment === false ? null : { target: spec.devices[0]!.device, horizon: r.times[r.times.length - 1] };
         const hash = createHash('sha256').update(JSON.stringify({ model: spec.model, task: spec.task, plugin: a.plugin, config, training, seed, hwa, ...target })).digest('hex').slice(0, 16);
-        out.push({ label, plugin: a.plugin, config, seed, hwa, hwaKey, training, hash, dir: join(runDir(spec, root), 'adapters', slug(`${label}--${hwaKey}--${seed}`)) });
+        out.push({ label, plugin: a.plugin, config, seed, hwa, hwaKey, training, trainingSources, hash, dir: join(runDir(spec, root), 'adapters', slug(`${label}--${hwaKey}--${seed}`)) });
       }
     }
   }
@@ -146,7 +155,6 @@ async function train(r: ResolvedSpec, j: TrainJob, root: string, onStep?: (step:
     copyFileSync(join(other, 'job.json'), stamp);
     return 'copied';
   }
-  const t = j.training;
   await runFinetune({
     model: r.spec.model,
     data: r.data,
@@ -157,7 +165,7 @@ async function train(r: ResolvedSpec, j: TrainJob, root: string, onStep?: (step:
     // Noise-aware plugins target the first deployment device at the longest time, unless configured otherwise.
     horizon: r.times[r.times.length - 1]!,
     targetDevice: r.spec.devices[0]!.device,
-    train: { steps: t.steps, batchSize: t.batch, seqLen: t.seq, lr: t.lr, warmup: Math.min(t.warmup, t.steps), weightDecay: t.weightDecay, clip: t.clip, evalEvery: t.evalEvery, seed: j.seed, ...(t.evalLimit ? { evalLimit: t.evalLimit } : {}), ...(t.patience ? { patience: t.patience } : {}) },
+    train: { ...trainOptionsOf(j.training), seed: j.seed },
     out: j.dir,
     ...(onStep ? { onProgress: (p) => onStep(p.step) } : {}),
   });

@@ -15,19 +15,10 @@ import { loadModel } from '../model/load.js';
 import { validatePluginConfig } from '../peft/host.js';
 import { loadPlugin } from '../peft/registry.js';
 import type { LoadedPlugin } from '../peft/types.js';
+import type { TrainingSettings } from '../train/settings.js';
 
-export interface TrainingSettings {
-  steps?: number;
-  batch?: number;
-  seq?: number;
-  lr?: number;
-  warmup?: number;
-  weightDecay?: number;
-  clip?: number;
-  evalEvery?: number;
-  evalLimit?: number;
-  patience?: number;
-}
+/** Training settings a spec gives (any subset; the rest is resolved by src/train/settings.ts). */
+export type SpecTraining = Partial<TrainingSettings>;
 
 export type HwaSetting = false | { device: string; time?: string | number; periphery?: boolean };
 
@@ -36,9 +27,9 @@ export interface ExperimentSpec {
   description?: string;
   model: string;
   task: string;
-  training?: TrainingSettings;
+  training?: SpecTraining;
   evaluation?: { split?: 'test' | 'dev'; limit?: number; seq?: number; batch?: number };
-  adapters: { label?: string; plugin: string; config?: Record<string, unknown>; training?: TrainingSettings; hwa?: HwaSetting[] }[];
+  adapters: { label?: string; plugin: string; config?: Record<string, unknown>; training?: SpecTraining; hwa?: HwaSetting[] }[];
   devices: { device: string; noiseScales?: number[]; compensation?: boolean }[];
   times: (string | number)[];
   trials: number;

@@ -15,7 +15,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from './config.js';
 import { createSite, type LinearSite } from './linear.js';
-import { embeddingLookup, layerNorm } from '../tensor/ops.js';
+import { embeddingLookup, gelu, layerNorm } from '../tensor/ops.js';
 import { RandomStream } from '../tensor/random.js';
 import { normalTensor, uniformTensor } from '../tensor/sample.js';
 import { matMulT } from '../tensor/matmul-grad.js';
@@ -51,18 +51,11 @@ interface LayerParams {
   ln2b: tf.Variable;
 }
 
-const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
-
 /** Exact GELU (RoBERTa's "gelu"). */
-function geluErf(x: tf.Tensor): tf.Tensor {
-  return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
-}
+const geluErf = (x: tf.Tensor): tf.Tensor => gelu(x, 'erf');
 
 /** Tanh-approximated GELU (GPT-2's "gelu_new"). */
-function geluTanh(x: tf.Tensor): tf.Tensor {
-  const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), SQRT_2_OVER_PI);
-  return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
-}
+const geluTanh = (x: tf.Tensor): tf.Tensor => gelu(x, 'tanh');
 
 /** Inverted dropout with a mask from a named stream. */
 function dropout(x: tf.Tensor, rate: number, rng: RandomStream | undefined, name: string): tf.Tensor {
@@ -292,6 +285,11 @@ export class Transformer {
   }
 
   /** Encoder: masked-LM logits [N, vocab] at the given flat positions of the batch. */
+  /** True when the masked-LM head is present (pretrained aimc encoders). */
+  hasMlmHead(): boolean {
+    return this.mlm !== null;
+  }
+
   mlmLogits(batch: Batch, positions: Int32Array, o: ForwardOptions = {}): tf.Tensor2D {
     if (!this.mlm) throw new Error('no masked-LM head (call withMlmHead())');
     const h = this.hidden(batch, o);

@@ -74,6 +74,17 @@ function checkPlugin(p: unknown, file: string): AdapterPlugin {
   if (typeof o.name !== 'string' || !o.name) problems.push('name: expected a non-empty string');
   if (typeof o.description !== 'string') problems.push('description: expected a string');
   if (typeof o.create !== 'function') problems.push('create: expected a function (config, ctx) => adapter');
+  if (o.training !== undefined) {
+    if (!o.training || typeof o.training !== 'object' || Array.isArray(o.training)) problems.push('training: expected an object { lr?, warmup?, weightDecay? }');
+    else {
+      const t = o.training as Record<string, unknown>;
+      for (const [k, v] of Object.entries(t)) {
+        if (!['lr', 'warmup', 'weightDecay'].includes(k)) problems.push(`training.${k}: unknown setting (known: lr, warmup, weightDecay)`);
+        else if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (k === 'lr' && !(v > 0 && v < 10)) || (k === 'warmup' && !Number.isInteger(v)))
+          problems.push(`training.${k}: expected ${k === 'lr' ? 'a number in (0, 10)' : k === 'warmup' ? 'a non-negative integer' : 'a non-negative number'}, got ${JSON.stringify(v)}`);
+      }
+    }
+  }
   if (problems.length) throw new Error(`${file}: invalid plugin export: ${problems.join('; ')}`);
   return o as AdapterPlugin;
 }

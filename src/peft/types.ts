@@ -75,6 +75,20 @@ export interface Adapter {
   dispose(): void;
 }
 
+/**
+ * A method's recommended fine-tuning settings (what `aimc finetune`, experiments and the
+ * peft table use when the user sets none): PEFT methods that train a few hundred or thousand
+ * parameters want learning rates 10–100× full fine-tuning's.
+ */
+export interface PluginTrainingDefaults {
+  /** Peak learning rate. */
+  lr?: number;
+  /** Warmup steps. */
+  warmup?: number;
+  /** AdamW weight decay. */
+  weightDecay?: number;
+}
+
 /** A plugin module's default export. */
 export interface AdapterPlugin<C = Record<string, unknown>> {
   name: string;
@@ -87,6 +101,8 @@ export interface AdapterPlugin<C = Record<string, unknown>> {
    * targets. Unset means it may read them (the safe assumption for a third-party plugin).
    */
   readsDeployment?: boolean;
+  /** Recommended training settings; anything unset falls back to aimc's defaults. */
+  training?: PluginTrainingDefaults;
   create(config: C, ctx: PluginContext): Adapter;
 }
 

@@ -30,6 +30,10 @@ export interface NativeAddon {
   adamw(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, beta1: number, beta2: number, c1: number, c2: number, eps: number, decay: number): void;
   /** LayerNorm rows: mode 0 forward (x, γ, β → y, x̂, rstd); mode 1 backward (dy, x̂, rstd, γ → dx, dγ, dβ). */
   layerNorm(mode: 0 | 1, M: number, N: number, eps: number, a0: Float32Array, a1: Float32Array, a2: Float32Array, a3: Float32Array, a4: Float32Array, a5: Float32Array, a6: Float32Array): void;
+  /** Softmax cross-entropy rows: loss[i] = logsumexp(z_i) − z_i[t_i], grad = (softmax − onehot)·scale; t_i < 0 ignores row i. */
+  softmaxXent(N: number, V: number, logits: Float32Array, targets: Int32Array, scale: number, loss: Float32Array, grad: Float32Array): void;
+  /** GELU: mode 0 out = x·Φ(x) (erf); mode 1 out = a·(Φ(x) + x·φ(x)); modes 2, 3 the same for the tanh approximation. */
+  gelu(mode: 0 | 1 | 2 | 3, x: Float32Array, a: Float32Array, out: Float32Array): void;
   info(): NativeInfo;
   setZigguratTables(kn: Int32Array, wn: Float64Array, fn: Float64Array): void;
   fillNormal(state: Int32Array, out: Float32Array): void;

@@ -140,3 +140,112 @@ export function embeddingLookup(table: tf.Tensor2D | tf.Variable, ids: Int32Arra
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(table) as tf.Tensor2D;
 }
+
+/**
+ * Mean softmax cross-entropy of logits[N, V] against integer targets (nats per counted row;
+ * rows with a negative target are ignored). tfjs's one-hot loss runs ~10 kernels over N·V
+ * elements forward and as many backward — for a decoder's LM head ([B·T, vocab], 33 M
+ * elements) that was most of a training step; here one pass writes the loss and the gradient.
+ */
+export function softmaxCrossEntropy(logits: tf.Tensor2D, targets: Int32Array): tf.Scalar {
+  const [N, V] = logits.shape;
+  if (targets.length !== N) throw new Error(`softmaxCrossEntropy: ${targets.length} targets for ${N} rows`);
+  let count = 0;
+  for (let i = 0; i < N; i++) {
+    const t = targets[i]!;
+    if (t >= V) throw new Error(`softmaxCrossEntropy: target ${t} out of range [0, ${V})`);
+    if (t >= 0) count++;
+  }
+  const h = heapBackend();
+  if (!h) return softmaxCrossEntropyOps(logits, targets);
+  const scale = 1 / Math.max(count, 1);
+  const f = tf.customGrad(((z: tf.Tensor, save: tf.GradSaveFunc) => {
+    const grad = heapTensor(h, [N, V]);
+    const rows = heapTensor(h, [N]);
+    const zv = h.typedArrayFromHeap(z);
+    const gv = h.typedArrayFromHeap(grad);
+    const lv = h.typedArrayFromHeap(rows);
+    const lib = nativeAddon();
+    if (lib) lib.softmaxXent(N, V, zv, targets, scale, lv, gv);
+    else softmaxXentLoop(N, V, zv, targets, scale, lv, gv);
+    let sum = 0;
+    for (let i = 0; i < N; i++) sum += lv[i]!;
+    rows.dispose();
+    save([grad]);
+    return {
+      value: tf.scalar(sum * scale),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => [tf.mul(saved[0]!, dy as tf.Tensor)],
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(logits) as tf.Scalar;
+}
+
+/** The same loss as tfjs ops (other backends; tests compare the two). */
+export function softmaxCrossEntropyOps(logits: tf.Tensor2D, targets: Int32Array): tf.Scalar {
+  return tf.tidy(() => {
+    const V = logits.shape[1];
+    const keep = Int32Array.from(targets, (t) => (t >= 0 ? 1 : 0));
+    const oh = tf.mul(tf.oneHot(tf.tensor1d(Int32Array.from(targets, (t) => Math.max(t, 0)), 'int32'), V), tf.tensor2d(keep, [targets.length, 1]).toFloat());
+    const n = Math.max(keep.reduce((a, b) => a + b, 0), 1);
+    return tf.div(tf.neg(tf.sum(tf.mul(oh, tf.logSoftmax(logits)))), n) as tf.Scalar;
+  });
+}
+
+function softmaxXentLoop(N: number, V: number, z: Float32Array, t: Int32Array, scale: number, loss: Float32Array, g: Float32Array): void {
+  for (let i = 0; i < N; i++) {
+    const o = i * V;
+    if (t[i]! < 0) {
+      g.fill(0, o, o + V);
+      loss[i] = 0;
+      continue;
+    }
+    let m = z[o]!;
+    for (let j = 1; j < V; j++) if (z[o + j]! > m) m = z[o + j]!;
+    let s = 0;
+    for (let j = 0; j < V; j++) {
+      const e = Math.fround(Math.exp(z[o + j]! - m));
+      g[o + j] = e;
+      s += e;
+    }
+    const inv = Math.fround(Math.fround(1 / s) * scale);
+    for (let j = 0; j < V; j++) g[o + j] = g[o + j]! * inv;
+    g[o + t[i]!] = g[o + t[i]!]! - scale;
+    loss[i] = Math.log(s) + m - z[o + t[i]!]!;
+  }
+}
+
+/**
+ * GELU — exact x·Φ(x) (RoBERTa's "gelu") or GPT-2's tanh approximation ("gelu_new") — with
+ * its gradient written out: as tfjs ops it is five elementwise kernels forward and about ten
+ * backward over every FFN activation.
+ */
+export function gelu(x: tf.Tensor, approx: 'erf' | 'tanh' = 'erf'): tf.Tensor {
+  const h = heapBackend();
+  const lib = nativeAddon();
+  if (!h || !lib) return geluOps(x, approx);
+  const mode = approx === 'erf' ? 0 : 2;
+  const f = tf.customGrad(((xi: tf.Tensor, save: tf.GradSaveFunc) => {
+    const y = heapTensor(h, xi.shape);
+    const xv = h.typedArrayFromHeap(xi);
+    lib.gelu(mode, xv, xv, h.typedArrayFromHeap(y));
+    save([xi]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const dx = heapTensor(h, xi.shape);
+        lib.gelu(mode === 0 ? 1 : 3, h.typedArrayFromHeap(saved[0]!), h.typedArrayFromHeap(dy as tf.Tensor), h.typedArrayFromHeap(dx));
+        return [dx];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x) as tf.Tensor;
+}
+
+/** GELU as tfjs ops (other backends, and the reference the tests compare with). */
+export function geluOps(x: tf.Tensor, approx: 'erf' | 'tanh' = 'erf'): tf.Tensor {
+  return tf.tidy(() => {
+    if (approx === 'erf') return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
+    const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI));
+    return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+  });
+}

@@ -13,6 +13,7 @@ import { createAdapter, type ParamCounts } from '../peft/host.js';
 import type { LoadedPlugin } from '../peft/types.js';
 import { saveAdapter } from '../peft/state.js';
 import { trainAdapter, type Progress, type TrainOptions } from './trainer.js';
+import type { TrainingSettings } from './settings.js';
 
 export interface FinetuneJob {
   model: string;
@@ -51,6 +52,22 @@ export interface FinetuneSummary {
   stoppedEarly: boolean;
   seconds: number;
   tokensPerSecond: number;
+}
+
+/** The trainer's options from resolved settings (seed and beams are the caller's). */
+export function trainOptionsOf(t: TrainingSettings): Omit<TrainOptions, 'hwa' | 'onProgress' | 'seed'> {
+  return {
+    steps: t.steps,
+    batchSize: t.batch,
+    seqLen: t.seq,
+    lr: t.lr,
+    warmup: Math.min(t.warmup, t.steps),
+    weightDecay: t.weightDecay,
+    clip: t.clip,
+    evalEvery: t.evalEvery,
+    ...(t.evalLimit ? { evalLimit: t.evalLimit } : {}),
+    ...(t.patience ? { patience: t.patience } : {}),
+  };
 }
 
 /** Run a fine-tuning job and write its adapter folder; returns the summary. */

@@ -11,7 +11,7 @@ import type { ModelConfig } from '../model/config.js';
 import { Transformer, type Batch } from '../model/transformer.js';
 import { saveCheckpoint, loadCheckpoint } from '../model/checkpoint.js';
 import { RandomStream } from '../tensor/random.js';
-import { embeddingLookup } from '../tensor/ops.js';
+import { softmaxCrossEntropy } from '../tensor/ops.js';
 import { AdamW } from './adamw.js';
 import { readSafeTensors, toFloat32, writeSafeTensors } from '../model/safetensors.js';
 
@@ -98,20 +98,21 @@ function batchLoss(model: Transformer, seqs: Int32Array[], o: PretrainOptions, r
       targets = m.targets;
     } else {
       const batch: Batch = { ids, B, T };
-      const all = model.lmLogits(batch, train ? { train: rng.child('dropout') } : {});
-      // Predict token t+1 from position t: drop each sequence's last position.
-      const keep: number[] = [];
-      const tgt: number[] = [];
-      for (let b = 0; b < B; b++) for (let t = 0; t + 1 < T; t++) keep.push(b * T + t), tgt.push(ids[b * T + t + 1]!);
-      logits = embeddingLookup(all, Int32Array.from(keep));
-      targets = Int32Array.from(tgt);
+      logits = model.lmLogits(batch, train ? { train: rng.child('dropout') } : {});
+      // Predict token t+1 from position t; each sequence's last position has no target.
+      targets = new Int32Array(B * T);
+      for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) targets[b * T + t] = t + 1 < T ? ids[b * T + t + 1]! : -1;
     }
-    const onehot = tf.oneHot(tf.tensor1d(targets, 'int32'), model.config.vocabSize);
-    const loss = tf.losses.softmaxCrossEntropy(onehot, logits) as tf.Scalar;
+    const loss = softmaxCrossEntropy(logits, targets);
     const pred = tf.argMax(logits, 1).dataSync();
     let correct = 0;
-    for (let i = 0; i < targets.length; i++) if (pred[i] === targets[i]) correct++;
-    return { loss: tf.keep(loss), correct, count: targets.length };
+    let count = 0;
+    for (let i = 0; i < targets.length; i++) {
+      if (targets[i]! < 0) continue;
+      count++;
+      if (pred[i] === targets[i]) correct++;
+    }
+    return { loss: tf.keep(loss), correct, count };
   }) as { loss: tf.Scalar; correct: number; count: number };
 }
 
@@ -197,6 +198,8 @@ export async function pretrain(o: PretrainOptions): Promise<{ model: Transformer
       await saveState(model, opt, state, ckpt);
     }
     const dt = (performance.now() - t0) / 1000;
+    // Let the event loop run (progress bars redraw from timers).
+    await new Promise((r) => setImmediate(r));
     o.onProgress?.({ step: done, loss: lv, tokensPerSecond: tokens / Math.max(dt, 1e-9), ...(ev ? { eval: ev } : {}) });
     if (ev) {
       t0 = performance.now();

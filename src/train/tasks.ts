@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Dataset, Example } from '../data/datasets.js';
 import type { TextTokenizer } from '../model/tokenizer.js';
 import type { Batch, ForwardOptions, Transformer } from '../model/transformer.js';
-import { embeddingLookup } from '../tensor/ops.js';
+import { softmaxCrossEntropy } from '../tensor/ops.js';
 import type { RandomStream } from '../tensor/random.js';
 import { encodeBatch } from './batch.js';
 import { accuracy as acc, bleu, f1, matthews, pearson, perplexity, rougeL, spearman, tokenizeForMetrics } from './metrics.js';
@@ -72,8 +72,7 @@ function headRunner(model: Transformer, data: Dataset, tok: TextTokenizer, o: Ta
     loss: (examples, train) => {
       const logits = model.classify(batchOf(examples), fwd(train));
       if (regression) return tf.losses.meanSquaredError(tf.tensor1d(examples.map((e) => e.label!)), tf.reshape(logits, [-1])) as tf.Scalar;
-      const y = tf.oneHot(tf.tensor1d(Int32Array.from(examples, (e) => e.label!), 'int32'), n);
-      return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
+      return softmaxCrossEntropy(logits, Int32Array.from(examples, (e) => e.label!));
     },
     tokens: (examples) => batchOf(examples).mask!.reduce((a, v) => a + v, 0),
     evaluate,
@@ -114,16 +113,15 @@ function decoderRunner(model: Transformer, data: Dataset, tok: TextTokenizer, o:
     const B = rows.length;
     const ids = new Int32Array(B * T).fill(model.config.padTokenId);
     const mask = new Float32Array(B * T);
-    const pos: number[] = [];
-    const tgt: number[] = [];
+    // Target of each position (-1: not predicted — context, padding, a row's last token).
+    const tgt = new Int32Array(B * T).fill(-1);
+    let count = 0;
     rows.forEach((r, b) => {
       r.ids.forEach((id, t) => ((ids[b * T + t] = id), (mask[b * T + t] = 1)));
-      for (let t = Math.max(r.start, 1) - 1; t + 1 < r.ids.length; t++) pos.push(b * T + t), tgt.push(r.ids[t + 1]!);
+      for (let t = Math.max(r.start, 1) - 1; t + 1 < r.ids.length; t++) (tgt[b * T + t] = r.ids[t + 1]!), count++;
     });
     const batch: Batch = { ids, mask, B, T };
-    const logits = embeddingLookup(model.lmLogits(batch, fwd(train)), Int32Array.from(pos));
-    const y = tf.oneHot(tf.tensor1d(Int32Array.from(tgt), 'int32'), model.config.vocabSize);
-    return { loss: tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar, count: tgt.length };
+    return { loss: softmaxCrossEntropy(model.lmLogits(batch, fwd(train)), tgt), count };
   };
   let draw = 0;
   const evaluate = (examples: Example[]): Metrics => {

@@ -54,3 +54,62 @@ describe('wasm Identity shares buffers; in-place updates respect sharing', () =>
     opt.dispose();
   });
 });
+
+import { gelu, geluOps, softmaxCrossEntropy, softmaxCrossEntropyOps } from '../../src/tensor/ops.js';
+import { nativeAddon } from '../../src/tensor/native.js';
+
+describe('softmaxCrossEntropy', () => {
+  // The native kernel, the JS heap loop (AIMC_NATIVE=0 takes it) and the tfjs-op reference.
+  const d = (a: tf.Tensor, c: tf.Tensor) => tf.max(tf.abs(tf.sub(a, c))).dataSync()[0]!;
+  for (const backend of ['wasm', 'cpu']) {
+    it(`loss and gradient equal the one-hot op composition, ignored rows included (${backend})`, async () => {
+      await initBackend(backend);
+      const N = 37;
+      const V = 301;
+      const z = tf.mul(tf.randomNormal([N, V], 0, 1, 'float32', 11), 4) as tf.Tensor2D;
+      const targets = Int32Array.from({ length: N }, (_, i) => (i % 7 === 3 ? -1 : (i * 53) % V));
+      const fast = tf.valueAndGrad((x: tf.Tensor) => softmaxCrossEntropy(x as tf.Tensor2D, targets))(z);
+      const ref = tf.valueAndGrad((x: tf.Tensor) => softmaxCrossEntropyOps(x as tf.Tensor2D, targets))(z);
+      expect(Math.abs(fast.value.dataSync()[0]! - ref.value.dataSync()[0]!)).toBeLessThan(1e-5 * ref.value.dataSync()[0]!);
+      expect(d(fast.grad, ref.grad)).toBeLessThan(1e-6);
+      // Ignored rows get no gradient; counted rows' gradients sum to zero (softmax − one-hot).
+      const g = fast.grad.arraySync() as number[][];
+      expect(g[3]!.every((v) => v === 0)).toBe(true);
+      expect(Math.abs(g[0]!.reduce((a, v) => a + v, 0))).toBeLessThan(1e-6);
+      // And the value is the mean over counted rows by hand.
+      const zs = z.arraySync() as number[][];
+      let sum = 0;
+      let n = 0;
+      targets.forEach((t, i) => {
+        if (t < 0) return;
+        const m = Math.max(...zs[i]!);
+        sum += Math.log(zs[i]!.reduce((a, v) => a + Math.exp(v - m), 0)) + m - zs[i]![t]!;
+        n++;
+      });
+      expect(Math.abs(fast.value.dataSync()[0]! - sum / n)).toBeLessThan(1e-5 * (sum / n));
+    });
+  }
+
+  it('refuses a target outside the vocabulary and a length mismatch', async () => {
+    await initBackend('wasm');
+    const z = tf.zeros([2, 4]) as tf.Tensor2D;
+    expect(() => softmaxCrossEntropy(z, Int32Array.from([0, 4]))).toThrow(/out of range/);
+    expect(() => softmaxCrossEntropy(z, Int32Array.from([0]))).toThrow(/1 targets for 2 rows/);
+  });
+});
+
+describe('gelu', () => {
+  for (const approx of ['erf', 'tanh'] as const) {
+    it(`fused ${approx} GELU equals the op composition, value and gradient`, async () => {
+      await initBackend('wasm');
+      const x = tf.mul(tf.randomNormal([513, 7], 0, 1, 'float32', 12), 3);
+      const dy = tf.randomNormal([513, 7], 0, 1, 'float32', 13);
+      const loss = (f: typeof gelu) => (xi: tf.Tensor) => tf.sum(tf.mul(f(xi, approx), dy));
+      const d = (a: tf.Tensor, c: tf.Tensor) => tf.max(tf.abs(tf.sub(a, c))).dataSync()[0]!;
+      expect(d(gelu(x, approx), geluOps(x, approx))).toBeLessThan(1e-5);
+      expect(d(tf.grad(loss(gelu))(x), tf.grad(loss(geluOps))(x))).toBeLessThan(1e-4);
+      // The fused path is what ran when the addon is there (else both sides are the ops).
+      if (nativeAddon()) expect(gelu(x, approx).dataId).not.toBe(geluOps(x, approx).dataId);
+    });
+  }
+});

@@ -72,6 +72,8 @@ describe('aimc finetune with a plugin', () => {
     const r = await cli('finetune', '--model', modelDir, '--task', dataFile, '--adapter', 'stochgrasp', '--hwa', 'pcm-nandakumar-2019', '--hwa-time', '1h', '--steps', '10', '--batch', '4', '--eval-every', '10', '--out', out);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toContain('hardware-aware training on pcm-nandakumar-2019 at t = 1h');
+    // Unset values come from the plugin's recommendation or aimc's defaults, and say so.
+    expect(r.out).toMatch(/training: steps 10 \(option\), batch 4 \(option\), seq 128 \(aimc default\), lr 0\.01 \(plugin stochgrasp\), warmup 1 \(aimc default \(10 % of steps\)\)/);
     const summary = JSON.parse(readFileSync(join(out, 'finetune.json'), 'utf8')) as { hwa: { device: string; t: number } };
     expect(summary.hwa).toEqual({ device: 'pcm-nandakumar-2019', t: 3600 });
   });

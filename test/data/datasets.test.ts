@@ -140,3 +140,63 @@ describe('sampleExamples', () => {
     expect(sampleExamples(test, test.length + 5)).toBe(test);
   });
 });
+
+import { passagesOf, TEXT_SOURCES } from '../../src/data/corpora.js';
+import { englishTextDataset, textSourceDataset, brownTextDataset as brownText, brownGenreDataset as brownGenre } from '../../src/data/datasets.js';
+import { datasetInfo } from '../../src/cli/data.js';
+
+describe('pretraining text sources', () => {
+  it('passagesOf cuts at sentence ends into ~N-word passages and keeps every word', () => {
+    const text = Array.from({ length: 30 }, (_, i) => `Sentence number ${i} has exactly seven words.`).join('  ');
+    const ps = passagesOf(text, 20);
+    expect(ps.join(' ').split(' ')).toEqual(text.replace(/\s+/g, ' ').split(' '));
+    for (const p of ps.slice(0, -1)) {
+      expect(p.endsWith('.')).toBe(true);
+      expect(p.split(' ').length).toBeGreaterThanOrEqual(20);
+      expect(p.split(' ').length).toBeLessThan(28);
+    }
+  });
+
+  for (const src of TEXT_SOURCES) {
+    it(`${src.name}: real English running text in three non-empty splits, split by document`, () => {
+      const d = textSourceDataset(src.name);
+      expect(d.kind).toBe('lm');
+      const words = (xs: { text: string }[]) => xs.reduce((a, e) => a + e.text.split(/\s+/).length, 0);
+      for (const s of ['train', 'dev', 'test'] as const) expect(d[s].length, s).toBeGreaterThan(10);
+      expect(words(d.train)).toBeGreaterThan(100_000);
+      // About 10 % of the documents in each of dev and test.
+      const docs = (xs: { doc: string }[]) => new Set(xs.map((e) => e.doc));
+      const [tr, dv, te] = [docs(d.train), docs(d.dev), docs(d.test)];
+      const n = tr.size + dv.size + te.size;
+      expect(Math.abs(dv.size - 0.1 * n)).toBeLessThanOrEqual(1);
+      expect(Math.abs(te.size - 0.1 * n)).toBeLessThanOrEqual(1);
+      for (const x of dv) expect(tr.has(x) || te.has(x)).toBe(false);
+      for (const x of te) expect(tr.has(x)).toBe(false);
+      // Common English words make up a good share of the text (not a word list or markup).
+      const sample = d.train.slice(0, 50).map((e) => e.text).join(' ').toLowerCase().split(/\W+/);
+      const common = sample.filter((w) => ['the', 'of', 'and', 'to', 'a', 'in', 'that', 'is'].includes(w)).length;
+      expect(common / sample.length).toBeGreaterThan(0.08);
+      expect(d.train.every((e) => e.source === src.name)).toBe(true);
+    });
+  }
+
+  it('english-text: every source, and no dev or test document of brown-text / brown-genre in its train split', () => {
+    const d = englishTextDataset();
+    expect(new Set(d.train.map((e) => e.source))).toEqual(new Set(['brown-text', ...TEXT_SOURCES.map((s) => s.name)]));
+    const train = new Set(d.train.map((e) => e.doc));
+    const held = [...brownText().dev, ...brownText().test, ...brownGenre().dev, ...brownGenre().test];
+    expect(held.length).toBeGreaterThan(100);
+    for (const e of held) expect(train.has(e.doc)).toBe(false);
+    // brown-text dev (the yardstick) is the union's brown dev, unchanged.
+    expect(d.dev.filter((e) => e.source === 'brown-text').map((e) => e.text)).toEqual(brownText().dev.map((e) => e.text));
+  });
+
+  it('data info reports words per source and split (tokens when a tokenizer is given)', () => {
+    const d = englishTextDataset();
+    const info = datasetInfo(d) as { sources: Record<string, Record<string, { words: number }>>; train: { words: number } };
+    const names = Object.keys(info.sources);
+    expect(names).toHaveLength(1 + TEXT_SOURCES.length);
+    expect(names.reduce((a, n) => a + info.sources[n]!.train!.words, 0)).toBe(info.train.words);
+    expect(info.train.words).toBeGreaterThan(4_000_000);
+  });
+});

@@ -10,6 +10,8 @@ import { loadCheckpoint, saveCheckpoint } from '../../src/model/checkpoint.js';
 import { loadTokenizer, type TextTokenizer } from '../../src/model/tokenizer.js';
 import { clipText, encodeBatch } from '../../src/train/batch.js';
 import { trainAdapter, type TrainOptions } from '../../src/train/trainer.js';
+import { resolveTraining } from '../../src/train/settings.js';
+import { trainOptionsOf } from '../../src/train/finetune.js';
 import { createAdapter } from '../../src/peft/host.js';
 import { loadPlugin } from '../../src/peft/registry.js';
 import { DeviceModel } from '../../src/device/model.js';
@@ -56,6 +58,24 @@ async function encoder(numLabels: number): Promise<Transformer> {
   base.dispose();
   return loadCheckpoint(ck, { numLabels });
 }
+
+describe('every built-in plugin learns with its own training defaults', () => {
+  // No training setting is given: learning rate, warmup, weight decay, steps and batch are
+  // the plugin's recommendation or aimc's default (src/train/settings.ts).
+  for (const name of ['full', 'head', 'grasp', 'stochgrasp', 'lora', 'bitfit', 'ia3']) {
+    it(name, async () => {
+      const model = await encoder(2);
+      const plugin = await loadPlugin(name);
+      const { settings, sources } = resolveTraining([], plugin.plugin);
+      if (name !== 'full') expect(sources.lr).toBe(`plugin ${name}`);
+      const a = createAdapter(model, plugin, name === 'stochgrasp' ? { targetStd: 0.05 } : {});
+      const res = await trainAdapter(a, TOY, tok, { ...trainOptionsOf(settings), seed: 'defaults' });
+      expect(res.dev.accuracy).toBeGreaterThanOrEqual(0.9);
+      a.dispose();
+      model.dispose();
+    });
+  }
+});
 
 describe('trainer', () => {
   it('full fine-tuning retargets a pretrained encoder to a new head and learns a separable task', async () => {

@@ -89,6 +89,7 @@ export function registerFinetuneCommand(program: Command): void {
           hwa: device ? { device: s('hwa'), t: hwaTime, periphery: o.hwaPeriphery !== false } : null,
           horizon: hwaTime,
           train: opts,
+          settings: resolved,
           out: s('out'),
           command: `aimc finetune ${process.argv.slice(3).join(' ')}`,
           onStart: ({ counts: c }) => {

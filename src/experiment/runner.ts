@@ -166,6 +166,7 @@ async function train(r: ResolvedSpec, j: TrainJob, root: string, onStep?: (step:
     horizon: r.times[r.times.length - 1]!,
     targetDevice: r.spec.devices[0]!.device,
     train: { ...trainOptionsOf(j.training), seed: j.seed },
+    settings: { settings: j.training, sources: j.trainingSources },
     out: j.dir,
     ...(onStep ? { onProgress: (p) => onStep(p.step) } : {}),
   });

@@ -13,7 +13,7 @@ import { createAdapter, type ParamCounts } from '../peft/host.js';
 import type { LoadedPlugin } from '../peft/types.js';
 import { saveAdapter } from '../peft/state.js';
 import { trainAdapter, type Progress, type TrainOptions } from './trainer.js';
-import type { TrainingSettings } from './settings.js';
+import type { ResolvedTraining, TrainingSettings } from './settings.js';
 
 export interface FinetuneJob {
   model: string;
@@ -29,6 +29,8 @@ export interface FinetuneJob {
   /** The device the adapter will be deployed on, for noise-aware plugins when there is no HWA device (name or file). */
   targetDevice?: string;
   train: Omit<TrainOptions, 'hwa' | 'onProgress'>;
+  /** The resolved settings and their sources, recorded in finetune.json and adapter_config.json. */
+  settings?: ResolvedTraining;
   out: string;
   /** Recorded in finetune.json. */
   command?: string;
@@ -45,6 +47,8 @@ export interface FinetuneSummary {
   placement: string;
   hwa: { device: string; t: number } | null;
   counts: ParamCounts;
+  /** Training settings and where each came from (option, spec, plugin, aimc default). */
+  training?: ResolvedTraining;
   mainMetric: string;
   bestStep: number;
   dev: Record<string, number>;
@@ -96,6 +100,7 @@ export async function runFinetune(job: FinetuneJob): Promise<FinetuneSummary> {
         placement: attached.adapter.placement,
         hwa: device ? { device: device.name, t: job.hwa!.t } : null,
         counts,
+        ...(job.settings ? { training: job.settings } : {}),
         mainMetric: res.main,
         bestStep: res.bestStep,
         dev: res.dev,

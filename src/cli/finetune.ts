@@ -1,7 +1,7 @@
 /** `aimc finetune`: train an adapter plugin (optionally hardware-aware) and write it. */
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { loadDataset } from '../data/datasets.js';
+import { checkTrainable, loadDataset } from '../data/datasets.js';
 import { DeviceModel } from '../device/model.js';
 import { loadProfile } from '../device/profile.js';
 import { loadPlugin } from '../peft/registry.js';
@@ -73,6 +73,7 @@ export function registerFinetuneCommand(program: Command): void {
       const steps = t.steps;
       const opts = { ...trainOptionsOf(t), beams: parsePositiveInt(s('beams'), '--beams'), seed: s('seed') };
       const data = loadDataset(s('task'));
+      checkTrainable(data);
       await startBackend(s('backend'), true);
       const bar = new cliProgress.SingleBar(
         { format: 'finetune {bar} {value}/{total} | loss {loss} | {metric} | {tps} tok/s | ETA {eta_formatted}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 30_000 },

@@ -52,7 +52,7 @@ export function docHash(id: string): number {
  * within each stratum (e.g. genre), ordered by their hash, so every stratum with 3+
  * documents appears in every split — still deterministic and never splitting a document.
  */
-export function splitByDocument(examples: Example[], stratify?: (e: Example) => string): Pick<Dataset, 'train' | 'dev' | 'test'> {
+export function splitByDocument(examples: Example[], stratify?: (e: Example) => string, order: (doc: string) => number = docHash): Pick<Dataset, 'train' | 'dev' | 'test'> {
   const out = { train: [] as Example[], dev: [] as Example[], test: [] as Example[] };
   if (!stratify) {
     for (const e of examples) {
@@ -69,7 +69,8 @@ export function splitByDocument(examples: Example[], stratify?: (e: Example) => 
   }
   const where = new Map<string, 'train' | 'dev' | 'test'>();
   for (const set of strata.values()) {
-    const ds = [...set].sort((a, b) => docHash(a) - docHash(b));
+    const key = new Map([...set].map((d) => [d, order(d)]));
+    const ds = [...set].sort((a, b) => key.get(a)! - key.get(b)! || (a < b ? -1 : a > b ? 1 : 0));
     const n = ds.length;
     const nTest = n >= 3 ? Math.max(1, Math.round(0.1 * n)) : 0;
     const nDev = n >= 3 ? Math.max(1, Math.round(0.1 * n)) : 0;
@@ -281,43 +282,106 @@ export function e2eDataset(dir: string): Dataset {
 
 // ---- user files ----------------------------------------------------------------------
 
+/**
+ * FNV-1a followed by murmur3's finalizer: consecutive ids ("file:0", "file:1", …) land far
+ * apart, which plain FNV-1a does not guarantee. Used to order a user file's rows for its
+ * split (the shipped datasets keep docHash, so their splits never change).
+ */
+export function mixedHash(id: string): number {
+  let h = Math.round(docHash(id) * 4294967296) >>> 0;
+  h = (h ^ (h >>> 16)) >>> 0;
+  h = Math.imul(h, 0x85ebca6b) >>> 0;
+  h = (h ^ (h >>> 13)) >>> 0;
+  h = Math.imul(h, 0xc2b2ae35) >>> 0;
+  h = (h ^ (h >>> 16)) >>> 0;
+  return h / 4294967296;
+}
+
+/** One row of a user file and where it is (for messages). */
+interface UserRow {
+  row: Record<string, unknown>;
+  where: string;
+}
+
+function readUserRows(file: string): UserRow[] {
+  const ext = extname(file).toLowerCase();
+  // A UTF-8 byte-order mark (Windows editors write one) is not part of the data.
+  const text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
+  if (ext === '.jsonl') {
+    const rows: UserRow[] = [];
+    text.split(/\r?\n/).forEach((l, i) => {
+      if (!l.trim()) return;
+      const where = `${file}:${i + 1}`;
+      let v: unknown;
+      try {
+        v = JSON.parse(l);
+      } catch (e) {
+        throw new Error(`${where}: invalid JSON (${(e as Error).message})`);
+      }
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error(`${where}: expected an object {"text": …, "label": …}, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`);
+      rows.push({ row: v as Record<string, unknown>, where });
+    });
+    return rows;
+  }
+  if (ext === '.csv') {
+    let records: { record: Record<string, unknown>; info: { lines: number } }[];
+    try {
+      records = parseCsv(text, { columns: true, skip_empty_lines: true, info: true }) as typeof records;
+    } catch (e) {
+      throw new Error(`${file}: invalid CSV (${(e as Error).message})`);
+    }
+    return records.map((r) => ({ row: r.record, where: `${file}:${r.info.lines}` }));
+  }
+  throw new Error(`${file}: expected a .jsonl or .csv file`);
+}
+
 /** A user JSONL or CSV file with text, optional text_pair, label (string class or number). */
 export function userDataset(file: string): Dataset {
-  const ext = extname(file).toLowerCase();
-  let rows: Record<string, unknown>[];
-  if (ext === '.jsonl') {
-    rows = readFileSync(file, 'utf8')
-      .split(/\r?\n/)
-      .map((l, i) => [l, i] as const)
-      .filter(([l]) => l.trim())
-      .map(([l, i]) => {
-        try {
-          return JSON.parse(l) as Record<string, unknown>;
-        } catch (e) {
-          throw new Error(`${file}:${i + 1}: invalid JSON (${(e as Error).message})`);
-        }
-      });
-  } else if (ext === '.csv') {
-    rows = parseCsv(readFileSync(file, 'utf8'), { columns: true, skip_empty_lines: true }) as Record<string, unknown>[];
-  } else {
-    throw new Error(`${file}: expected a .jsonl or .csv file`);
-  }
+  const rows = readUserRows(file);
   if (!rows.length) throw new Error(`${file}: no examples`);
-  rows.forEach((r, i) => {
-    if (typeof r.text !== 'string' || !r.text) throw new Error(`${file}: example ${i + 1}: 'text' must be a non-empty string`);
-    if (r.label === undefined || r.label === '') throw new Error(`${file}: example ${i + 1}: missing 'label'`);
-  });
+  for (const { row: r, where } of rows) {
+    if (typeof r.text !== 'string' || !r.text.trim()) throw new Error(`${where}: 'text' must be a non-empty string${r.text === undefined ? ' (missing)' : `, got ${JSON.stringify(r.text)}`}`);
+    if (r.text_pair !== undefined && r.text_pair !== null && typeof r.text_pair !== 'string') throw new Error(`${where}: 'text_pair' must be a string, got ${JSON.stringify(r.text_pair)}`);
+    const l = r.label;
+    if (l === undefined || l === '') throw new Error(`${where}: missing 'label'`);
+    const ok = (typeof l === 'string' && l.trim() !== '') || (typeof l === 'number' && Number.isFinite(l));
+    if (!ok) throw new Error(`${where}: 'label' must be a class name (string), an integer or a finite number, got ${JSON.stringify(l)}`);
+    if (r.id !== undefined && typeof r.id !== 'string' && typeof r.id !== 'number') throw new Error(`${where}: 'id' must be a string or a number, got ${JSON.stringify(r.id)}`);
+  }
   // Numeric labels that are all numbers with a fractional part → regression; else classes.
-  const numeric = rows.every((r) => typeof r.label === 'number' || (typeof r.label === 'string' && r.label.trim() !== '' && Number.isFinite(Number(r.label))));
-  const regression = numeric && rows.some((r) => !Number.isInteger(Number(r.label)));
-  const labels = regression ? [] : [...new Set(rows.map((r) => String(r.label)))].sort();
-  const examples = rows.map((r, i) => ({
+  const numeric = rows.every(({ row: r }) => typeof r.label === 'number' || (typeof r.label === 'string' && Number.isFinite(Number(r.label))));
+  const regression = numeric && rows.some(({ row: r }) => !Number.isInteger(Number(r.label)));
+  const labels = regression ? [] : [...new Set(rows.map(({ row: r }) => String(r.label).trim()))].sort();
+  const examples = rows.map(({ row: r }) => ({
     text: r.text as string,
     ...(typeof r.text_pair === 'string' && r.text_pair ? { textPair: r.text_pair } : {}),
-    label: regression ? Number(r.label) : labels.indexOf(String(r.label)),
-    doc: typeof r.id === 'string' || typeof r.id === 'number' ? String(r.id) : `${basename(file)}:${i}`,
+    label: regression ? Number(r.label) : labels.indexOf(String(r.label).trim()),
+    // Rows without an id are documents named by their content, so the split does not depend
+    // on the file's order and repeated texts never straddle two splits.
+    doc: typeof r.id === 'string' || typeof r.id === 'number' ? `id:${String(r.id)}` : `text:${r.text as string}\u0000${typeof r.text_pair === 'string' ? r.text_pair : ''}`,
   }));
-  return { name: basename(file), kind: regression ? 'regression' : 'classification', labels, ...splitByDocument(examples) };
+  // Stratified by class (one stratum for regression), exactly ~10 % of each to dev and test,
+  // in a well-mixed hash order: small files get every class in every split.
+  const split = splitByDocument(examples, regression ? () => 'all' : (e) => String(e.label), mixedHash);
+  return { name: basename(file), kind: regression ? 'regression' : 'classification', labels, ...split };
+}
+
+/**
+ * Check that a task can be trained and evaluated: non-empty train, dev and test splits, and
+ * at least two classes in train for classification. Throws with the counts.
+ */
+export function checkTrainable(d: Dataset): void {
+  const counts = `train ${d.train.length}, dev ${d.dev.length}, test ${d.test.length}`;
+  if (!d.train.length) throw new Error(`${d.name}: the train split is empty (${counts}); a task needs examples to learn from`);
+  if (!d.dev.length) throw new Error(`${d.name}: the dev split is empty (${counts}); give at least a few dozen examples per class so every split gets some`);
+  if (!d.test.length && d.kind !== 'generation') throw new Error(`${d.name}: the test split is empty (${counts}); give at least a few dozen examples per class so every split gets some`);
+  if (d.kind === 'classification') {
+    const present = new Set(d.train.map((e) => e.label));
+    if (present.size < 2) {
+      const per = d.labels.map((l, i) => `${l}: ${d.train.filter((e) => e.label === i).length}`).join(', ');
+      throw new Error(`${d.name}: classification needs at least two classes in the train split (found ${per || 'none'}); with one class there is nothing to learn`);
+    }
+  }
 }
 
 /** Built-in dataset names. */

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parseDuration } from '../device/duration.js';
 import { loadProfile } from '../device/profile.js';
-import { loadDataset, type Dataset } from '../data/datasets.js';
+import { checkTrainable, loadDataset, type Dataset } from '../data/datasets.js';
 import { loadModel } from '../model/load.js';
 import { validatePluginConfig } from '../peft/host.js';
 import { loadPlugin } from '../peft/registry.js';
@@ -158,6 +158,7 @@ export async function loadSpec(file: string): Promise<ResolvedSpec> {
   let data: Dataset | null = null;
   try {
     data = loadDataset(spec.task);
+    checkTrainable(data);
   } catch (e) {
     problems.push(`/task: ${(e as Error).message}`);
   }

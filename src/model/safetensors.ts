@@ -125,6 +125,15 @@ export function toFloat32(t: SafeTensor, name: string, file: string): Float32Arr
     default:
       throw new SafeTensorsError(file, `tensor '${name}': dtype ${t.dtype} cannot be used as weights`);
   }
+  // A NaN or infinite weight would make every output non-finite, silently: refuse it here,
+  // where the file and the tensor can still be named.
+  for (let i = 0; i < n; i++) {
+    if (!Number.isFinite(out[i]!)) {
+      let bad = 0;
+      for (let j = i; j < n; j++) if (!Number.isFinite(out[j]!)) bad++;
+      throw new SafeTensorsError(file, `tensor '${name}': ${bad} of ${n} values are not finite (first: element ${i} = ${out[i]}); the checkpoint is corrupt or diverged`);
+    }
+  }
   return out;
 }
 

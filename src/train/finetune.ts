@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { Dataset } from '../data/datasets.js';
+import { checkTrainable, type Dataset } from '../data/datasets.js';
 import { DeviceModel } from '../device/model.js';
 import { loadProfile } from '../device/profile.js';
 import { loadModelForTask } from '../model/load.js';
@@ -78,6 +78,7 @@ export function trainOptionsOf(t: TrainingSettings): Omit<TrainOptions, 'hwa' | 
 export async function runFinetune(job: FinetuneJob): Promise<FinetuneSummary> {
   const device = job.hwa ? new DeviceModel(loadProfile(job.hwa.device)) : null;
   const data = job.data;
+  checkTrainable(data);
   const numLabels = data.kind === 'regression' ? 1 : data.labels.length;
   const { model, tokenizer, dir } = loadModelForTask(job.model, numLabels, `${job.train.seed}/head`);
   try {

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { brownGenreDataset, brownTextDataset, detagBrown, loadDataset, sampleExamples, spamDataset, type Dataset } from '../../src/data/datasets.js';
+import { brownGenreDataset, brownTextDataset, checkTrainable, detagBrown, loadDataset, mixedHash, sampleExamples, spamDataset, type Dataset } from '../../src/data/datasets.js';
 
 const docs = (d: Dataset, s: 'train' | 'dev' | 'test') => new Set(d[s].map((e) => e.doc));
 
@@ -110,7 +110,7 @@ describe('user files and E2E', () => {
   it('rejects examples without text or label, naming the file', () => {
     const j = join(dir, 'bad.jsonl');
     writeFileSync(j, '{"text": "x"}\n');
-    expect(() => loadDataset(j)).toThrow(/bad.jsonl: example 1: missing 'label'/);
+    expect(() => loadDataset(j)).toThrow(/bad.jsonl:1: missing 'label'/);
   });
 
   it('E2E folder: references grouped by meaning representation', () => {
@@ -198,5 +198,85 @@ describe('pretraining text sources', () => {
     expect(names).toHaveLength(1 + TEXT_SOURCES.length);
     expect(names.reduce((a, n) => a + info.sources[n]!.train!.words, 0)).toBe(info.train.words);
     expect(info.train.words).toBeGreaterThan(4_000_000);
+  });
+});
+
+describe('user datasets: small files, hostile rows', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'aimc-user2-'));
+  const put = (name: string, text: string) => {
+    const f = join(dir, name);
+    writeFileSync(f, text);
+    return f;
+  };
+  const csvRows = (n: number, classes: string[]) => 'text,label\n' + Array.from({ length: n }, (_, i) => `message number ${i},${classes[i % classes.length]}`).join('\n') + '\n';
+
+  for (const [n, classes] of [[100, ['a', 'b']], [60, ['x', 'y', 'z']], [64, ['neg', 'pos']], [300, ['1', '2', '3', '4']]] as const) {
+    it(`${n} rows without ids, ${classes.length} classes: every split non-empty and holds every class`, () => {
+      const d = loadDataset(put(`small-${n}-${classes.length}.csv`, csvRows(n, [...classes])));
+      for (const s of ['train', 'dev', 'test'] as const) {
+        expect(d[s].length, s).toBeGreaterThan(0);
+        expect(new Set(d[s].map((e) => e.label)).size, s).toBe(classes.length);
+      }
+      expect(d.train.length + d.dev.length + d.test.length).toBe(n);
+      expect(d.dev.length).toBeGreaterThanOrEqual(Math.floor(0.08 * n));
+      expect(d.test.length).toBeGreaterThanOrEqual(Math.floor(0.08 * n));
+    });
+  }
+
+  it('the split does not depend on the order of the rows', () => {
+    const rows = Array.from({ length: 90 }, (_, i) => JSON.stringify({ text: `row ${i} text`, label: i % 3 ? 'p' : 'n' }));
+    const a = loadDataset(put('order-a.jsonl', rows.join('\n')));
+    const b = loadDataset(put('order-b.jsonl', [...rows].reverse().join('\n')));
+    const set = (xs: { text: string }[]) => new Set(xs.map((e) => e.text));
+    for (const s of ['train', 'dev', 'test'] as const) expect(set(b[s])).toEqual(set(a[s]));
+  });
+
+  for (const [what, text, message] of [
+    ['a null line', '{"text":"a","label":"x"}\nnull\n', /:2: expected an object .* got null/],
+    ['an array line', '{"text":"a","label":"x"}\n[1,2]\n', /:2: expected an object .* got an array/],
+    ['a number line', '7\n', /:1: expected an object .* got number/],
+    ['a null label', '{"text":"a","label":null}\n', /:1: 'label' must be a class name \(string\), an integer or a finite number, got null/],
+    ['an object label', '{"text":"a","label":{"x":1}}\n', /:1: 'label' must be .* got \{"x":1\}/],
+    ['a boolean label', '{"text":"a","label":true}\n', /:1: 'label' must be .* got true/],
+    ['a blank label', '{"text":"a","label":"  "}\n', /:1: 'label' must be/],
+    ['an empty text', '{"text":"   ","label":"x"}\n', /:1: 'text' must be a non-empty string/],
+    ['a numeric text', '{"text":5,"label":"x"}\n', /:1: 'text' must be a non-empty string, got 5/],
+    ['a bad id', '{"text":"a","label":"x","id":[1]}\n', /:1: 'id' must be a string or a number/],
+    ['broken JSON on line 3', '{"text":"a","label":"x"}\n\n{"text":\n', /:3: invalid JSON/],
+  ] as const) {
+    it(`JSONL with ${what} is refused with the line number`, () => {
+      expect(() => loadDataset(put(`bad-${what.replace(/\W+/g, '-')}.jsonl`, text))).toThrow(message);
+    });
+  }
+
+  it('CSV rows are named by their line, quoted multi-line fields included', () => {
+    expect(() => loadDataset(put('bad.csv', 'text,label\n"one\ntwo",a\n,b\n'))).toThrow(/bad\.csv:4: 'text' must be a non-empty string/);
+  });
+
+  for (const ext of ['jsonl', 'csv']) {
+    it(`a UTF-8 byte-order mark at the start of a ${ext} file is accepted`, () => {
+      const body = ext === 'jsonl' ? Array.from({ length: 40 }, (_, i) => JSON.stringify({ text: `t${i}`, label: i % 2 ? 'a' : 'b' })).join('\n') : csvRows(40, ['a', 'b']);
+      const d = loadDataset(put(`bom.${ext}`, '\uFEFF' + body));
+      expect(d.labels).toEqual(['a', 'b']);
+      expect(d.train.length + d.dev.length + d.test.length).toBe(40);
+    });
+  }
+
+  it('one class, or splits too small, are refused before training with the counts', () => {
+    expect(() => checkTrainable(loadDataset(put('one-class.csv', csvRows(60, ['only']))))).toThrow(/at least two classes in the train split \(found only: \d+\)/);
+    expect(() => checkTrainable(loadDataset(put('two-rows.csv', csvRows(2, ['a', 'b']))))).toThrow(/the (dev|test) split is empty \(train 2, dev 0, test 0\)/);
+    const empty = { name: 'e', kind: 'classification' as const, labels: ['a', 'b'], train: [], dev: [], test: [] };
+    expect(() => checkTrainable(empty)).toThrow(/e: the train split is empty \(train 0, dev 0, test 0\)/);
+    expect(() => checkTrainable(loadDataset(put('ok.csv', csvRows(60, ['a', 'b']))))).not.toThrow();
+  });
+
+  it('mixedHash spreads consecutive ids over [0, 1)', () => {
+    const hs = Array.from({ length: 1000 }, (_, i) => mixedHash(`f.csv:${i}`));
+    // Each decile holds about 100 of 1000 (binomial sd ≈ 9.5; 5 sd bounds).
+    for (let k = 0; k < 10; k++) {
+      const c = hs.filter((h) => h >= k / 10 && h < (k + 1) / 10).length;
+      expect(c).toBeGreaterThan(100 - 48);
+      expect(c).toBeLessThan(100 + 48);
+    }
   });
 });

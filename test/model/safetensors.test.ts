@@ -32,8 +32,11 @@ describe('safetensors', () => {
     const buf = writeSafeTensors(new Map([['w', { shape: [10, 100], data }], ['b', { shape: [3], data: Float32Array.of(1, 2, 3) }]]), { k: 'v' });
     const st = readSafeTensors(buf, 'x.safetensors');
     expect(st.metadata).toEqual({ k: 'v' });
-    const back = toFloat32(st.tensors.get('w')!, 'w', 'x');
-    expect(Buffer.from(back.buffer).equals(Buffer.from(data.buffer))).toBe(true);
+    const raw = st.tensors.get('w')!.bytes;
+    expect(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).equals(Buffer.from(data.buffer))).toBe(true);
+    // As weights, the non-finite values are refused, naming the file and the tensor.
+    expect(() => toFloat32(st.tensors.get('w')!, 'w', 'x.safetensors')).toThrow(/x\.safetensors: tensor 'w': 2 of 1000 values are not finite \(first: element 0 = NaN\)/);
+    expect(Array.from(toFloat32(st.tensors.get('b')!, 'b', 'x'))).toEqual([1, 2, 3]);
     expect(st.tensors.get('w')!.shape).toEqual([10, 100]);
     // Data starts 8-byte aligned, as the reference writer makes it.
     expect(Number(new DataView(buf.buffer).getBigUint64(0, true)) % 8).toBe(0);
@@ -90,6 +93,42 @@ describe('aimc checkpoints', () => {
     m.dispose();
     n.dispose();
   });
+
+  for (const [what, dtype, bytes] of [
+    ['NaN (F32)', 'F32', Buffer.from(Float32Array.of(1, NaN, 2, 3).buffer)],
+    ['-Infinity (F32)', 'F32', Buffer.from(Float32Array.of(1, 2, -Infinity, 3).buffer)],
+    ['+Inf (F16 0x7c00)', 'F16', Buffer.from(Uint16Array.of(0x3c00, 0x3c00, 0x3c00, 0x7c00).buffer)],
+    ['NaN (BF16 0x7fc0)', 'BF16', Buffer.from(Uint16Array.of(0x3f80, 0x7fc0, 0x3f80, 0x3f80).buffer)],
+    ['NaN (F64)', 'F64', Buffer.from(Float64Array.of(0, 0, NaN, 0).buffer)],
+  ] as const) {
+    it(`a checkpoint with a ${what} weight is refused at load, naming the tensor`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'aimc-ckpt-nan-'));
+      const m = new Transformer({ ...defaultConfig('encoder'), vocabSize: 40, hiddenSize: 16, numHeads: 2, intermediateSize: 32, maxPositions: 8 }, 'nan');
+      await saveCheckpoint(m, dir);
+      m.dispose();
+      // Rewrite the file with one tensor replaced by the hostile one (same element count).
+      const file = join(dir, 'model.safetensors');
+      const st = readSafeTensors(readFileSync(file), file);
+      const header: Record<string, unknown> = {};
+      const parts: Buffer[] = [];
+      let off = 0;
+      for (const [k, t] of st.tensors) {
+        const data = k === 'embed.ln.gamma' ? Buffer.alloc(16 * (dtype === 'F64' ? 8 : dtype === 'F32' ? 4 : 2)) : Buffer.from(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength);
+        if (k === 'embed.ln.gamma') {
+          // 16 values: 4 of the hostile pattern repeated.
+          for (let r = 0; r < 4; r++) bytes.copy(data, r * bytes.length);
+        }
+        header[k] = { dtype: k === 'embed.ln.gamma' ? dtype : t.dtype, shape: t.shape, data_offsets: [off, off + data.length] };
+        parts.push(data);
+        off += data.length;
+      }
+      const h = Buffer.from(JSON.stringify(header));
+      const len = Buffer.alloc(8);
+      len.writeBigUInt64LE(BigInt(h.length));
+      writeFileSync(file, Buffer.concat([len, h, ...parts]));
+      expect(() => loadCheckpoint(dir)).toThrow(/model\.safetensors: tensor 'embed\.ln\.gamma': 4 of 16 values are not finite/);
+    });
+  }
 
   it('names missing, unexpected and mis-shaped parameters', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'aimc-ckpt-'));

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { Deployment, type DeploySpec } from '../deploy/deployment.js';
 import { runTrials } from '../deploy/trials.js';
 import { summarizeByTime } from '../deploy/summary.js';
-import { formatDuration, parseDurations, parsePositiveInt } from './parse.js';
+import { formatDuration, MAX_NOISE_SCALE, MAX_TIMES, MAX_TRIALS, parseDurations, parseNumber, parsePositiveInt } from '../input/values.js';
 import { startBackend, table } from './common.js';
 
 /** Register `aimc deploy`. */
@@ -23,7 +23,7 @@ export function registerDeployCommand(program: Command): void {
     .option('--no-compensation', 'turn global drift compensation off (default: the profile\'s setting)')
     .option('--split <name>', 'test | dev', 'test')
     .option('--eval-limit <n>', 'evaluate a fixed subset of N examples spread over the split')
-    .option('--seq <n>', 'max tokens per example', '128')
+    .option('--seq <n>', "max tokens per example (default 128, or the model's positions if fewer)")
     .option('--workers <n>', 'worker threads for trials (default: one per core, at most one per trial)')
     .option('--seed <s>', 'seed', 'aimc')
     .option('--out <file>', 'write the full results as JSON here', 'deploy.json')
@@ -31,24 +31,24 @@ export function registerDeployCommand(program: Command): void {
     .option('--backend <name>', 'tensorflow | wasm | cpu')
     .action(async (o: Record<string, string | boolean | undefined>) => {
       const s = (k: string) => o[k] as string;
-      const scale = Number(s('noiseScale'));
-      if (!(scale >= 0)) throw new Error(`--noise-scale: expected a number >= 0, got '${s('noiseScale')}'`);
+      const scale = parseNumber(s('noiseScale'), '--noise-scale', { min: 0, max: MAX_NOISE_SCALE });
       if (!['test', 'dev'].includes(s('split'))) throw new Error(`--split: expected test or dev, got '${s('split')}'`);
-      const trials = parsePositiveInt(s('trials'), '--trials');
+      const trials = parsePositiveInt(s('trials'), '--trials', MAX_TRIALS);
       const spec: DeploySpec = {
         model: s('model'),
         adapter: (o.adapter as string | undefined) ?? null,
         task: s('task'),
         device: s('device'),
         noiseScale: scale,
-        times: parseDurations(s('times'), '--times'),
+        times: parseDurations(s('times'), '--times', { maxItems: MAX_TIMES }),
         ...(o.compensation === false ? { compensate: false } : {}),
         split: s('split') as 'test' | 'dev',
         ...(o.evalLimit ? { evalLimit: parsePositiveInt(s('evalLimit'), '--eval-limit') } : {}),
-        seqLen: parsePositiveInt(s('seq'), '--seq'),
+        ...(o.seq ? { seqLen: parsePositiveInt(s('seq'), '--seq') } : {}),
         seed: s('seed'),
       };
-      const workers = o.workers ? parsePositiveInt(s('workers'), '--workers') : undefined;
+      // More threads than trials would idle: capped at the work available.
+      const workers = o.workers ? Math.min(parsePositiveInt(s('workers'), '--workers', 1024), trials) : undefined;
       await startBackend(s('backend'), true);
       // Loading checks model, adapter, task and device before any trial runs.
       const dep = await Deployment.load(spec);

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { compileSchemaText, isJsonSchema, listProfiles, loadProfile, parseProfileText, ProfileError } from '../device/profile.js';
 import { DeviceModel } from '../device/model.js';
 import { conductanceStats } from '../device/stats.js';
-import { formatDuration, parseDurations, parseNumberList, parsePositiveInt } from './parse.js';
+import { formatDuration, MAX_SAMPLES, parseDurations, parseNumberList, parsePositiveInt } from '../input/values.js';
 import { startBackend, table } from './common.js';
 import { deviceCharts } from '../report/device-charts.js';
 
@@ -72,7 +72,7 @@ export function registerDeviceCommands(program: Command): void {
     .action(async (name: string, opts: { g: string; t: string; samples: string; seed: string; json?: boolean; backend?: string }) => {
       const gRels = parseNumberList(opts.g, '--g', 0, 1);
       const times = parseDurations(opts.t, '--t');
-      const samples = parsePositiveInt(opts.samples, '--samples');
+      const samples = parsePositiveInt(opts.samples, '--samples', MAX_SAMPLES);
       const profile = loadProfile(name);
       await startBackend(opts.backend, !opts.json);
       const dev = new DeviceModel(profile);
@@ -119,7 +119,7 @@ export function registerDeviceCommands(program: Command): void {
     .action(async (name: string, opts: { out: string; g: string; t: string; samples: string; backend?: string }) => {
       const gRels = parseNumberList(opts.g, '--g', 0, 1);
       const times = parseDurations(opts.t, '--t');
-      const samples = parsePositiveInt(opts.samples, '--samples');
+      const samples = parsePositiveInt(opts.samples, '--samples', MAX_SAMPLES);
       const profile = loadProfile(name);
       await startBackend(opts.backend, true);
       const dev = new DeviceModel(profile);

@@ -6,7 +6,7 @@ import { loadSpec } from '../experiment/spec.js';
 import { deployJobs, runExperiment, trainJobs, type TrainJob } from '../experiment/runner.js';
 import { describeTraining } from '../train/settings.js';
 import { buildReport } from '../report/report.js';
-import { parsePositiveInt } from './parse.js';
+import { parsePositiveInt } from '../input/values.js';
 import { startBackend } from './common.js';
 
 /** Each adapter entry's training settings and where each value came from (once per label). */

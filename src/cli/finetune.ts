@@ -8,7 +8,7 @@ import { loadPlugin } from '../peft/registry.js';
 import { validatePluginConfig } from '../peft/host.js';
 import { runFinetune, type FinetuneSummary } from '../train/finetune.js';
 import { parseConfigArg } from './adapter.js';
-import { parseDuration, parseNonNegative, parseNonNegativeInt, parsePositiveInt } from './parse.js';
+import { parseDuration, parseNonNegative, parseNonNegativeInt, parsePositiveInt } from '../input/values.js';
 import { startBackend } from './common.js';
 import { describeTraining, resolveTraining, TRAINING_DEFAULTS, WARMUP_FRACTION, type TrainingSettings } from '../train/settings.js';
 import { trainOptionsOf } from '../train/finetune.js';

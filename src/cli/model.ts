@@ -9,14 +9,14 @@ import { startBackend, table } from './common.js';
 import type { SiteRole } from '../model/linear.js';
 import { loadDataset } from '../data/datasets.js';
 import { evalSequences, evaluateLm } from '../train/lm-eval.js';
-import { parsePositiveInt } from './parse.js';
+import { parseInteger, parseList, parsePositiveInt } from '../input/values.js';
 
 /** Roles a deployment puts on tiles by default (ARCHITECTURE.md: attention and FFN). */
 export const DEFAULT_ANALOG_ROLES: SiteRole[] = ['attn.q', 'attn.k', 'attn.v', 'attn.o', 'ffn.in', 'ffn.out'];
 
-function parseIds(text: string): Int32Array {
-  const ids = text.split(',').map((s) => Number(s.trim()));
-  if (ids.some((v) => !Number.isInteger(v) || v < 0)) throw new Error(`--ids: expected comma-separated non-negative integers, got '${text}'`);
+/** Token ids: comma-separated integers in [0, vocab) (checked against the model once loaded). */
+function parseIds(text: string, vocab: number, positions: number): Int32Array {
+  const ids = parseList(text, '--ids', (s, w) => parseInteger(s, w, { min: 0, max: vocab - 1 }), { maxItems: positions });
   return Int32Array.from(ids);
 }
 
@@ -102,7 +102,7 @@ export function registerModelCommands(program: Command): void {
       await startBackend(opts.backend, !opts.json);
       const { model: m, tokenizer, dir } = loadModel(name);
       let ids: Int32Array;
-      if (opts.ids !== undefined) ids = parseIds(opts.ids);
+      if (opts.ids !== undefined) ids = parseIds(opts.ids, m.config.vocabSize, m.config.maxPositions);
       else {
         if (!tokenizer) throw new Error(`${dir}: no tokenizer.json; use --ids`);
         ids = Int32Array.from(tokenizer.encode(opts.text!, opts.textPair));

@@ -9,7 +9,7 @@ import { loadTokenizer } from '../model/tokenizer.js';
 import { defaultConfig, validateConfig, type ModelConfig } from '../model/config.js';
 import { saveCheckpoint } from '../model/checkpoint.js';
 import { packSequences, pretrain } from '../train/pretrain.js';
-import { parseNonNegative, parsePositiveInt } from './parse.js';
+import { parseNonNegative, parsePositiveInt } from '../input/values.js';
 import { startBackend } from './common.js';
 
 

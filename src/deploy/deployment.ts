@@ -78,7 +78,9 @@ export class Deployment {
       const all = split === 'test' && data.test.length ? data.test : data.dev;
       const examples = spec.evalLimit ? sampleExamples(all, spec.evalLimit) : all;
       if (!examples.length) throw new Error(`${data.name}: the ${split} split is empty`);
-      const runner = taskRunner(model, data, tok, { batchSize: spec.batchSize ?? 32, seqLen: spec.seqLen ?? 128 });
+      const P = model.config.maxPositions;
+      if (spec.seqLen !== undefined && spec.seqLen > P) throw new Error(`sequence length ${spec.seqLen} exceeds the model's ${P} positions`);
+      const runner = taskRunner(model, data, tok, { batchSize: spec.batchSize ?? 32, seqLen: spec.seqLen ?? Math.min(128, P) });
       adapter?.adapter.beginStep?.(null);
       return new Deployment(spec, model, adapter, device, data, examples, runner);
     } catch (e) {

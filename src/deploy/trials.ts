@@ -32,7 +32,8 @@ export interface TrialRunOptions {
 
 /** Run `trials` of a deployment; resolves with all results ordered by trial then time. */
 export async function runTrials(spec: DeploySpec, trials: number[], o: TrialRunOptions = {}): Promise<TrialResult[]> {
-  const workers = o.workers ?? defaultWorkers(trials.length);
+  // Never more threads than trials: extra ones would only idle.
+  const workers = Math.min(o.workers ?? defaultWorkers(trials.length), Math.max(1, trials.length));
   const file = workerFile();
   const all: TrialResult[] = [];
   if (workers <= 1 || trials.length <= 1 || !file) {

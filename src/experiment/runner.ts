@@ -12,7 +12,7 @@ import { Deployment, type DeploySpec, type TrialResult } from '../deploy/deploym
 import { runTrials } from '../deploy/trials.js';
 import { DeviceModel } from '../device/model.js';
 import { loadProfile, withNoiseScale } from '../device/profile.js';
-import { parseDuration } from '../device/duration.js';
+import { parseDuration } from '../input/values.js';
 import { runFinetune, trainOptionsOf } from '../train/finetune.js';
 import { resolveTraining, type ResolvedTraining, type TrainingSettings } from '../train/settings.js';
 import { labelOf, withPlacement, type ExperimentSpec, type HwaSetting, type ResolvedSpec } from './spec.js';

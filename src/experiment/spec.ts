@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
-import { parseDuration } from '../device/duration.js';
+import { parseDuration } from '../input/values.js';
 import { loadProfile } from '../device/profile.js';
 import { checkTrainable, loadDataset, type Dataset } from '../data/datasets.js';
 import { loadModel } from '../model/load.js';
@@ -118,7 +118,7 @@ export async function loadSpec(file: string): Promise<ResolvedSpec> {
   const times: number[] = [];
   spec.times.forEach((t, i) => {
     try {
-      times.push(typeof t === 'number' ? t : parseDuration(t, `/times/${i}`));
+      times.push(parseDuration(t, `/times/${i}`));
     } catch (e) {
       problems.push((e as Error).message);
     }
@@ -137,7 +137,7 @@ export async function loadSpec(file: string): Promise<ResolvedSpec> {
       if (!h) return;
       try {
         loadProfile(h.device);
-        if (h.time !== undefined) parseDuration(String(h.time), 't');
+        if (h.time !== undefined) parseDuration(h.time, `/adapters/${i}/hwa/${j}/time`);
       } catch (e) {
         problems.push(`/adapters/${i}/hwa/${j}: ${(e as Error).message}`);
       }
@@ -151,7 +151,16 @@ export async function loadSpec(file: string): Promise<ResolvedSpec> {
     }
   });
   try {
-    loadModel(spec.model).model.dispose();
+    const m = loadModel(spec.model).model;
+    const P = m.config.maxPositions;
+    m.dispose();
+    // Sequence lengths the run would use, against the model's positions (else it fails after training).
+    const seqs: [string, number | undefined][] = [
+      ['/training/seq', spec.training?.seq],
+      ['/evaluation/seq', spec.evaluation?.seq],
+      ...spec.adapters.map((a, i) => [`/adapters/${i}/training/seq`, a.training?.seq] as [string, number | undefined]),
+    ];
+    for (const [at, v] of seqs) if (v !== undefined && v > P) problems.push(`${at}: ${v} tokens exceed the model's ${P} positions`);
   } catch (e) {
     problems.push(`/model: ${(e as Error).message}`);
   }

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Ajv, type ErrorObject } from 'ajv';
 import { DeviceModel } from '../device/model.js';
 import { loadProfile } from '../device/profile.js';
-import { parseDuration } from '../device/duration.js';
+import { parseDuration } from '../input/values.js';
 import type { LinearSite } from '../model/linear.js';
 import type { Transformer } from '../model/transformer.js';
 import { RandomStream } from '../tensor/random.js';

@@ -5,7 +5,7 @@ import type { DeviceModel } from '../device/model.js';
 import { conductanceStats } from '../device/stats.js';
 import { RandomStream } from '../tensor/random.js';
 import { renderSvg } from './vega.js';
-import { formatDuration } from '../device/duration.js';
+import { formatDuration } from '../input/values.js';
 
 export interface DeviceChartOptions {
   /** Targets (fractions of gMax) for the conductance-vs-time chart. */

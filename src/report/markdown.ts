@@ -3,7 +3,7 @@
  * adapter over time, per device with a noise sweep the metric over scales, and optional
  * head-to-head comparisons of two adapters — the form a README or an issue note quotes.
  */
-import { formatDuration } from '../device/duration.js';
+import { formatDuration } from '../input/values.js';
 import type { Cell } from './aggregate.js';
 import { meanStd } from '../deploy/summary.js';
 

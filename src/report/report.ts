@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { readResults, type ResultLine } from '../experiment/store.js';
-import { formatDuration } from '../device/duration.js';
+import { formatDuration } from '../input/values.js';
 import { aggregate, parameterCounts, variantOf, type Cell } from './aggregate.js';
 import { renderSvg } from './vega.js';
 import { compare as compareCells, fmt, formatDiff, markdownReport } from './markdown.js';

@@ -75,13 +75,21 @@ export function trainOptionsOf(t: TrainingSettings): Omit<TrainOptions, 'hwa' | 
 }
 
 /** Run a fine-tuning job and write its adapter folder; returns the summary. */
-export async function runFinetune(job: FinetuneJob): Promise<FinetuneSummary> {
+export async function runFinetune(job0: FinetuneJob): Promise<FinetuneSummary> {
+  let job = job0;
   const device = job.hwa ? new DeviceModel(loadProfile(job.hwa.device)) : null;
   const data = job.data;
   checkTrainable(data);
   const numLabels = data.kind === 'regression' ? 1 : data.labels.length;
   const { model, tokenizer, dir } = loadModelForTask(job.model, numLabels, `${job.train.seed}/head`);
   try {
+    const P = model.config.maxPositions;
+    if (job.train.seqLen > P) {
+      // aimc's default length is cut to the model; a length the user asked for is refused.
+      const fromDefault = job.settings?.sources.seq?.startsWith('aimc default');
+      if (!fromDefault) throw new Error(`sequence length ${job.train.seqLen} (${job.settings?.sources.seq ?? 'seq'}) exceeds the model's ${P} positions`);
+      job = { ...job, train: { ...job.train, seqLen: P } };
+    }
     if (!tokenizer) throw new Error(`${dir}: no tokenizer.json`);
     const target = device ?? (job.targetDevice ? new DeviceModel(loadProfile(job.targetDevice)) : null);
     const attached = createAdapter(model, job.plugin, job.config, { device: target, horizon: job.hwa?.t ?? job.horizon ?? 86400, seed: job.train.seed, ...(job.configSource ? { source: job.configSource } : {}) });

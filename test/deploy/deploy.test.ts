@@ -12,7 +12,7 @@ import { ProgrammedModel, programmedWeight } from '../../src/deploy/analog-sites
 import { Deployment, type DeploySpec } from '../../src/deploy/deployment.js';
 import { runTrials } from '../../src/deploy/trials.js';
 import { meanStd, summarizeByTime } from '../../src/deploy/summary.js';
-import { formatDuration } from '../../src/device/duration.js';
+import { formatDuration } from '../../src/input/values.js';
 import { cli } from '../helpers/cli.js';
 import { tinyEncoderOnDisk } from '../helpers/tiny.js';
 

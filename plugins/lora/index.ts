@@ -29,6 +29,12 @@ const plugin: AdapterPlugin<LoraConfig> = {
   create(c: LoraConfig, ctx: PluginContext): Adapter {
     const { tf } = ctx;
     const sites = ctx.selectSites(c);
+    // A rank above a site's smaller side adds nothing a full update could not, and would
+    // allocate r·(D_in + D_out) per site: refused before anything is allocated.
+    for (const s of sites) {
+      const most = Math.min(s.inFeatures, s.outFeatures);
+      if (c.rank > most) throw new Error(`lora: rank ${c.rank} exceeds ${s.name}'s smaller dimension ${most} (it is ${s.inFeatures} × ${s.outFeatures})`);
+    }
     const scaling = c.alpha / c.rank;
     const vars = new Map<string, tfNs.Variable>();
     const hooks = new Map();

@@ -7,6 +7,7 @@ import { runTrials } from '../deploy/trials.js';
 import { summarizeByTime } from '../deploy/summary.js';
 import { formatDuration, MAX_NOISE_SCALE, MAX_TIMES, MAX_TRIALS, parseDurations, parseNumber, parsePositiveInt } from '../input/values.js';
 import { startBackend, table } from './common.js';
+import { checkOutputFile } from '../input/paths.js';
 
 /** Register `aimc deploy`. */
 export function registerDeployCommand(program: Command): void {
@@ -31,6 +32,7 @@ export function registerDeployCommand(program: Command): void {
     .option('--backend <name>', 'tensorflow | wasm | cpu')
     .action(async (o: Record<string, string | boolean | undefined>) => {
       const s = (k: string) => o[k] as string;
+      checkOutputFile(s('out'), '--out');
       const scale = parseNumber(s('noiseScale'), '--noise-scale', { min: 0, max: MAX_NOISE_SCALE });
       if (!['test', 'dev'].includes(s('split'))) throw new Error(`--split: expected test or dev, got '${s('split')}'`);
       const trials = parsePositiveInt(s('trials'), '--trials', MAX_TRIALS);

@@ -10,6 +10,7 @@ import { runFinetune, type FinetuneSummary } from '../train/finetune.js';
 import { parseConfigArg } from './adapter.js';
 import { parseDuration, parseNonNegative, parseNonNegativeInt, parsePositiveInt } from '../input/values.js';
 import { startBackend } from './common.js';
+import { checkOutputDir } from '../input/paths.js';
 import { describeTraining, resolveTraining, TRAINING_DEFAULTS, WARMUP_FRACTION, type TrainingSettings } from '../train/settings.js';
 import { trainOptionsOf } from '../train/finetune.js';
 
@@ -48,6 +49,7 @@ export function registerFinetuneCommand(program: Command): void {
     .action(async (o: Record<string, string | boolean | undefined>) => {
       const s = (k: string) => o[k] as string;
       // Everything a user can get wrong is checked before any work starts.
+      checkOutputDir(s('out'), '--out');
       const plugin = await loadPlugin(s('adapter'));
       const { config, source } = parseConfigArg(o.config as string | undefined);
       validatePluginConfig(plugin, config, source);

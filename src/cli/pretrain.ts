@@ -11,6 +11,7 @@ import { saveCheckpoint } from '../model/checkpoint.js';
 import { packSequences, pretrain } from '../train/pretrain.js';
 import { parseNonNegative, parsePositiveInt } from '../input/values.js';
 import { startBackend } from './common.js';
+import { checkOutputDir } from '../input/paths.js';
 
 
 /** Register `aimc pretrain`. */
@@ -41,6 +42,7 @@ export function registerPretrainCommand(program: Command): void {
     .action(async (o: Record<string, string>) => {
       const arch = o.arch as ModelConfig['arch'];
       if (arch !== 'encoder' && arch !== 'decoder') throw new Error(`--arch: expected encoder or decoder, got '${o.arch}'`);
+      checkOutputDir(o.out!, '--out');
       await startBackend(o.backend, true);
       const data = loadDataset(o.dataset!);
       mkdirSync(o.out!, { recursive: true });

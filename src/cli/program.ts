@@ -38,7 +38,21 @@ export async function runCli(argv: string[]): Promise<number> {
     return Number(process.exitCode ?? 0);
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;
-    console.error(`aimc: ${(e as Error).message}`);
+    console.error(describeFailure(e));
+    if (process.env.AIMC_DEBUG && e instanceof Error && e.stack) console.error(e.stack);
     return 1;
   }
+}
+
+/**
+ * One line for a failure. aimc's own refusals are plain Errors (or its error classes) whose
+ * message names the file, option or path; JavaScript's TypeError, RangeError, ReferenceError
+ * and anything that is not an Error mean aimc met a case it did not foresee — say so, and
+ * how to report it, instead of showing an internal message as if it were about the input.
+ */
+export function describeFailure(e: unknown): string {
+  const internal = !(e instanceof Error) || ['TypeError', 'ReferenceError', 'SyntaxError', 'EvalError', 'RangeError', 'RuntimeError', 'CompileError'].includes(e.name);
+  const msg = e instanceof Error ? e.message.split('\n').join('\n  ') : String(e);
+  if (!internal) return `aimc: ${msg}`;
+  return `aimc: internal error — a case aimc did not foresee, not a problem aimc found in your input (${(e as Error)?.name ?? 'error'}: ${msg.split('\n')[0]}). Please report it with the command you ran and its input files; AIMC_DEBUG=1 prints the stack.`;
 }

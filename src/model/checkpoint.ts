@@ -77,6 +77,15 @@ export function loadCheckpoint(dir: string, opts: { numLabels?: number; seed?: s
   }
   validateConfig(config, cfgFile);
   const st = readSafeTensors(readFileSync(stFile), stFile);
+  // The config's sizes against the stored tensors before the model is allocated.
+  const emb = st.tensors.get('embed.tokens');
+  if (emb && (emb.shape[0] !== config.vocabSize || emb.shape[1] !== config.hiddenSize)) {
+    throw new Error(`${cfgFile}: vocabSize ${config.vocabSize} × hiddenSize ${config.hiddenSize} does not match ${stFile}'s embed.tokens [${emb.shape.join(', ')}]`);
+  }
+  const head = st.tensors.get('head.out.weight');
+  if (head && opts.numLabels === undefined && head.shape[1] !== config.numLabels) {
+    throw new Error(`${cfgFile}: numLabels ${config.numLabels} does not match ${stFile}'s head.out.weight [${head.shape.join(', ')}]`);
+  }
   const retarget = opts.numLabels !== undefined && opts.numLabels !== config.numLabels;
   if (opts.numLabels !== undefined) config = { ...config, numLabels: opts.numLabels };
   return modelFromTensors(

@@ -39,12 +39,29 @@ export function defaultConfig(arch: ModelConfig['arch']): ModelConfig {
   };
 }
 
+/** Largest sizes a config may give (far above any model that fits the engine). */
+export const SIZE_LIMITS = {
+  vocabSize: 1_000_000,
+  hiddenSize: 65_536,
+  numLayers: 1_000,
+  numHeads: 4_096,
+  intermediateSize: 262_144,
+  maxPositions: 1_000_000,
+  numLabels: 100_000,
+} as const;
+
+/** Parameters a model may have (float32: 4 bytes each, with gradients and AdamW moments four times that). */
+export const MAX_PARAMETERS = 1e9;
+
 /** Check a config; throws naming the field and what was expected. */
 export function validateConfig(c: ModelConfig, file = 'config'): ModelConfig {
+  if (c === null || typeof c !== 'object' || Array.isArray(c)) throw new Error(`${file}: expected a JSON object with the model's sizes, got ${c === null ? 'null' : Array.isArray(c) ? 'an array' : typeof c}`);
   const problems: string[] = [];
   const posInt = (k: keyof ModelConfig) => {
     const v = c[k];
+    const max = SIZE_LIMITS[k as keyof typeof SIZE_LIMITS];
     if (!Number.isInteger(v) || (v as number) <= 0) problems.push(`${k}: expected a positive integer, got ${JSON.stringify(v)}`);
+    else if (max !== undefined && (v as number) > max) problems.push(`${k}: ${v} is beyond what aimc can hold (at most ${max})`);
   };
   if (c.arch !== 'encoder' && c.arch !== 'decoder') problems.push(`arch: expected 'encoder' or 'decoder', got ${JSON.stringify(c.arch)}`);
   (['vocabSize', 'hiddenSize', 'numLayers', 'numHeads', 'intermediateSize', 'maxPositions'] as const).forEach(posInt);
@@ -56,7 +73,13 @@ export function validateConfig(c: ModelConfig, file = 'config'): ModelConfig {
   if (c.activation !== undefined && !['gelu', 'gelu_tanh', 'relu'].includes(c.activation)) {
     problems.push(`activation: expected 'gelu', 'gelu_tanh' or 'relu', got ${JSON.stringify(c.activation)}`);
   }
-  if (!Number.isInteger(c.numLabels) || c.numLabels < 0) problems.push(`numLabels: expected an integer >= 0, got ${JSON.stringify(c.numLabels)}`);
+  if (!Number.isInteger(c.numLabels) || c.numLabels < 0 || c.numLabels > SIZE_LIMITS.numLabels) problems.push(`numLabels: expected an integer in [0, ${SIZE_LIMITS.numLabels}], got ${JSON.stringify(c.numLabels)}`);
+  // The parameter count bounds the memory a config makes aimc allocate before any weight is read.
+  if (!problems.length) {
+    const D = c.hiddenSize;
+    const params = (c.vocabSize + c.maxPositions + c.numLabels) * D + c.numLayers * (4 * D * D + 2 * D * c.intermediateSize);
+    if (params > MAX_PARAMETERS) problems.push(`the sizes describe ${params.toExponential(2)} parameters; aimc holds at most ${MAX_PARAMETERS.toExponential(0)} (a float32 engine with a 4 GB heap)`);
+  }
   if (!Number.isInteger(c.padTokenId) || c.padTokenId < 0 || c.padTokenId >= c.vocabSize) {
     problems.push(`padTokenId: expected an integer in [0, vocabSize), got ${JSON.stringify(c.padTokenId)}`);
   }

@@ -86,3 +86,63 @@ describe('experiment specs', () => {
     });
   }
 });
+
+import { cpSync, readFileSync } from 'node:fs';
+import { modelsDir } from '../../src/model/load.js';
+import { describeFailure } from '../../src/cli/program.js';
+
+describe('messages, not internals', () => {
+  const copyModel = (edit: (cfg: Record<string, unknown>) => unknown) => {
+    const d = mkdtempSync(join(tmpdir(), 'aimc-cfg-'));
+    cpSync(join(modelsDir(), 'aimc-enc-tiny'), d, { recursive: true });
+    const cfg = JSON.parse(readFileSync(join(d, 'config.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(d, 'config.json'), JSON.stringify(edit(cfg)));
+    return d;
+  };
+  for (const [what, edit, message] of [
+    ['null', () => null, /config\.json: expected a JSON object with the model's sizes, got null/],
+    ['an array', () => [1], /config\.json: expected a JSON object .* got an array/],
+    ['numLabels 1e8', (c: Record<string, unknown>) => ({ ...c, numLabels: 1e8 }), /numLabels: expected an integer in \[0, 100000\], got 100000000/],
+    ['vocabSize 1e9', (c: Record<string, unknown>) => ({ ...c, vocabSize: 1e9 }), /vocabSize: 1000000000 is beyond what aimc can hold/],
+    ['hiddenSize 40000 × 1000 layers', (c: Record<string, unknown>) => ({ ...c, hiddenSize: 40000, numHeads: 4, numLayers: 1000 }), /describe .* parameters; aimc holds at most 1e\+9/],
+    ['a vocabulary the weights do not have', (c: Record<string, unknown>) => ({ ...c, vocabSize: 5000 }), /vocabSize 5000 × hiddenSize 128 does not match .*embed\.tokens \[4096, 128\]/],
+  ] as const) {
+    it(`a checkpoint whose config.json is ${what} is refused before anything is allocated`, async () => {
+      const d = copyModel(edit as (c: Record<string, unknown>) => unknown);
+      const r = await cli('model', 'info', d, '--json');
+      expect(r.code).not.toBe(0);
+      expect(r.err).toMatch(message);
+      expect(r.err).not.toMatch(/internal error|Cannot read properties/);
+    });
+  }
+
+  it('lora with a rank beyond the model is refused before allocating', async () => {
+    const r = await cli('adapter', 'params', 'lora', '--model', 'aimc-enc-tiny', '--config', '{"rank": 10000000}');
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/lora: rank 10000000 exceeds encoder\.0\.attn\.q's smaller dimension 128/);
+  });
+
+  it('finetune --out naming an existing file is refused before training', async () => {
+    const f = join(dir, 'a-file');
+    writeFileSync(f, 'keep me');
+    const r = await cli('finetune', '--model', 'aimc-enc-tiny', '--task', 'spam', '--adapter', 'head', '--out', f);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/--out: .*a-file exists and is a file; give a folder/);
+    expect(readFileSync(f, 'utf8')).toBe('keep me');
+  });
+
+  it('deploy --out naming a folder is refused before any trial', async () => {
+    const r = await cli('deploy', '--model', 'aimc-enc-tiny', '--task', 'spam', '--device', 'ideal', '--out', dir);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/--out: .* is a folder; give a file name/);
+  });
+
+  it('an unforeseen defect says so in one line, with a way to report it', () => {
+    const m = describeFailure(new TypeError("Cannot read properties of undefined (reading 'x')"));
+    expect(m).toMatch(/^aimc: internal error — a case aimc did not foresee/);
+    expect(m).toMatch(/Please report it/);
+    expect(m.split('\n')).toHaveLength(1);
+    expect(describeFailure(new Error('spec.json: /times/0: bad'))).toBe('aimc: spec.json: /times/0: bad');
+    expect(describeFailure('a string')).toMatch(/internal error/);
+  });
+});

@@ -224,21 +224,36 @@ function expressionFields(doc: Record<string, unknown>): [string, unknown, reado
   return out.filter(([, src]) => (typeof src === 'string' && src.trim() !== '') || isNum(src));
 }
 
+/** Programming noise can place a device far beyond gMax: programmed-conductance expressions must hold up to this multiple of it. */
+export const PROGRAMMED_RANGE = 10;
+
 /**
- * An expression that compiles can still produce NaN or ±Infinity (log(r) at r = 0, or a
- * branch `(r >= a) * log(r)` whose zero weight meets -Infinity) or a negative std; both
- * silently poison every simulated device, so they are checked over the whole range.
+ * The points an expression is checked at: 2001 evenly spaced over the range, the range's
+ * ends, and 60 log-spaced points approaching its low end (where logs and divisions blow up).
+ */
+function checkPoints(lo: number, hi: number): number[] {
+  const pts = new Set<number>([lo, hi]);
+  for (let i = 0; i <= 2000; i++) pts.add(lo + ((hi - lo) * i) / 2000);
+  for (let k = 0; k < 60; k++) pts.add(lo + (hi - lo) * 10 ** (-12 + (k * 12) / 60));
+  return [...pts].sort((a, b) => a - b);
+}
+
+/**
+ * An expression that compiles can still produce NaN or ±Infinity (log(r) at r = 0, a branch
+ * `(r >= a) * log(r)` whose zero weight meets -Infinity, a power that overflows above gMax)
+ * or a negative std; both silently poison every simulated device, so they are checked over
+ * the domain the device can reach: targets in [gMin, gMax]; programmed conductances in
+ * [0, PROGRAMMED_RANGE·gMax], since programming noise puts devices beyond gMax.
  */
 function rangeProblem(expr: CompiledExpr, vars: readonly string[], gMin: number, gMax: number, isStd: boolean): string | null {
   const programmed = vars.includes('gProg');
   const [gName, rName] = programmed ? ['gProg', 'rProg'] : ['g', 'r'];
-  for (let i = 0; i <= 100; i++) {
-    const r = i / 100;
-    const g = r * gMax;
-    if (!programmed && g < gMin) continue;
+  const [lo, hi] = programmed ? [0, PROGRAMMED_RANGE * gMax] : [gMin, gMax];
+  for (const g of checkPoints(lo, hi)) {
+    const r = g / gMax;
     const v = expr.scalar({ [gName]: g, [rName]: r, gMax, gMin });
-    const where = `at ${rName} = ${r} (${gName} = ${+g.toPrecision(6)} µS)`;
-    if (!Number.isFinite(v)) return `evaluates to ${v} ${where}; guard logs and divisions, e.g. log(max(${rName}, 1e-7))`;
+    const where = `at ${rName} = ${+r.toPrecision(6)} (${gName} = ${+g.toPrecision(6)} µS${programmed ? `; programmed conductances are checked up to ${PROGRAMMED_RANGE}·gMax` : ''})`;
+    if (!Number.isFinite(v)) return `evaluates to ${v} ${where}; guard logs, divisions and powers, e.g. log(max(${rName}, 1e-7)), min(${rName}, 1)`;
     if (isStd && v < 0) return `evaluates to ${+v.toPrecision(4)} ${where}; a std must be >= 0`;
   }
   return null;

@@ -134,7 +134,14 @@ const CASES: [string, (p: Json) => void, string, RegExp][] = [
   ['a misspelled property', (p) => (p.conductance.gmax = 25), '/conductance/gmax', /^unknown property 'gmax' \(did you mean 'gMax'\?\)$/],
   ['a transposed property name', (p) => (p.drift.nuMaen = 0.05), '/drift/nuMaen', /^unknown property 'nuMaen' \(did you mean 'nuMean'\?\)$/],
   ['a property in the wrong section', (p) => (p.readNoise.t0 = 20), '/readNoise/t0', /^unknown property 't0' \(it belongs under \/drift\)$/],
-  ['a negative gMax', (p) => (p.conductance.gMax = -1), '/conductance/gMax', /^expected number > 0, got -1$/],
+  ['a negative gMax', (p) => (p.conductance.gMax = -1), '/conductance/gMax', /^expected number >= 0\.001, got -1$/],
+  ['a subnormal gMax', (p) => (p.conductance.gMax = 1e-320), '/conductance/gMax', /^expected number >= 0\.001, got 1e-320$/],
+  ['an astronomic gMax', (p) => (p.conductance.gMax = 1e308), '/conductance/gMax', /^expected number <= 1000000, got 1e\+308$/],
+  ['a programming scale of 1e308', (p) => (p.scales.programming = 1e308), '/scales/programming', /^expected number <= 1000, got 1e\+308$/],
+  ['a subnormal ADC bound', (p) => (p.periphery.adc.bound = 1e-320), '/periphery/adc/bound', /^expected number >= 0\.000001, got 1e-320$/],
+  ['a read noise that is NaN above gMax', (p) => (p.readNoise.q = '0.01 * sqrt(1 - rProg)'), '/readNoise/q', /^evaluates to NaN at rProg = 1\.00\d* .*checked up to 10·gMax/],
+  ['a read noise that overflows far above gMax', (p) => (p.readNoise.q = '0.01 * exp(200 * rProg)'), '/readNoise/q', /^evaluates to Infinity at rProg = [3-9]\.\d+/],
+  ['a drift exponent infinite near g = 0', (p) => ((p.conductance.gMin = 0), (p.drift.nuMean = '0.05 / r')), '/drift/nuMean', /^evaluates to Infinity at r = 0 /],
   ['gMin above gMax', (p) => (p.conductance.gMin = 30), '/conductance/gMax', /^expected gMax > gMin \(30\), got 25$/],
   ['gMin equal to gMax', (p) => (p.conductance.gMin = 25), '/conductance/gMax', /^expected gMax > gMin \(25\), got 25$/],
   ['a single level', (p) => (p.conductance.levels = 1), '/conductance/levels', /^expected integer >= 2, got 1$/],
@@ -149,7 +156,7 @@ const CASES: [string, (p: Json) => void, string, RegExp][] = [
   ['an empty expression', (p) => (p.programming.std = ''), '/programming/std', /^expected a non-empty string$/],
   ['an expression of the wrong type', (p) => (p.programming.std = true), '/programming/std', /^expected string or number, got true$/],
   ['an expression giving NaN', (p) => (p.drift.nuStd = '(r >= 0.5) * log(r)'), '/drift/nuStd', /^evaluates to NaN at r = 0 \(g = 0 µS\); guard logs/],
-  ['a negative std', (p) => (p.programming.std = '0.1 - r'), '/programming/std', /^evaluates to -0\.01 at r = 0\.11 .*a std must be >= 0$/],
+  ['a negative std', (p) => (p.programming.std = '0.1 - r'), '/programming/std', /^evaluates to -0\.0005 at r = 0\.1005 .*a std must be >= 0$/],
   [
     'non-increasing relaxation times',
     (p) => (p.relaxation = { points: [{ t: 10, std: 1 }, { t: 5, std: 1 }], beyondLast: 'hold' }),
@@ -169,9 +176,9 @@ const CASES: [string, (p: Json) => void, string, RegExp][] = [
   ['a drift section of the wrong type', (p) => (p.drift = 3), '/drift', /^expected object or null, got 3$/],
   ['a field missing inside a nullable section', (p) => delete p.drift.t0, '/drift', /^missing required property 't0'$/],
   ['a zero t0', (p) => (p.drift.t0 = 0), '/drift/t0', /^expected number > 0, got 0$/],
-  ['a negative tRead', (p) => (p.readNoise.tRead = -2.5e-7), '/readNoise/tRead', /^expected number > 0, got -2\.5e-7$/],
+  ['a negative tRead', (p) => (p.readNoise.tRead = -2.5e-7), '/readNoise/tRead', /^expected number >= 1e-15, got -2\.5e-7$/],
   ['a negative noise scale', (p) => (p.scales.read = -1), '/scales/read', /^expected number >= 0, got -1$/],
-  ['a zero ADC bound', (p) => (p.periphery.adc.bound = 0), '/periphery/adc/bound', /^expected number > 0, got 0$/],
+  ['a zero ADC bound', (p) => (p.periphery.adc.bound = 0), '/periphery/adc/bound', /^expected number >= 0\.000001, got 0$/],
   ['a negative cost', (p) => (p.cost.adcEnergy = -2), '/cost/adcEnergy', /^expected number >= 0, got -2$/],
   ['a string boolean', (p) => (p.driftCompensation.enabled = 'yes'), '/driftCompensation/enabled', /^expected boolean, got string 'yes'$/],
   ['zero devices per conductance', (p) => (p.mapping.devicesPerConductance = 0), '/mapping/devicesPerConductance', /^expected integer >= 1, got 0$/],
@@ -199,7 +206,7 @@ describe('malformed profiles are rejected with precise messages', () => {
     });
     expect(e.problems.map((x) => x.path)).toEqual(['/conductance/gMax', '/periphery/adc/bits', '/tile/colz']);
     expect(e.message.split('\n')).toEqual([
-      'my-device.json: /conductance/gMax: expected number > 0, got -1',
+      'my-device.json: /conductance/gMax: expected number >= 0.001, got -1',
       "my-device.json: /periphery/adc/bits: expected integer or null, got string 'nine'",
       "my-device.json: /tile/colz: unknown property 'colz' (did you mean 'cols'?)",
     ]);

@@ -10,6 +10,7 @@
  *                                      sum over row tiles, rescaling
  */
 import * as tf from '@tensorflow/tfjs';
+import { NonFiniteError } from '../input/finite.js';
 import type { DeviceModel, ProgrammedWeights } from '../device/model.js';
 import { normalTensor } from '../tensor/sample.js';
 import { RandomStream } from '../tensor/random.js';
@@ -82,6 +83,19 @@ function meanAbs(ws: tf.Tensor2D[]): number {
   });
 }
 
+/** Locate the non-finite conductances of a read and throw, naming the device and the time. */
+function nonFinite(ws: tf.Tensor2D[], device: string, t: number): never {
+  let bad = 0;
+  let n = 0;
+  for (const w of ws) {
+    if (w.isDisposed) continue;
+    const v = w.dataSync();
+    n += v.length;
+    for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i]!)) bad++;
+  }
+  throw new NonFiniteError([`t = ${t} s`, `device ${device}`], `${bad ? `${bad} of ${n}` : 'some'} programmed conductances are not finite — the profile's physics produces NaN or infinity for conductances this deployment reaches`);
+}
+
 export class ProgrammedMatrix {
   /** Drift-compensation reference: mean |W| read right after programming. */
   readonly gdcReference: number;
@@ -93,7 +107,11 @@ export class ProgrammedMatrix {
   ) {
     const ref = devices.map((d, i) => this.tiled.device.weightsAt(d, 0, gdcRng.child(`rowtile-${i}`)) as tf.Tensor2D);
     this.gdcReference = meanAbs(ref);
-    ref.forEach((t) => t.dispose());
+    try {
+      if (!Number.isFinite(this.gdcReference)) nonFinite(ref, this.tiled.device.name, 0);
+    } finally {
+      ref.forEach((t) => t.dispose());
+    }
   }
 
   /**
@@ -104,7 +122,16 @@ export class ProgrammedMatrix {
     const dev = this.tiled.device;
     const weights = this.devices.map((d, i) => dev.weightsAt(d, t, rng.child(`rowtile-${i}`)) as tf.Tensor2D);
     const compensate = opts.compensate ?? dev.driftCompensation;
-    const gdc = compensate ? this.gdcReference / Math.max(meanAbs(weights), 1e-12) : 1;
+    // One reduction per read (also GDC's): a NaN or infinity anywhere makes it non-finite.
+    const mean = meanAbs(weights);
+    if (!Number.isFinite(mean)) {
+      try {
+        nonFinite(weights, dev.name, t);
+      } finally {
+        weights.forEach((w) => w.dispose());
+      }
+    }
+    const gdc = compensate ? this.gdcReference / Math.max(mean, 1e-12) : 1;
     return new AnalogMatrix(this.tiled, weights, gdc);
   }
 

@@ -5,6 +5,7 @@
  * Digital adapter hooks (before/after, bias updates) keep running around the analog MVM.
  */
 import * as tf from '@tensorflow/tfjs';
+import { withContext } from '../input/finite.js';
 import type { DeviceModel } from '../device/model.js';
 import type { LinearSite } from '../model/linear.js';
 import { TiledMatrix, type AnalogMatrix, type ProgrammedMatrix } from '../crossbar/analog-matrix.js';
@@ -37,7 +38,7 @@ export class ProgrammedModel {
       const t = TiledMatrix.map(W, device);
       W.dispose();
       tiled.push(t);
-      programmed.push(t.program(rng.child(s.name, 'program')));
+      programmed.push(withContext(`site ${s.name}`, () => t.program(rng.child(s.name, 'program'))));
     }
     return new ProgrammedModel(sites, programmed, tiled);
   }
@@ -48,7 +49,8 @@ export class ProgrammedModel {
    */
   readAt(t: number, rng: RandomStream, opts: { compensate?: boolean } = {}): void {
     this.releaseReads();
-    this.current = this.programmed.map((p, i) => p.at(t, rng.child(this.sites[i]!.name, 'read'), opts));
+    this.current = [];
+    for (const [i, p] of this.programmed.entries()) this.current.push(withContext(`site ${this.sites[i]!.name}`, () => p.at(t, rng.child(this.sites[i]!.name, 'read'), opts)));
     this.sites.forEach((s, i) => {
       const analog = this.current[i]!;
       let call = 0;

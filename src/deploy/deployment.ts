@@ -14,6 +14,7 @@ import type { Transformer } from '../model/transformer.js';
 import type { AttachedAdapter } from '../peft/host.js';
 import { loadAdapter, readAdapterFile } from '../peft/state.js';
 import { RandomStream } from '../tensor/random.js';
+import { NonFiniteError, withContext } from '../input/finite.js';
 import { defaultAnalogSites } from '../train/hwa-sites.js';
 import { taskRunner, type Metrics, type TaskRunner } from '../train/tasks.js';
 import { ProgrammedModel } from './analog-sites.js';
@@ -102,7 +103,9 @@ export class Deployment {
 
   /** The model evaluated in float (no device): the baseline every analog result is compared to. */
   digital(): Metrics {
-    return this.runner.evaluate(this.examples);
+    const m = withContext('digital (no device)', () => this.runner.evaluate(this.examples));
+    for (const [k, v] of Object.entries(m)) if (!Number.isFinite(v)) throw new NonFiniteError(['digital (no device)'], `metric ${k} is ${v}`);
+    return m;
   }
 
   /** One trial: program a chip, read it at every time (ascending), evaluate each. */
@@ -113,10 +116,14 @@ export class Deployment {
     try {
       return [...s.times]
         .sort((a, b) => a - b)
-        .map((t) => {
-          chip.readAt(t, rng.child('t', t), s.compensate === undefined ? {} : { compensate: s.compensate });
-          return { trial, t, metrics: this.runner.evaluate(this.examples) };
-        });
+        .map((t) =>
+          withContext(`trial ${trial}`, () => {
+            chip.readAt(t, rng.child('t', t), s.compensate === undefined ? {} : { compensate: s.compensate });
+            const metrics = withContext(`device ${this.device.name}, t = ${t} s`, () => this.runner.evaluate(this.examples));
+            for (const [k, v] of Object.entries(metrics)) if (!Number.isFinite(v)) throw new NonFiniteError([`device ${this.device.name}, t = ${t} s`, `trial ${trial}`], `metric ${k} is ${v}`);
+            return { trial, t, metrics };
+          }),
+        );
     } finally {
       chip.dispose();
     }

@@ -3,6 +3,7 @@
  * tests compare with closed forms.
  */
 import * as tf from '@tensorflow/tfjs';
+import { NonFiniteError } from '../input/finite.js';
 import type { DeviceModel } from './model.js';
 import { RandomStream } from '../tensor/random.js';
 
@@ -51,7 +52,9 @@ export function conductanceStats(
         const std = tf.sqrt(tf.mul(variance, samples / Math.max(samples - 1, 1)));
         return tf.stack([mean, std, rmsOf(wt), rmsOf(tf.mul(wt, c))]).dataSync();
       }) as unknown as [number, number, number, number];
-      rows.push({ gRel, t, gTarget: gT, progStd: dev.programNoiseStdAt(gT), gMean, gStd, weightError: err, weightErrorCompensated: errC });
+      const row = { gRel, t, gTarget: gT, progStd: dev.programNoiseStdAt(gT), gMean, gStd, weightError: err, weightErrorCompensated: errC };
+      for (const [k, v] of Object.entries(row)) if (!Number.isFinite(v)) throw new NonFiniteError([`g = ${gRel}·gMax, t = ${t} s`, `device ${dev.name}`], `${k} is ${v} — the profile's physics produces NaN or infinity for conductances this device reaches`);
+      rows.push(row);
     }
     programmed.dispose();
     pw.dispose();

@@ -14,6 +14,7 @@ import { DeviceModel } from '../device/model.js';
 import { loadProfile, withNoiseScale } from '../device/profile.js';
 import { parseDuration } from '../input/values.js';
 import { runFinetune, trainOptionsOf } from '../train/finetune.js';
+import { NonFiniteError } from '../input/finite.js';
 import { resolveTraining, type ResolvedTraining, type TrainingSettings } from '../train/settings.js';
 import { labelOf, withPlacement, type ExperimentSpec, type HwaSetting, type ResolvedSpec } from './spec.js';
 import { ResultStore, type ResultLine } from './store.js';
@@ -223,7 +224,9 @@ export async function runExperiment(
     if (!store.has(devKey)) {
       const dev = new DeviceModel(withNoiseScale(loadProfile(j.device), j.noiseScale));
       const compensate = j.compensation ?? dev.driftCompensation;
-      store.append([{ kind: 'device', key: devKey, device: j.device, name: dev.name, noiseScale: j.noiseScale, compensation: compensate, relativeWeightNoise: r.times.map((t) => ({ t, value: dev.relativeWeightNoise(t, { compensate }) })), cost: { ...dev.cost }, tile: { ...dev.tile } }]);
+      const rwn = r.times.map((t) => ({ t, value: dev.relativeWeightNoise(t, { compensate }) }));
+      for (const x of rwn) if (!Number.isFinite(x.value)) throw new NonFiniteError([`t = ${x.t} s`, `device ${j.device} ×${j.noiseScale}`], `the relative weight noise is ${x.value}`);
+      store.append([{ kind: 'device', key: devKey, device: j.device, name: dev.name, noiseScale: j.noiseScale, compensation: compensate, relativeWeightNoise: rwn, cost: { ...dev.cost }, tile: { ...dev.tile } }]);
     }
     const base = { adapter: j.train.label, plugin: j.train.plugin, seed: j.train.seed, hwa: j.train.hwaKey, device: j.device, noiseScale: j.noiseScale };
     const resultKey = (trial: number, t: number) => keyOf(['result', j.train.label, j.train.seed, j.train.hwaKey, j.device, j.noiseScale, j.compensation, t, trial]);

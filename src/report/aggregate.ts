@@ -33,6 +33,10 @@ export function variantOf(l: Record<string, unknown>): string {
 /** Aggregate result lines into cells, sorted by variant order of appearance, device, scale, time. */
 export function aggregate(lines: ResultLine[]): Cell[] {
   const results = lines.filter((l) => l.kind === 'result');
+  // A report computed from a NaN would print a number that means nothing.
+  for (const l of [...results, ...lines.filter((x) => x.kind === 'digital')]) {
+    if (typeof l.value !== 'number' || !Number.isFinite(l.value)) throw new Error(`results.jsonl: the ${l.kind} line '${l.key}' holds ${JSON.stringify(l.value)}, not a finite number; rerun that experiment (its results are not trustworthy)`);
+  }
   const groups = new Map<string, ResultLine[]>();
   for (const l of results) {
     const k = JSON.stringify([variantOf(l), l.device, l.noiseScale, l.t]);

@@ -189,6 +189,7 @@ export async function pretrain(o: PretrainOptions): Promise<{ model: Transformer
     const loss = opt.minimize(() => batchLoss(model, seqs, o, rng.child('step', step), true).loss, vars, o.clip);
     const lv = loss.dataSync()[0]!;
     loss.dispose();
+    if (!Number.isFinite(lv)) throw new Error(`pretraining diverged at step ${step + 1} (loss ${lv}); the last checkpoint (step ${state.step}) is kept — resume with a lower --lr`);
     tokens += o.batchSize * o.seqLen;
     const done = step + 1;
     let ev: EvalResult | undefined;

@@ -8,6 +8,7 @@ import type { Dataset, Example } from '../data/datasets.js';
 import type { TextTokenizer } from '../model/tokenizer.js';
 import type { Batch, ForwardOptions, Transformer } from '../model/transformer.js';
 import { softmaxCrossEntropy } from '../tensor/ops.js';
+import { NonFiniteError } from '../input/finite.js';
 import type { RandomStream } from '../tensor/random.js';
 import { encodeBatch } from './batch.js';
 import { accuracy as acc, bleu, f1, matthews, pearson, perplexity, rougeL, spearman, tokenizeForMetrics } from './metrics.js';
@@ -50,10 +51,12 @@ function headRunner(model: Transformer, data: Dataset, tok: TextTokenizer, o: Ta
     const out: number[] = [];
     for (let i = 0; i < examples.length; i += o.batchSize) {
       const chunk = examples.slice(i, i + o.batchSize);
-      const v = tf.tidy(() => {
+      const [v, total] = tf.tidy(() => {
         const logits = model.classify(batchOf(chunk));
-        return (regression ? tf.reshape(logits, [-1]) : tf.argMax(logits, 1)).dataSync();
+        // One sum per batch: any NaN or infinity in the logits makes it non-finite (argMax would hide them).
+        return [(regression ? tf.reshape(logits, [-1]) : tf.argMax(logits, 1)).dataSync(), tf.sum(logits).dataSync()[0]!] as const;
       });
+      if (!Number.isFinite(total)) throw new NonFiniteError([], `the model's outputs for examples ${i}–${i + chunk.length - 1} are not finite`);
       out.push(...Array.from(v));
     }
     return out;
@@ -133,6 +136,7 @@ function decoderRunner(model: Transformer, data: Dataset, tok: TextTokenizer, o:
         const r = lossOf(rows);
         return [r.loss.dataSync()[0]!, r.count];
       });
+      if (!Number.isFinite(l)) throw new NonFiniteError([], `the language-model loss of examples ${i}–${i + o.batchSize - 1} is ${l}`);
       sum += l * c;
       count += c;
     }

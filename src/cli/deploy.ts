@@ -1,6 +1,6 @@
 /** `aimc deploy`: program a model (and adapter) onto a device, let it drift, evaluate over trials. */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Deployment, type DeploySpec } from '../deploy/deployment.js';
 import { runTrials } from '../deploy/trials.js';
@@ -71,6 +71,6 @@ export function registerDeployCommand(program: Command): void {
       const t = table(['t', `${main} (mean ± std over ${trials})`, 'digital', 'drop']);
       for (const r of summary) t.push([formatDuration(r.t), `${r.mean.toFixed(4)} ± ${r.std.toFixed(4)}`, r.digital.toFixed(4), (r.digital - r.mean).toFixed(4)]);
       console.log(t.toString());
-      console.error(`results written to ${s('out')}`);
+      console.error(`results written to ${resolve(s("out"))}`);
     });
 }

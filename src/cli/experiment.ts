@@ -3,7 +3,8 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import { loadSpec } from '../experiment/spec.js';
-import { deployJobs, runExperiment, trainJobs, type TrainJob } from '../experiment/runner.js';
+import { resolve } from 'node:path';
+import { defaultRunsRoot, deployJobs, runDir, runExperiment, trainJobs, type TrainJob } from '../experiment/runner.js';
 import { describeTraining } from '../train/settings.js';
 import { buildReport } from '../report/report.js';
 import { parsePositiveInt } from '../input/values.js';
@@ -27,11 +28,14 @@ export function registerExperimentCommands(program: Command): void {
     .command('validate')
     .description('check a spec (schema, plugins and configs, devices, model, task) without running it')
     .argument('<spec>', 'experiment JSON file')
+    .option('--runs <dir>', "runs root (default: runs/ of the spec's project: the nearest folder above it with package.json or .git)")
     .option('--backend <name>', 'tensorflow | wasm | cpu')
-    .action(async (file: string, o: { backend?: string }) => {
+    .action(async (file: string, o: { backend?: string; runs?: string }) => {
       await startBackend(o.backend, false);
       const r = await loadSpec(file);
-      const t = trainJobs(r);
+      const root = resolve(o.runs ?? defaultRunsRoot(file));
+      console.log(`run folder: ${runDir(r.spec, root)}`);
+      const t = trainJobs(r, root);
       const d = deployJobs(r, t);
       printTraining(t);
       console.log(`${file}: valid — ${t.length} training jobs, ${d.length} deployments × ${r.spec.trials} trials × ${r.times.length} times = ${d.length * r.spec.trials * r.times.length} result lines`);
@@ -42,24 +46,30 @@ export function registerExperimentCommands(program: Command): void {
     .description('run or resume an experiment; writes runs/NAME/results.jsonl, results.csv and report.html')
     .argument('<spec>', 'experiment JSON file')
     .option('--workers <n>', 'worker threads for trials (default: the spec\'s, else one per core)')
+    .option('--runs <dir>', "runs root (default: runs/ of the spec's project: the nearest folder above it with package.json or .git)")
+    .option('--discard-stale', 'drop recorded results that no longer hold for the spec as it is now (changed settings or input files), then recompute them')
     .option('--no-report', 'do not build the report at the end')
     .option('--backend <name>', 'tensorflow | wasm | cpu')
-    .action(async (file: string, o: { workers?: string; report: boolean; backend?: string }) => {
-      const workers = o.workers ? parsePositiveInt(o.workers, '--workers') : undefined;
+    .action(async (file: string, o: { workers?: string; report: boolean; backend?: string; runs?: string; discardStale?: boolean }) => {
+      const workers = o.workers ? parsePositiveInt(o.workers, '--workers', 1024) : undefined;
       await startBackend(o.backend, true);
       // The whole spec is checked before any work starts.
       const r = await loadSpec(file);
-      printTraining(trainJobs(r));
+      const root = resolve(o.runs ?? defaultRunsRoot(file));
+      console.log(`run folder: ${runDir(r.spec, root)}`);
+      printTraining(trainJobs(r, root));
       const bars = new cliProgress.MultiBar(
         { format: '{phase} {bar} {value}/{total} | ETA {eta_formatted} | {label}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 30_000, clearOnComplete: false },
         cliProgress.Presets.shades_classic,
       );
-      const train = bars.create(trainJobs(r).length, 0, { phase: 'train ', label: '' });
-      const deploy = bars.create(deployJobs(r, trainJobs(r)).length * r.spec.trials, 0, { phase: 'deploy', label: '' });
+      const train = bars.create(trainJobs(r, root).length, 0, { phase: 'train ', label: '' });
+      const deploy = bars.create(deployJobs(r, trainJobs(r, root)).length * r.spec.trials, 0, { phase: 'deploy', label: '' });
       const counts = { train: 0, deploy: 0 };
       let res;
       try {
         res = await runExperiment(r, {
+          root,
+          ...(o.discardStale ? { discardStale: true } : {}),
           ...(workers ? { workers } : {}),
           onProgress: (p) => {
             const bar = p.phase === 'train' ? train : deploy;
@@ -72,6 +82,7 @@ export function registerExperimentCommands(program: Command): void {
       } finally {
         bars.stop();
       }
+      if (res.discarded) console.log(`discarded ${res.discarded} recorded lines that no longer held (recomputed)`);
       const by = (k: string) => res.adapters.filter((a) => a.source === k).length;
       console.log(`adapters: ${by('trained')} trained, ${by('cached')} reused from this run, ${by('copied')} copied from other experiments with identical training settings`);
       console.log(`${res.store.lines.filter((l) => l.kind === 'result').length} result lines in ${res.dir}/results.jsonl`);

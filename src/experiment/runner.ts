@@ -6,8 +6,10 @@
  * trial order, so the same spec and seeds give the same file byte for byte.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { deviceFingerprint, modelFingerprint, pluginFingerprint, shortHash, taskFingerprint } from './fingerprint.js';
 import { Deployment, type DeploySpec, type TrialResult } from '../deploy/deployment.js';
 import { runTrials } from '../deploy/trials.js';
 import { DeviceModel } from '../device/model.js';
@@ -49,21 +51,46 @@ export interface RunProgress {
   label: string;
 }
 
-function hwaKeyOf(h: HwaSetting): string {
-  return h ? `${h.device.replace(/^.*[\\/]/, '').replace(/\.json$/, '')}@${h.time ?? '1d'}` : 'none';
+/**
+ * The HWA setting's name in folders and result keys: the profile's file name and the time —
+ * with a content hash when two different profiles of the spec share a file name.
+ */
+function hwaKeyOf(h: HwaSetting, r: ResolvedSpec): string {
+  if (!h) return 'none';
+  const base = (d: string) => d.replace(/^.*[\\/]/, '').replace(/\.json$/, '');
+  const others = r.spec.adapters.flatMap((a) => (a.hwa ?? []).filter((x): x is Exclude<HwaSetting, false> => !!x)).map((x) => x.device);
+  const clash = others.some((d) => base(d) === base(h.device) && deviceFingerprint(d) !== deviceFingerprint(h.device));
+  return `${base(h.device)}${clash ? `~${deviceFingerprint(h.device).slice(0, 8)}` : ''}@${h.time ?? '1d'}`;
 }
 
+/** Folder-safe name; labels and seeds are restricted to such characters by the schema, so this is one-to-one on them. */
 function slug(s: string): string {
-  return s.replace(/[^A-Za-z0-9._@-]+/g, '_');
+  return s.replace(/[^A-Za-z0-9._@~-]+/g, '_');
 }
 
-/** The run folder of a spec. */
+/** The run folder of a spec under a runs root. */
 export function runDir(spec: ExperimentSpec, root = 'runs'): string {
   return join(root, spec.name);
 }
 
+/**
+ * Where runs go when no --runs is given: `runs/` in the nearest folder above the spec that
+ * holds a package.json or .git (the project the spec belongs to), else beside the spec —
+ * never the current directory, so a resume from elsewhere finds the same run.
+ */
+export function defaultRunsRoot(specFile: string): string {
+  let dir = dirname(resolve(specFile));
+  for (let d = dir; ; ) {
+    if (existsSync(join(d, 'package.json')) || existsSync(join(d, '.git'))) return join(d, 'runs');
+    const up = dirname(d);
+    if (up === d) break;
+    d = up;
+  }
+  return join(dir, 'runs');
+}
+
 /** Expand a spec into training jobs (spec order: adapter, then seed, then HWA setting). */
-export function trainJobs(r: ResolvedSpec, root = 'runs'): TrainJob[] {
+export function trainJobs(r: ResolvedSpec, root = defaultRunsRoot(r.file)): TrainJob[] {
   const { spec } = r;
   const out: TrainJob[] = [];
   for (const a of spec.adapters) {
@@ -79,11 +106,14 @@ export function trainJobs(r: ResolvedSpec, root = 'runs'): TrainJob[] {
     for (const seed of spec.seeds ?? ['s1']) {
       for (const hwa of a.hwa ?? [false]) {
         const label = labelOf(a);
-        const hwaKey = hwaKeyOf(hwa);
+        const hwaKey = hwaKeyOf(hwa, r);
         // The deployment target enters only for plugins that may read it (StochGRASP's σ_t), so
         // other adapters trained by another experiment with the same settings can be reused.
-        const target = r.plugins.get(a.plugin)!.plugin.readsDeployment === false ? null : { target: spec.devices[0]!.device, horizon: r.times[r.times.length - 1] };
-        const hash = createHash('sha256').update(JSON.stringify({ model: spec.model, task: spec.task, plugin: a.plugin, config, training, seed, hwa, ...target })).digest('hex').slice(0, 16);
+        const target = r.plugins.get(a.plugin)!.plugin.readsDeployment === false ? null : { target: deviceFingerprint(spec.devices[0]!.device), horizon: r.times[r.times.length - 1] };
+        // Content, not paths: the model's files, the task's data, the plugin's code, the HWA device's profile.
+        const fp = { model: modelFingerprint(spec.model), task: taskFingerprint(spec.task), plugin: pluginFingerprint(r.plugins.get(a.plugin)!) };
+        const hwaFp = hwa ? { ...hwa, device: deviceFingerprint(hwa.device) } : false;
+        const hash = createHash('sha256').update(JSON.stringify({ ...fp, config, training, seed, hwa: hwaFp, ...target })).digest('hex').slice(0, 16);
         out.push({ label, plugin: a.plugin, config, seed, hwa, hwaKey, training, trainingSources, hash, dir: join(runDir(spec, root), 'adapters', slug(`${label}--${hwaKey}--${seed}`)) });
       }
     }
@@ -180,35 +210,177 @@ function trainSummary(j: TrainJob): { counts: Record<string, number>; dev: Recor
   return JSON.parse(readFileSync(join(j.dir, 'finetune.json'), 'utf8')) as ReturnType<typeof trainSummary>;
 }
 
+/** Hash of a deployment target: the profile's content, the noise scale, compensation. */
+function deviceHashOf(j: DeployJob): string {
+  return shortHash(JSON.stringify({ device: deviceFingerprint(j.device), noiseScale: j.noiseScale, compensation: j.compensation ?? null }));
+}
+
+/** Hash of the evaluation settings a deployment's metrics depend on (beyond model, adapter and device). */
+function evalHashOf(r: ResolvedSpec, j: DeployJob): string {
+  const d = deploySpecOf(r, j);
+  return shortHash(JSON.stringify({ split: d.split, limit: d.evalLimit ?? null, seq: d.seqLen, batch: d.batchSize, seed: d.seed }));
+}
+
+/** What each line of results.jsonl must have been computed from, by key, for the current spec. */
+function expectedProvenance(r: ResolvedSpec, tjobs: TrainJob[], djobs: DeployJob[]): Map<string, string> {
+  const out = new Map<string, string>();
+  const p = (job: string | null, device: string | null, ev: string | null) => JSON.stringify([job, device, ev]);
+  for (const j of tjobs) {
+    out.set(keyOf(['train', j.label, j.seed, j.hwaKey]), p(j.hash, null, null));
+    out.set(keyOf(['digital', j.label, j.seed, j.hwaKey]), p(j.hash, null, evalHashOf(r, djobs.find((d) => d.train === j)!)));
+  }
+  for (const j of djobs) {
+    const dh = deviceHashOf(j);
+    const ev = evalHashOf(r, j);
+    // The device line tabulates its relative weight noise at the spec's times.
+    out.set(keyOf(['device', j.device, j.noiseScale, j.compensation]), p(null, dh, shortHash(JSON.stringify(r.times))));
+    out.set(keyOf(['cost', j.train.label, j.train.seed, j.train.hwaKey, j.device, j.noiseScale]), p(j.train.hash, dh, null));
+    for (let trial = 0; trial < r.spec.trials; trial++) {
+      for (const t of r.times) out.set(keyOf(['result', j.train.label, j.train.seed, j.train.hwaKey, j.device, j.noiseScale, j.compensation, t, trial]), p(j.train.hash, dh, ev));
+    }
+  }
+  return out;
+}
+
+/** A run folder holds results that the spec as it is now would not produce. */
+export class StaleResultsError extends Error {
+  constructor(
+    readonly dir: string,
+    readonly stale: ResultLine[],
+  ) {
+    const byKind = new Map<string, number>();
+    for (const l of stale) byKind.set(l.kind, (byKind.get(l.kind) ?? 0) + 1);
+    const kinds = [...byKind].map(([k, n]) => `${n} ${k}`).join(', ');
+    const examples = stale.slice(0, 3).map((l) => `  ${l.key}`).join('\n');
+    super(
+      `${dir}: ${stale.length} recorded lines (${kinds}) do not hold for the spec as it is now — its settings, or the content of its model, task, device or plugin files, changed since they were written, or they are no longer asked for:\n${examples}${stale.length > 3 ? '\n  …' : ''}\n` +
+        `Give the experiment a new "name" to keep both, or rerun with --discard-stale to drop exactly these lines (what they measured is recomputed).`,
+    );
+    this.name = 'StaleResultsError';
+  }
+}
+
+/**
+ * A lock on a run folder: a second `experiment run` of the same experiment while one is in
+ * progress would write duplicate keys. A lock left by a killed run (its process is gone) is
+ * taken over.
+ */
+export function lockRun(dir: string): () => void {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, '.lock');
+  const mine = JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, mine, { flag: 'wx' });
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        try {
+          if (readFileSync(file, 'utf8') === mine) unlinkSync(file);
+        } catch {
+          // already gone
+        }
+      };
+      process.once('exit', release);
+      return release;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      let other: { pid?: number; host?: string; since?: string } = {};
+      try {
+        other = JSON.parse(readFileSync(file, 'utf8')) as typeof other;
+      } catch {
+        // unreadable: treat as stale
+      }
+      const alive = other.host === hostname() && typeof other.pid === 'number' && processAlive(other.pid);
+      if (alive || (other.host && other.host !== hostname())) {
+        throw new Error(`${dir}: another run of this experiment is in progress (pid ${other.pid ?? '?'} on ${other.host ?? '?'} since ${other.since ?? '?'}); wait for it to finish, or stop it — two runs would record the same results twice`);
+      }
+      unlinkSync(file); // its process is gone: a killed run's lock
+    }
+  }
+  throw new Error(`${dir}: could not take the run lock`);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** Run (or resume) an experiment. */
 export async function runExperiment(
   r: ResolvedSpec,
-  o: { root?: string; workers?: number; onProgress?: (p: RunProgress) => void } = {},
-): Promise<{ dir: string; store: ResultStore; adapters: { dir: string; source: 'cached' | 'copied' | 'trained' }[] }> {
+  o: { root?: string; workers?: number; discardStale?: boolean; onProgress?: (p: RunProgress) => void } = {},
+): Promise<{ dir: string; store: ResultStore; adapters: { dir: string; source: 'cached' | 'copied' | 'trained' }[]; discarded: number }> {
   const { spec } = r;
-  const dir = runDir(spec, o.root);
-  const store = ResultStore.open(join(dir, 'results.jsonl'));
-  writeFileSync(join(dir, 'spec.json'), JSON.stringify(spec, null, 2) + '\n');
-  if (existsSync(r.file)) copyFileSync(r.file, join(dir, 'spec.source.json'));
+  const root = o.root ?? defaultRunsRoot(r.file);
+  const dir = runDir(spec, root);
+  const release = lockRun(dir);
+  try {
+    return await runLocked(r, { ...o, root }, dir);
+  } finally {
+    release();
+  }
+}
+
+async function runLocked(
+  r: ResolvedSpec,
+  o: { root: string; workers?: number; discardStale?: boolean; onProgress?: (p: RunProgress) => void },
+  dir: string,
+): Promise<{ dir: string; store: ResultStore; adapters: { dir: string; source: 'cached' | 'copied' | 'trained' }[]; discarded: number }> {
+  const { spec } = r;
   const tjobs = trainJobs(r, o.root);
   const djobs = deployJobs(r, tjobs);
+  let store = ResultStore.open(join(dir, 'results.jsonl'));
+  // Every recorded line must be what this spec would compute now; anything else is refused
+  // (or, when asked, dropped) before any work, so a report never mixes two experiments.
+  const expected = expectedProvenance(r, tjobs, djobs);
+  const provenance = (l: ResultLine) => JSON.stringify([l.job ?? null, l.deviceHash ?? null, l.eval ?? null]);
+  const stale = store.lines.filter((l) => expected.get(l.key) !== provenance(l));
+  let discarded = 0;
+  if (stale.length) {
+    if (!o.discardStale) throw new StaleResultsError(dir, stale);
+    store = store.rewrite(store.lines.filter((l) => expected.get(l.key) === provenance(l)));
+    discarded = stale.length;
+  }
+  writeFileSync(join(dir, 'spec.json'), JSON.stringify(spec, null, 2) + '\n');
+  if (existsSync(r.file)) copyFileSync(r.file, join(dir, 'spec.source.json'));
+  writeFileSync(
+    join(dir, 'fingerprint.json'),
+    JSON.stringify(
+      {
+        model: modelFingerprint(spec.model),
+        task: taskFingerprint(spec.task),
+        devices: Object.fromEntries(spec.devices.map((d) => [d.device, deviceFingerprint(d.device)])),
+        plugins: Object.fromEntries([...r.plugins].map(([n, p]) => [n, pluginFingerprint(p)])),
+        adapters: Object.fromEntries(tjobs.map((j) => [`${j.label}|${j.seed}|${j.hwaKey}`, j.hash])),
+      },
+      null,
+      2,
+    ) + '\n',
+  );
   const trials = Array.from({ length: spec.trials }, (_, i) => i);
   const adapters: { dir: string; source: 'cached' | 'copied' | 'trained' }[] = [];
 
   for (const [i, j] of tjobs.entries()) {
     const label = `${j.label} ${j.seed} ${j.hwaKey}`;
     o.onProgress?.({ phase: 'train', done: i, total: tjobs.length, label });
-    const source = await train(r, j, o.root ?? 'runs', (step) => o.onProgress?.({ phase: 'train', done: i, total: tjobs.length, label: `${label}: step ${step}/${j.training.steps}` }));
+    const source = await train(r, j, o.root, (step) => o.onProgress?.({ phase: 'train', done: i, total: tjobs.length, label: `${label}: step ${step}/${j.training.steps}` }));
     adapters.push({ dir: j.dir, source });
     const base = { adapter: j.label, plugin: j.plugin, seed: j.seed, hwa: j.hwaKey };
     const s = trainSummary(j);
-    store.append([{ kind: 'train', key: keyOf(['train', j.label, j.seed, j.hwaKey]), ...base, config: j.config, placement: s.placement, counts: s.counts, metric: s.mainMetric, dev: s.dev }]);
+    store.append([{ kind: 'train', key: keyOf(['train', j.label, j.seed, j.hwaKey]), ...base, job: j.hash, config: j.config, placement: s.placement, counts: s.counts, metric: s.mainMetric, dev: s.dev }]);
     const dKey = keyOf(['digital', j.label, j.seed, j.hwaKey]);
     if (!store.has(dKey)) {
-      const dep = await Deployment.load(deploySpecOf(r, djobs.find((d) => d.train === j)!));
+      const dj = djobs.find((d) => d.train === j)!;
+      const dep = await Deployment.load(deploySpecOf(r, dj));
       try {
         const m = dep.digital();
-        store.append([{ kind: 'digital', key: dKey, ...base, metric: dep.main.name, higherIsBetter: dep.main.higherIsBetter, value: m[dep.main.name]!, metrics: m }]);
+        store.append([{ kind: 'digital', key: dKey, ...base, job: j.hash, eval: evalHashOf(r, dj), metric: dep.main.name, higherIsBetter: dep.main.higherIsBetter, value: m[dep.main.name]!, metrics: m }]);
       } finally {
         dep.dispose();
       }
@@ -226,7 +398,7 @@ export async function runExperiment(
       const compensate = j.compensation ?? dev.driftCompensation;
       const rwn = r.times.map((t) => ({ t, value: dev.relativeWeightNoise(t, { compensate }) }));
       for (const x of rwn) if (!Number.isFinite(x.value)) throw new NonFiniteError([`t = ${x.t} s`, `device ${j.device} ×${j.noiseScale}`], `the relative weight noise is ${x.value}`);
-      store.append([{ kind: 'device', key: devKey, device: j.device, name: dev.name, noiseScale: j.noiseScale, compensation: compensate, relativeWeightNoise: rwn, cost: { ...dev.cost }, tile: { ...dev.tile } }]);
+      store.append([{ kind: 'device', key: devKey, deviceHash: deviceHashOf(j), eval: shortHash(JSON.stringify(r.times)), device: j.device, name: dev.name, noiseScale: j.noiseScale, compensation: compensate, relativeWeightNoise: rwn, cost: { ...dev.cost }, tile: { ...dev.tile } }]);
     }
     const base = { adapter: j.train.label, plugin: j.train.plugin, seed: j.train.seed, hwa: j.train.hwaKey, device: j.device, noiseScale: j.noiseScale };
     const resultKey = (trial: number, t: number) => keyOf(['result', j.train.label, j.train.seed, j.train.hwaKey, j.device, j.noiseScale, j.compensation, t, trial]);
@@ -236,9 +408,11 @@ export async function runExperiment(
       done += trials.length;
       continue;
     }
+    const dh = deviceHashOf(j);
+    const ev = evalHashOf(r, j);
     const dep = await Deployment.load(ds);
     try {
-      if (!store.has(costKey)) store.append([{ kind: 'cost', key: costKey, ...base, placement: dep.adapter?.adapter.placement ?? 'none', ...dep.cost() }]);
+      if (!store.has(costKey)) store.append([{ kind: 'cost', key: costKey, ...base, job: j.train.hash, deviceHash: deviceHashOf(j), placement: dep.adapter?.adapter.placement ?? 'none', ...dep.cost() }]);
       const digital = store.lines.find((l) => l.key === keyOf(['digital', j.train.label, j.train.seed, j.train.hwaKey]))?.value;
       done += trials.length - todo.length;
       // Trials finish in any order; lines are written in trial order as soon as possible.
@@ -247,7 +421,7 @@ export async function runExperiment(
       const flush = () => {
         while (next < todo.length && finished.has(todo[next]!)) {
           const rs = finished.get(todo[next]!)!;
-          store.append(rs.map((x): ResultLine => ({ kind: 'result', key: resultKey(x.trial, x.t), ...base, t: x.t, trial: x.trial, metric: dep.main.name, value: x.metrics[dep.main.name]!, digital, metrics: x.metrics })));
+          store.append(rs.map((x): ResultLine => ({ kind: 'result', key: resultKey(x.trial, x.t), ...base, job: j.train.hash, deviceHash: dh, eval: ev, t: x.t, trial: x.trial, metric: dep.main.name, value: x.metrics[dep.main.name]!, digital, metrics: x.metrics })));
           next++;
         }
       };
@@ -265,5 +439,5 @@ export async function runExperiment(
     }
   }
   o.onProgress?.({ phase: 'deploy', done: total, total, label: '' });
-  return { dir, store, adapters };
+  return { dir, store, adapters, discarded };
 }

@@ -98,6 +98,8 @@ export interface ResolvedSpec {
   data: Dataset;
 }
 
+const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
 /** Label of adapter entry i. */
 export function labelOf(a: ExperimentSpec['adapters'][number]): string {
   return a.label ?? a.plugin.replace(/^.*[\\/]/, '');
@@ -110,6 +112,10 @@ export async function loadSpec(file: string): Promise<ResolvedSpec> {
   const problems: string[] = [];
   const labels = spec.adapters.map(labelOf);
   labels.forEach((l, i) => labels.indexOf(l) !== i && problems.push(`/adapters/${i}/label: '${l}' is used twice (give each entry its own label)`));
+  // Labels name folders and result keys: only characters that survive as file names unchanged.
+  labels.forEach((l, i) => {
+    if (!LABEL.test(l)) problems.push(`/adapters/${i}: the label taken from the plugin folder, '${l}', has characters a label cannot (letters, digits, . _ - only); give the entry a "label"`);
+  });
   (spec.compare ?? []).forEach((pair, i) =>
     pair.forEach((v, k) => {
       if (!labels.includes(v.replace(/\+hwa$/, ''))) problems.push(`/compare/${i}/${k}: '${v}' is not an adapter label (labels: ${labels.join(', ')})`);

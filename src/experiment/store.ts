@@ -4,7 +4,7 @@
  * opening the store cuts it off. Every line has a key; the runner skips work whose keys exist,
  * so a restarted run neither repeats nor loses a line.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, truncateSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export type ResultLine = { kind: string; key: string } & Record<string, unknown>;
@@ -35,6 +35,14 @@ export class ResultStore {
       store.lines.push(line);
     }
     return store;
+  }
+
+  /** Replace the file with exactly `keep` (in their order), atomically: written beside, then renamed over. */
+  rewrite(keep: ResultLine[]): ResultStore {
+    const tmp = `${this.file}.tmp`;
+    writeFileSync(tmp, keep.map((l) => JSON.stringify(l) + '\n').join(''));
+    renameSync(tmp, this.file);
+    return ResultStore.open(this.file);
   }
 
   has(key: string): boolean {

@@ -149,7 +149,7 @@ describe('experiment runs', () => {
     const results = join(cwd, 'runs', 'killed', 'results.jsonl');
     // Kill the CLI (SIGKILL, no chance to clean up) once a few result lines are on disk.
     await new Promise<void>((done, fail) => {
-      const child = spawn(process.execPath, [join(ROOT, 'bin', 'aimc.js'), 'experiment', 'run', spec, '--workers', '1', '--no-report'], { cwd, stdio: 'ignore' });
+      const child = spawn(process.execPath, [join(ROOT, 'bin', 'aimc.js'), 'experiment', 'run', spec, '--runs', join(cwd, 'runs'), '--workers', '1', '--no-report'], { cwd, stdio: 'ignore' });
       const poll = setInterval(() => {
         if (existsSync(results) && readFileSync(results, 'utf8').split('\n').filter((l) => l.includes('"kind":"result"')).length >= 5) child.kill('SIGKILL');
       }, 20);
@@ -163,14 +163,12 @@ describe('experiment runs', () => {
     expect(partial.split('\n').filter((l) => l.includes('"kind":"result"')).length).toBeLessThan(36);
     // A crash mid-write leaves a partial line: simulate one on top of the kill.
     writeFileSync(results, partial + '{"kind":"result","key":"half');
-    const prev = process.cwd();
-    process.chdir(cwd);
-    try {
-      const again = await cli('experiment', 'run', spec, '--workers', '1', '--no-report');
-      expect(again.code, again.err).toBe(0);
-    } finally {
-      process.chdir(prev);
-    }
+    // The killed run's lock names a process that is gone: the resume takes it over.
+    expect(existsSync(join(cwd, 'runs', 'killed', '.lock'))).toBe(true);
+    const again = await cli('experiment', 'run', spec, '--runs', join(cwd, 'runs'), '--workers', '1', '--no-report');
+    expect(again.code, again.err).toBe(0);
+    expect(again.out).toContain(`run folder: ${join(cwd, 'runs', 'killed')}`);
+    expect(existsSync(join(cwd, 'runs', 'killed', '.lock'))).toBe(false);
     const got = readResults(results);
     expect(new Set(got.map((l) => l.key)).size).toBe(got.length);
     const byKey = new Map(got.map((l) => [l.key, l]));

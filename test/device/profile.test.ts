@@ -175,7 +175,7 @@ const CASES: [string, (p: Json) => void, string, RegExp][] = [
   ['a bad name', (p) => (p.name = 'My Device'), '/name', /^expected lowercase letters, digits.*got 'My Device'$/],
   ['a drift section of the wrong type', (p) => (p.drift = 3), '/drift', /^expected object or null, got 3$/],
   ['a field missing inside a nullable section', (p) => delete p.drift.t0, '/drift', /^missing required property 't0'$/],
-  ['a zero t0', (p) => (p.drift.t0 = 0), '/drift/t0', /^expected number > 0, got 0$/],
+  ['a zero t0', (p) => (p.drift.t0 = 0), '/drift/t0', /^expected number >= 0.000001, got 0$/],
   ['a negative tRead', (p) => (p.readNoise.tRead = -2.5e-7), '/readNoise/tRead', /^expected number >= 1e-15, got -2\.5e-7$/],
   ['a negative noise scale', (p) => (p.scales.read = -1), '/scales/read', /^expected number >= 0, got -1$/],
   ['a zero ADC bound', (p) => (p.periphery.adc.bound = 0), '/periphery/adc/bound', /^expected number >= 0\.000001, got 0$/],

@@ -12,7 +12,8 @@ import { parseDuration } from '../input/values.js';
 import { loadProfile } from '../device/profile.js';
 import { checkTrainable, loadDataset, type Dataset } from '../data/datasets.js';
 import { loadModel } from '../model/load.js';
-import { validatePluginConfig } from '../peft/host.js';
+import { createAdapter, validatePluginConfig } from '../peft/host.js';
+import { DeviceModel } from '../device/model.js';
 import { loadPlugin } from '../peft/registry.js';
 import type { LoadedPlugin } from '../peft/types.js';
 import type { TrainingSettings } from '../train/settings.js';
@@ -100,6 +101,9 @@ export interface ResolvedSpec {
 
 const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
+/** The wasm engine's heap (its 32-bit address space). */
+const HEAP_BYTES = 4 * 2 ** 30;
+
 /** Label of adapter entry i. */
 export function labelOf(a: ExperimentSpec['adapters'][number]): string {
   return a.label ?? a.plugin.replace(/^.*[\\/]/, '');
@@ -157,9 +161,9 @@ export async function loadSpec(file: string): Promise<ResolvedSpec> {
     }
   });
   try {
-    const m = loadModel(spec.model).model;
+    const loaded = loadModel(spec.model);
+    const m = loaded.model;
     const P = m.config.maxPositions;
-    m.dispose();
     // Sequence lengths the run would use, against the model's positions (else it fails after training).
     const seqs: [string, number | undefined][] = [
       ['/training/seq', spec.training?.seq],
@@ -167,6 +171,32 @@ export async function loadSpec(file: string): Promise<ResolvedSpec> {
       ...spec.adapters.map((a, i) => [`/adapters/${i}/training/seq`, a.training?.seq] as [string, number | undefined]),
     ];
     for (const [at, v] of seqs) if (v !== undefined && v > P) problems.push(`${at}: ${v} tokens exceed the model's ${P} positions`);
+    // Each adapter created once on the model: plugin limits against its sizes (LoRA's rank,
+    // GRASP's groups, targets that match nothing) show now, not after the first training.
+    let target: DeviceModel | null = null;
+    try {
+      target = new DeviceModel(loadProfile(spec.devices[0]!.device));
+    } catch {
+      // reported under /devices
+    }
+    for (const [i, a] of spec.adapters.entries()) {
+      const p = plugins.get(a.plugin);
+      if (!p) continue;
+      try {
+        createAdapter(m, p, withPlacement(a.config ?? {}, spec.placement, p), { device: target, horizon: times.length ? Math.max(...times) : 86400, seed: 'validate', source: `/adapters/${i}/config` }).dispose();
+      } catch (e) {
+        problems.push(`/adapters/${i}: ${(e as Error).message.replace(/\n/g, ' ')}`);
+      }
+    }
+    // Memory a training job needs: weights, gradients and AdamW's two moments (4 floats per
+    // parameter), plus activations (~24 floats per token, layer and width), on a float32
+    // engine whose heap holds 4 GB.
+    const c = m.config;
+    const batch = Math.max(spec.training?.batch ?? 16, ...spec.adapters.map((a) => a.training?.batch ?? 0));
+    const seq = Math.min(P, Math.max(spec.training?.seq ?? 128, ...spec.adapters.map((a) => a.training?.seq ?? 0)));
+    const bytes = 4 * (4 * m.parameterCount() + 24 * batch * seq * c.hiddenSize * c.numLayers + 4 * batch * seq * c.intermediateSize * c.numLayers);
+    if (bytes > HEAP_BYTES) problems.push(`/training: batch ${batch} × ${seq} tokens on this ${(m.parameterCount() / 1e6).toFixed(1)} M-parameter model needs about ${(bytes / 2 ** 30).toFixed(1)} GB, more than the engine's ${HEAP_BYTES / 2 ** 30} GB; lower training.batch or training.seq`);
+    m.dispose();
   } catch (e) {
     problems.push(`/model: ${(e as Error).message}`);
   }

@@ -78,6 +78,10 @@ describe('experiment specs', () => {
     [{ adapters: [{ plugin: 'head', training: { seq: 129 } }] }, /\/adapters\/0\/training\/seq: 129 tokens exceed/],
     [{ adapters: [{ plugin: 'head', hwa: [{ device: 'ideal', time: '-1d' }] }] }, /\/adapters\/0\/hwa\/0\/time: '-1d' is not a duration/],
     [{ devices: [{ device: 'ideal', noiseScales: [1e308] }] }, /\/devices\/0\/noiseScales\/0: must be <= 1000/],
+    [{ adapters: [{ plugin: 'lora', config: { rank: 10000000 } }] }, /\/adapters\/0: lora: rank 10000000 exceeds encoder\.0\.attn\.q's smaller dimension 128/],
+    [{ adapters: [{ plugin: 'grasp', config: { groups: 1000 } }] }, /\/adapters\/0: .*K = 1000 exceeds the 128 input features/],
+    [{ adapters: [{ plugin: 'lora', config: { targets: ['nothing.*'] } }] }, /\/adapters\/0: .*nothing/],
+    [{ training: { batch: 4096, seq: 128 } }, /\/training: batch 4096 × 128 tokens on this 1\.\d M-parameter model needs about \d+\.\d GB, more than the engine's 4 GB/],
   ] as const) {
     it(`experiment validate refuses ${JSON.stringify(over)}`, async () => {
       const r = await cli('experiment', 'validate', spec(over));

@@ -37,9 +37,10 @@ export function registerPretrainCommand(program: Command): void {
     .option('--clip <x>', 'gradient global-norm clip', '1')
     .option('--eval-every <n>', 'steps between dev evaluations and checkpoints', '200')
     .option('--dropout <x>', 'dropout', '0.1')
+    .option('--pre-ln', 'encoder: LayerNorm before each sublayer (pre-LN, with a final LayerNorm) instead of RoBERTa\'s post-LN')
     .option('--seed <s>', 'seed', 'aimc')
     .option('--backend <name>', 'tensorflow | wasm | cpu')
-    .action(async (o: Record<string, string>) => {
+    .action(async (o: Record<string, string | boolean | undefined> & Record<string, string>) => {
       const arch = o.arch as ModelConfig['arch'];
       if (arch !== 'encoder' && arch !== 'decoder') throw new Error(`--arch: expected encoder or decoder, got '${o.arch}'`);
       checkOutputDir(o.out!, '--out');
@@ -63,6 +64,7 @@ export function registerPretrainCommand(program: Command): void {
         dropout: parseNonNegative(o.dropout!, '--dropout'),
         padTokenId: 1,
         numLabels: 0,
+        ...(o.preLn && arch === 'encoder' ? { preLayerNorm: true } : {}),
       });
       const seqLen = parsePositiveInt(o.seq!, '--seq');
       if (seqLen > config.maxPositions) throw new Error(`--seq ${seqLen} exceeds --positions ${config.maxPositions}`);

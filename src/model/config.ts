@@ -20,6 +20,18 @@ export interface ModelConfig {
   numLabels: number;
   /** FFN activation; default: exact GELU for the encoder (RoBERTa), tanh GELU for the decoder (GPT-2). */
   activation?: 'gelu' | 'gelu_tanh' | 'relu';
+  /**
+   * LayerNorm placement: false = post-LN (RoBERTa: h = LN(h + f(h))), true = pre-LN
+   * (GPT-2: h = h + f(LN(h)), with a final LayerNorm). Default: post for the encoder, pre for
+   * the decoder. Pre-LN encoders train from scratch far more readily; they have no Hugging
+   * Face RoBERTa equivalent.
+   */
+  preLayerNorm?: boolean;
+}
+
+/** Whether a config's layers normalize before their sublayers (pre-LN). */
+export function isPreLn(c: ModelConfig): boolean {
+  return c.preLayerNorm ?? c.arch === 'decoder';
 }
 
 /** Defaults a user can override (RoBERTa-like tiny). */
@@ -80,6 +92,8 @@ export function validateConfig(c: ModelConfig, file = 'config'): ModelConfig {
     const params = (c.vocabSize + c.maxPositions + c.numLabels) * D + c.numLayers * (4 * D * D + 2 * D * c.intermediateSize);
     if (params > MAX_PARAMETERS) problems.push(`the sizes describe ${params.toExponential(2)} parameters; aimc holds at most ${MAX_PARAMETERS.toExponential(0)} (a float32 engine with a 4 GB heap)`);
   }
+  if (c.preLayerNorm !== undefined && typeof c.preLayerNorm !== 'boolean') problems.push(`preLayerNorm: expected true or false, got ${JSON.stringify(c.preLayerNorm)}`);
+  if (c.arch === 'decoder' && c.preLayerNorm === false) problems.push('preLayerNorm: the decoder (GPT-2) is pre-LN only');
   if (!Number.isInteger(c.padTokenId) || c.padTokenId < 0 || c.padTokenId >= c.vocabSize) {
     problems.push(`padTokenId: expected an integer in [0, vocabSize), got ${JSON.stringify(c.padTokenId)}`);
   }

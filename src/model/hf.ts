@@ -8,7 +8,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { validateConfig, type ModelConfig } from './config.js';
+import { isPreLn, validateConfig, type ModelConfig } from './config.js';
 import { readSafeTensors, toFloat32, writeSafeTensors } from './safetensors.js';
 import { modelFromTensors } from './checkpoint.js';
 import type { Transformer } from './transformer.js';
@@ -232,6 +232,7 @@ export function loadHuggingFace(dir: string): Transformer {
 
 /** Write a model as a Hugging Face directory (config.json + model.safetensors), HF names and layouts. */
 export async function saveHuggingFace(model: Transformer, dir: string): Promise<void> {
+  if (model.config.arch === 'encoder' && isPreLn(model.config)) throw new Error('a pre-LayerNorm encoder has no Hugging Face RoBERTa equivalent (RoBERTa is post-LN); keep it as an aimc checkpoint');
   mkdirSync(dir, { recursive: true });
   const c = model.config;
   const get = async (n: string): Promise<Arr> => {

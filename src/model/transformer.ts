@@ -13,7 +13,7 @@
  * LM head tied to the token embedding.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ModelConfig } from './config.js';
+import { isPreLn, type ModelConfig } from './config.js';
 import { createSite, type LinearSite } from './linear.js';
 import { embeddingLookup, gelu, layerNorm } from '../tensor/ops.js';
 import { RandomStream } from '../tensor/random.js';
@@ -120,7 +120,7 @@ export class Transformer {
       this.headDense = this.site(createSite('head.dense', 'head', D, D, rng.child('head'), `${this.id}/`));
       this.headOut = this.site(createSite('head.out', 'head', D, c.numLabels, rng.child('head'), `${this.id}/`));
     }
-    if (!enc) this.finalLn = [this.param('final_ln.gamma', tf.ones([D])), this.param('final_ln.beta', tf.zeros([D]))];
+    if (isPreLn(c)) this.finalLn = [this.param('final_ln.gamma', tf.ones([D])), this.param('final_ln.beta', tf.zeros([D]))];
   }
 
   /** Register a parameter (scaled by `scale`), taking ownership of `init`. */
@@ -232,7 +232,7 @@ export class Transformer {
     let h = input;
     this.layers.forEach((p, i) => {
       const name = `${c.arch}.${i}`;
-      if (c.arch === 'encoder') {
+      if (!isPreLn(c)) {
         const a = dropout(this.attention(h, p, bias, B, T, o, name), c.dropout, o.train, `${name}.attn.out.dropout`);
         h = layerNorm(tf.add(h, a) as tf.Tensor2D, p.ln1g, p.ln1b, c.layerNormEps);
         const f = dropout(this.ffn(h, p), c.dropout, o.train, `${name}.ffn.dropout`);

@@ -105,3 +105,41 @@ describe('config validation', () => {
     );
   });
 });
+
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadCheckpoint, saveCheckpoint } from '../../src/model/checkpoint.js';
+import { saveHuggingFace } from '../../src/model/hf.js';
+
+describe('pre-LayerNorm encoders', () => {
+  const cfg = (pre?: boolean): ModelConfig => ({ ...defaultConfig('encoder'), vocabSize: 30, hiddenSize: 16, numHeads: 2, intermediateSize: 32, numLayers: 2, maxPositions: 8, numLabels: 2, dropout: 0, ...(pre === undefined ? {} : { preLayerNorm: pre }) });
+  const batch: Batch = { ids: Int32Array.from([0, 5, 7, 9, 2]), B: 1, T: 5 };
+
+  it('have a final LayerNorm, compute h + f(LN(h)) (not the post-LN function), and round-trip through a checkpoint', async () => {
+    await initBackend('wasm');
+    const post = new Transformer(cfg(), 'ln');
+    const pre = new Transformer(cfg(true), 'ln');
+    expect(post.params.has('final_ln.gamma')).toBe(false);
+    expect(pre.params.has('final_ln.gamma')).toBe(true);
+    // Same seed, same weights for every shared parameter; only the placement differs.
+    for (const [n, v] of post.params) expect(Array.from(pre.params.get(n)!.dataSync())).toEqual(Array.from(v.dataSync()));
+    // Wider weights than the 0.02 init, so the two placements' outputs are far apart.
+    for (const m of [post, pre]) for (const [n, v] of m.params) if (n.endsWith('.weight')) v.assign(tf.mul(v, 20));
+    const a = post.classify(batch).dataSync();
+    const b = pre.classify(batch).dataSync();
+    expect(Math.max(...Array.from(a, (x, i) => Math.abs(x - b[i]!)))).toBeGreaterThan(1e-4);
+    const dir = mkdtempSync(join(tmpdir(), 'aimc-preln-'));
+    await saveCheckpoint(pre, dir);
+    const back = loadCheckpoint(dir);
+    expect(back.config.preLayerNorm).toBe(true);
+    expect(Array.from(back.classify(batch).dataSync())).toEqual(Array.from(b));
+    await expect(saveHuggingFace(pre, mkdtempSync(join(tmpdir(), 'aimc-preln-hf-')))).rejects.toThrow(/no Hugging Face RoBERTa equivalent/);
+    [post, pre, back].forEach((m) => m.dispose());
+  });
+
+  it('config: preLayerNorm must be a boolean, and a decoder cannot be post-LN', () => {
+    expect(() => validateConfig({ ...cfg(), preLayerNorm: 'yes' as unknown as boolean })).toThrow(/preLayerNorm: expected true or false/);
+    expect(() => validateConfig({ ...defaultConfig('decoder'), preLayerNorm: false })).toThrow(/pre-LN only/);
+  });
+});

@@ -11,6 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { NonFiniteError } from '../input/finite.js';
+import { sumAll } from '../tensor/ops.js';
 import type { DeviceModel, ProgrammedWeights } from '../device/model.js';
 import { normalTensor } from '../tensor/sample.js';
 import { RandomStream } from '../tensor/random.js';
@@ -122,8 +123,9 @@ export class ProgrammedMatrix {
     const dev = this.tiled.device;
     const weights = this.devices.map((d, i) => dev.weightsAt(d, t, rng.child(`rowtile-${i}`)) as tf.Tensor2D);
     const compensate = opts.compensate ?? dev.driftCompensation;
-    // One reduction per read (also GDC's): a NaN or infinity anywhere makes it non-finite.
-    const mean = meanAbs(weights);
+    // A NaN or infinity anywhere makes the reduction non-finite: GDC's mean |W| when it is
+    // needed anyway, else one pass over the conductances in place.
+    const mean = compensate ? meanAbs(weights) : sumAll(weights);
     if (!Number.isFinite(mean)) {
       try {
         nonFinite(weights, dev.name, t);

@@ -25,13 +25,12 @@ export interface TextSource {
   documents: () => SourceDocument[];
 }
 
-/** Cut running text into passages of about `words` words at sentence ends (a tail under half is kept with the last). */
-export function passagesOf(text: string, words = 120): string[] {
-  const sentences = text
-    .replace(/\s+/g, ' ')
-    .trim()
-    .split(/(?<=[.!?]["”’)]?)\s+(?=["“‘(]?[A-Z0-9])/u)
-    .filter((s) => s.length > 0);
+/**
+ * Join sentences into passages of at least `words` words. The tail (under `words`) is kept as
+ * its own passage when it has at least half that, else merged into the last passage
+ * ('merge') or dropped ('drop', the Brown passages' historical rule).
+ */
+export function packSentences(sentences: string[], words: number, shortTail: 'merge' | 'drop'): string[] {
   const out: string[] = [];
   let cur: string[] = [];
   let n = 0;
@@ -44,11 +43,23 @@ export function passagesOf(text: string, words = 120): string[] {
       n = 0;
     }
   }
-  if (cur.length) {
-    if (n < words / 2 && out.length) out[out.length - 1] += ' ' + cur.join(' ');
+  if (!cur.length) return out;
+  if (n >= words / 2) out.push(cur.join(' '));
+  else if (shortTail === 'merge') {
+    if (out.length) out[out.length - 1] += ' ' + cur.join(' ');
     else out.push(cur.join(' '));
   }
   return out;
+}
+
+/** Cut running text into passages of about `words` words at sentence ends (a short tail joins the last). */
+export function passagesOf(text: string, words = 120): string[] {
+  const sentences = text
+    .replace(/\s+/g, ' ')
+    .trim()
+    .split(/(?<=[.!?]["”’)]?)\s+(?=["“‘(]?[A-Z0-9])/u)
+    .filter((s) => s.length > 0);
+  return packSentences(sentences, words, 'merge');
 }
 
 function packageDir(name: string): string {

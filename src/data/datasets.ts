@@ -8,7 +8,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, extname, join } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
-import { TEXT_SOURCES } from './corpora.js';
+import { packSentences, TEXT_SOURCES } from './corpora.js';
 
 export type TaskKind = 'classification' | 'regression' | 'lm' | 'generation';
 
@@ -130,20 +130,7 @@ export function brownDocuments(words = 120): { id: string; genre: string; passag
         .split('\n')
         .map(detagBrown)
         .filter((s) => s.length > 0);
-      const passages: string[] = [];
-      let cur: string[] = [];
-      let n = 0;
-      for (const s of sentences) {
-        cur.push(s);
-        n += s.split(' ').length;
-        if (n >= words) {
-          passages.push(cur.join(' '));
-          cur = [];
-          n = 0;
-        }
-      }
-      if (n >= words / 2) passages.push(cur.join(' '));
-      return { id, genre: id[1]!, passages };
+      return { id, genre: id[1]!, passages: packSentences(sentences, words, 'drop') };
     });
 }
 

@@ -11,6 +11,7 @@ import { loadPlugin } from '../../src/peft/registry.js';
 import { loadAdapter, saveAdapter } from '../../src/peft/state.js';
 import { readSafeTensors, writeSafeTensors, toFloat32 } from '../../src/model/safetensors.js';
 import { RandomStream } from '../../src/tensor/random.js';
+import { perturb } from '../helpers/peft.js';
 import { featureGroups, groupSizes, randomPermutation } from '../../plugins/grasp/groups.js';
 
 const D = 18;
@@ -28,14 +29,6 @@ async function attach(name: string, m: Transformer, config: unknown, seed = 'tes
   return createAdapter(m, await loadPlugin(name), config, { seed });
 }
 
-function perturb(a: AttachedAdapter, seed: string): void {
-  const rng = new RandomStream(seed);
-  a.adapter.trainableVariables().forEach((v, i) => {
-    const noise = tf.tensor(rng.child(i).normal(new Float32Array(v.size)), v.shape);
-    v.assign(tf.add(v, tf.mul(noise, 0.5)));
-    noise.dispose();
-  });
-}
 
 describe('permuted grouping', () => {
   for (const [Dn, K] of [[18, 4], [64, 8], [7, 7], [100, 3]] as const) {

@@ -10,6 +10,7 @@ import { createAdapter, PluginConfigError, type AttachedAdapter } from '../../sr
 import { builtinPluginNames, loadPlugin } from '../../src/peft/registry.js';
 import { loadAdapter, saveAdapter } from '../../src/peft/state.js';
 import { RandomStream } from '../../src/tensor/random.js';
+import { perturb } from '../helpers/peft.js';
 import { groupSizes } from '../../plugins/grasp/groups.js';
 import { gaussianKl } from '../../plugins/stochgrasp/index.js';
 import { AdamW } from '../../src/train/adamw.js';
@@ -34,15 +35,6 @@ function logits(m: Transformer): Float32Array {
   return tf.tidy(() => m.classify(BATCH).dataSync() as Float32Array);
 }
 
-/** Give every adapter variable a random value so merged/digital and save/load are not compared at the identity. */
-function perturb(a: AttachedAdapter, seed: string): void {
-  const rng = new RandomStream(seed);
-  a.adapter.trainableVariables().forEach((v, i) => {
-    const noise = tf.tensor(rng.child(i).normal(new Float32Array(v.size)), v.shape);
-    v.assign(tf.add(v, tf.mul(noise, 0.5)));
-    noise.dispose();
-  });
-}
 
 async function attach(name: string, m: Transformer, config: unknown = {}, extra = {}): Promise<AttachedAdapter> {
   return createAdapter(m, await loadPlugin(name), config, { seed: 'test', ...extra });

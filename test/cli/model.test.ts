@@ -63,6 +63,6 @@ describe('aimc model', () => {
   it('errors name the problem', async () => {
     expect((await cli('model', 'run', encDir)).err).toMatch(/give exactly one of --text or --ids/);
     expect((await cli('model', 'info', 'no-such-model')).err).toMatch(/unknown model 'no-such-model'/);
-    expect((await cli('model', 'run', encDir, '--ids', '4,x')).err).toMatch(/--ids: expected comma-separated non-negative integers/);
+    expect((await cli('model', 'run', encDir, '--ids', '4,x')).err).toMatch(/--ids: 'x' is not an integer in \[0, 19\]/);
   });
 });

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { BUILTIN_DATASETS } from '../data/datasets.js';
-import { loadProfile } from '../device/profile.js';
+import { DEVICES_DIR, loadProfile } from '../device/profile.js';
 import { modelsDir, shippedModels } from '../model/load.js';
 import type { LoadedPlugin } from '../peft/types.js';
 
@@ -61,9 +61,20 @@ export function taskFingerprint(task: string): string {
   return contentHash(task);
 }
 
-/** A device profile by its validated content (so the same profile under two paths is one device). */
+const deviceMemo = new Map<string, string>();
+
+/**
+ * A device profile by its validated content (so the same profile under two paths is one
+ * device), memoized per file and modification time: validation checks every expression at
+ * thousands of points, and a spec asks for the same device once per job and key.
+ */
 export function deviceFingerprint(nameOrFile: string): string {
-  return shortHash(JSON.stringify(loadProfile(nameOrFile)));
+  const file = existsSync(nameOrFile) ? nameOrFile : join(DEVICES_DIR, `${nameOrFile}.json`);
+  const st = existsSync(file) ? statSync(file) : null;
+  const key = `${resolve(file)}|${st?.size ?? ''}|${st?.mtimeMs ?? ''}`;
+  let h = deviceMemo.get(key);
+  if (h === undefined) deviceMemo.set(key, (h = shortHash(JSON.stringify(loadProfile(nameOrFile)))));
+  return h;
 }
 
 /** Relative imports of a module source (`from './x.js'`, `import('../y.js')`). */

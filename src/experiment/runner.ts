@@ -221,6 +221,11 @@ function evalHashOf(r: ResolvedSpec, j: DeployJob): string {
   return shortHash(JSON.stringify({ split: d.split, limit: d.evalLimit ?? null, seq: d.seqLen, batch: d.batchSize, seed: d.seed }));
 }
 
+/** Hash of the times a device line tabulates its relative weight noise at. */
+function timesHashOf(r: ResolvedSpec): string {
+  return shortHash(JSON.stringify(r.times));
+}
+
 /** What each line of results.jsonl must have been computed from, by key, for the current spec. */
 function expectedProvenance(r: ResolvedSpec, tjobs: TrainJob[], djobs: DeployJob[]): Map<string, string> {
   const out = new Map<string, string>();
@@ -233,7 +238,7 @@ function expectedProvenance(r: ResolvedSpec, tjobs: TrainJob[], djobs: DeployJob
     const dh = deviceHashOf(j);
     const ev = evalHashOf(r, j);
     // The device line tabulates its relative weight noise at the spec's times.
-    out.set(keyOf(['device', j.device, j.noiseScale, j.compensation]), p(null, dh, shortHash(JSON.stringify(r.times))));
+    out.set(keyOf(['device', j.device, j.noiseScale, j.compensation]), p(null, dh, timesHashOf(r)));
     out.set(keyOf(['cost', j.train.label, j.train.seed, j.train.hwaKey, j.device, j.noiseScale]), p(j.train.hash, dh, null));
     for (let trial = 0; trial < r.spec.trials; trial++) {
       for (const t of r.times) out.set(keyOf(['result', j.train.label, j.train.seed, j.train.hwaKey, j.device, j.noiseScale, j.compensation, t, trial]), p(j.train.hash, dh, ev));
@@ -398,7 +403,7 @@ async function runLocked(
       const compensate = j.compensation ?? dev.driftCompensation;
       const rwn = r.times.map((t) => ({ t, value: dev.relativeWeightNoise(t, { compensate }) }));
       for (const x of rwn) if (!Number.isFinite(x.value)) throw new NonFiniteError([`t = ${x.t} s`, `device ${j.device} ×${j.noiseScale}`], `the relative weight noise is ${x.value}`);
-      store.append([{ kind: 'device', key: devKey, deviceHash: deviceHashOf(j), eval: shortHash(JSON.stringify(r.times)), device: j.device, name: dev.name, noiseScale: j.noiseScale, compensation: compensate, relativeWeightNoise: rwn, cost: { ...dev.cost }, tile: { ...dev.tile } }]);
+      store.append([{ kind: 'device', key: devKey, deviceHash: deviceHashOf(j), eval: timesHashOf(r), device: j.device, name: dev.name, noiseScale: j.noiseScale, compensation: compensate, relativeWeightNoise: rwn, cost: { ...dev.cost }, tile: { ...dev.tile } }]);
     }
     const base = { adapter: j.train.label, plugin: j.train.plugin, seed: j.train.seed, hwa: j.train.hwaKey, device: j.device, noiseScale: j.noiseScale };
     const resultKey = (trial: number, t: number) => keyOf(['result', j.train.label, j.train.seed, j.train.hwaKey, j.device, j.noiseScale, j.compensation, t, trial]);
@@ -412,7 +417,7 @@ async function runLocked(
     const ev = evalHashOf(r, j);
     const dep = await Deployment.load(ds);
     try {
-      if (!store.has(costKey)) store.append([{ kind: 'cost', key: costKey, ...base, job: j.train.hash, deviceHash: deviceHashOf(j), placement: dep.adapter?.adapter.placement ?? 'none', ...dep.cost() }]);
+      if (!store.has(costKey)) store.append([{ kind: 'cost', key: costKey, ...base, job: j.train.hash, deviceHash: dh, placement: dep.adapter?.adapter.placement ?? 'none', ...dep.cost() }]);
       const digital = store.lines.find((l) => l.key === keyOf(['digital', j.train.label, j.train.seed, j.train.hwaKey]))?.value;
       done += trials.length - todo.length;
       // Trials finish in any order; lines are written in trial order as soon as possible.

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { RandomStream } from '../src/tensor/random.js';
-import { normalTensor } from '../src/tensor/sample.js';
+import { normalTensor } from '../src/tensor/kernels/index.js';
 import { Transformer } from '../src/model/transformer.js';
 import { createSite } from '../src/model/linear.js';
 import { defaultConfig } from '../src/model/config.js';

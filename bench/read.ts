@@ -10,7 +10,7 @@ import { DeviceModel } from '../src/device/model.js';
 import { loadProfile } from '../src/device/profile.js';
 import { TiledMatrix } from '../src/crossbar/analog-matrix.js';
 import { RandomStream } from '../src/tensor/random.js';
-import { normalTensor } from '../src/tensor/sample.js';
+import { normalTensor } from '../src/tensor/kernels/index.js';
 
 await startBackend(undefined, false);
 const dev = new DeviceModel(loadProfile('pcm-nandakumar-2019'));

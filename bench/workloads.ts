@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { RandomStream } from '../src/tensor/random.js';
 import { DeviceModel } from '../src/device/model.js';
-import { normalTensor } from '../src/tensor/sample.js';
+import { normalTensor } from '../src/tensor/kernels/index.js';
 import { loadProfile } from '../src/device/profile.js';
 import { TiledMatrix } from '../src/crossbar/analog-matrix.js';
 import { trainStep } from './encoder.js';

@@ -14,7 +14,8 @@ import * as tf from '@tensorflow/tfjs';
 import { startBackend } from '../dist/src/cli/common.js';
 import { Transformer } from '../dist/src/model/transformer.js';
 import { AdamW } from '../dist/src/train/adamw.js';
-import { maskTokens, warmupLinear } from '../dist/src/train/pretrain.js';
+import { maskTokens } from '../dist/src/task/lm-batch.js';
+import { warmupLinear } from '../dist/src/train/schedule.js';
 import { softmaxCrossEntropy } from '../dist/src/tensor/ops.js';
 import { RandomStream } from '../dist/src/tensor/random.js';
 

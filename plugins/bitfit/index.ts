@@ -5,22 +5,14 @@
  * periphery on a chip, so placement is always digital.
  */
 import type * as tfNs from '@tensorflow/tfjs';
-import type { Adapter, AdapterPlugin, PluginContext } from '../../src/peft/types.js';
-import { variableMembers } from '../../src/peft/variables.js';
+import type { Adapter, PluginModule, PluginContext, TargetSpec } from '../../src/peft/types.js';
+import { inPlaceAdapter } from '../../src/peft/variables.js';
 
-export interface BitFitConfig {
-  targets: string[];
-  layers?: number[];
+export interface BitFitConfig extends TargetSpec {
   layerNorm: boolean;
 }
 
-const plugin: AdapterPlugin<BitFitConfig> = {
-  name: 'bitfit',
-  description: 'BitFit: only the bias terms (target sites, and LayerNorm β in their layers)',
-  formula: 'Σ D_out over target sites (+ D per LayerNorm β)',
-  readsDeployment: false,
-  // Biases only: rates far above full fine-tuning's, as the BitFit paper.
-  training: { lr: 1e-2 },
+const plugin: PluginModule<BitFitConfig> = {
   create(c: BitFitConfig, ctx: PluginContext): Adapter {
     const sites = ctx.selectSites(c);
     const vars = new Map<string, tfNs.Variable>();
@@ -34,13 +26,8 @@ const plugin: AdapterPlugin<BitFitConfig> = {
       }
     }
     if (!vars.size) throw new Error('bitfit: the target sites have no bias terms');
-    return {
-      placement: 'digital',
-      hooks: new Map(),
-      ...variableMembers(vars),
-      // The variables are the base model's: nothing of its own to free.
-      dispose: () => {},
-    };
+    // The variables are the base model's, trained in place.
+    return inPlaceAdapter('digital', vars);
   },
 };
 

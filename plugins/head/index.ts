@@ -3,25 +3,13 @@
  * only the task head — which the host trains beside every adapter — learns. No parameters of
  * its own; the baseline every adapter should beat.
  */
-import type { Adapter, AdapterPlugin } from '../../src/peft/types.js';
+import type { Adapter, PluginModule } from '../../src/peft/types.js';
+import { inPlaceAdapter } from '../../src/peft/variables.js';
 
-const plugin: AdapterPlugin<Record<string, never>> = {
-  name: 'head',
-  description: 'Head only: the base model frozen, only the task head trained',
-  formula: '0 (+ the task head)',
-  readsDeployment: false,
-  // A linear head on frozen features: a large rate converges within a few hundred steps.
-  training: { lr: 1e-2 },
+const plugin: PluginModule<Record<string, never>> = {
   create(): Adapter {
-    return {
-      placement: 'digital',
-      hooks: new Map(),
-      trainableVariables: () => [],
-      parameterCount: () => 0,
-      state: () => new Map(),
-      load: () => {},
-      dispose: () => {},
-    };
+    // Nothing trained beside the head.
+    return inPlaceAdapter('digital');
   },
 };
 

@@ -6,22 +6,14 @@
  * bias) or rows instead.
  */
 import type * as tfNs from '@tensorflow/tfjs';
-import type { Adapter, AdapterPlugin, PluginContext, Placement, SiteHooks } from '../../src/peft/types.js';
-import { variableMembers } from '../../src/peft/variables.js';
+import type { Adapter, PluginModule, PluginContext, Placement, SiteHooks, TargetSpec } from '../../src/peft/types.js';
+import { ownedVariableMembers } from '../../src/peft/variables.js';
 
-export interface Ia3Config {
-  targets: string[];
-  layers?: number[];
+export interface Ia3Config extends TargetSpec {
   placement: Placement;
 }
 
-const plugin: AdapterPlugin<Ia3Config> = {
-  name: 'ia3',
-  description: '(IA)^3: learned rescaling of keys, values and the FFN intermediate activation',
-  formula: 'D_out per output-scaled site (keys, values) + D_in per input-scaled site (ffn.out)',
-  readsDeployment: false,
-  // Rescaling vectors initialized to 1: high rates, as the (IA)³ paper (3e-3 with far more steps).
-  training: { lr: 1e-2 },
+const plugin: PluginModule<Ia3Config> = {
   create(c: Ia3Config, ctx: PluginContext): Adapter {
     const { tf } = ctx;
     const sites = ctx.selectSites(c);
@@ -43,14 +35,13 @@ const plugin: AdapterPlugin<Ia3Config> = {
         });
       }
     }
-    const members = variableMembers(vars);
+    const members = ownedVariableMembers(vars);
     return {
       placement: c.placement,
       hooks,
       ...members,
       // One multiply per learned scale and token when the rescaling stays digital.
       digitalMacsPerToken: () => (c.placement === 'digital' ? members.parameterCount() : 0),
-      dispose: () => vars.forEach((v) => v.dispose()),
     };
   },
 };

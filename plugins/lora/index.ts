@@ -6,26 +6,18 @@
  * does not apply to a merged update).
  */
 import type * as tfNs from '@tensorflow/tfjs';
-import type { Adapter, AdapterPlugin, PluginContext, Placement } from '../../src/peft/types.js';
-import { variableMembers } from '../../src/peft/variables.js';
+import type { Adapter, PluginModule, PluginContext, Placement, TargetSpec } from '../../src/peft/types.js';
+import { ownedVariableMembers } from '../../src/peft/variables.js';
 import type { RandomStream } from '../../src/tensor/random.js';
 
-export interface LoraConfig {
-  targets: string[];
-  layers?: number[];
+export interface LoraConfig extends TargetSpec {
   rank: number;
   alpha: number;
   dropout: number;
   placement: Placement;
 }
 
-const plugin: AdapterPlugin<LoraConfig> = {
-  name: 'lora',
-  description: 'LoRA: low-rank weight updates A·B·α/r on the target sites',
-  formula: 'r·(D_in + D_out) per target site',
-  readsDeployment: false,
-  // Rank-r updates with B initialized to 0: 10–20× full fine-tuning's rate, as the LoRA paper's RoBERTa runs.
-  training: { lr: 2e-3 },
+const plugin: PluginModule<LoraConfig> = {
   create(c: LoraConfig, ctx: PluginContext): Adapter {
     const { tf } = ctx;
     const sites = ctx.selectSites(c);
@@ -33,7 +25,8 @@ const plugin: AdapterPlugin<LoraConfig> = {
     // allocate r·(D_in + D_out) per site: refused before anything is allocated.
     for (const s of sites) {
       const most = Math.min(s.inFeatures, s.outFeatures);
-      if (c.rank > most) throw new Error(`lora: rank ${c.rank} exceeds ${s.name}'s smaller dimension ${most} (it is ${s.inFeatures} × ${s.outFeatures})`);
+      if (c.rank > most)
+        throw new Error(`lora: rank ${c.rank} exceeds ${s.name}'s smaller dimension ${most} (it is ${s.inFeatures} × ${s.outFeatures})`);
     }
     const scaling = c.alpha / c.rank;
     const vars = new Map<string, tfNs.Variable>();
@@ -42,7 +35,12 @@ const plugin: AdapterPlugin<LoraConfig> = {
     for (const s of sites) {
       const bound = 1 / Math.sqrt(s.inFeatures);
       const u = ctx.rng.child(s.name, 'A').uniform(new Float32Array(s.inFeatures * c.rank));
-      const A = tf.variable(tf.tensor2d(u.map((x) => (2 * x - 1) * bound), [s.inFeatures, c.rank]));
+      const A = tf.variable(
+        tf.tensor2d(
+          u.map((x) => (2 * x - 1) * bound),
+          [s.inFeatures, c.rank],
+        ),
+      );
       const B = tf.variable(tf.zeros([c.rank, s.outFeatures]));
       vars.set(`${s.name}.A`, A);
       vars.set(`${s.name}.B`, B);
@@ -53,7 +51,13 @@ const plugin: AdapterPlugin<LoraConfig> = {
           after: (x: tfNs.Tensor2D, y: tfNs.Tensor2D) => {
             let xi: tfNs.Tensor2D = x;
             if (stepRng && c.dropout > 0) {
-              const keep = tf.tensor2d(stepRng.child(s.name, 'dropout').uniform(new Float32Array(x.size)).map((v) => (v >= c.dropout ? 1 / (1 - c.dropout) : 0)), x.shape);
+              const keep = tf.tensor2d(
+                stepRng
+                  .child(s.name, 'dropout')
+                  .uniform(new Float32Array(x.size))
+                  .map((v) => (v >= c.dropout ? 1 / (1 - c.dropout) : 0)),
+                x.shape,
+              );
               xi = tf.mul(x, keep);
             }
             return tf.add(y, tf.mul(tf.matMul(tf.matMul(xi, A), B), scaling)) as tfNs.Tensor2D;
@@ -64,13 +68,12 @@ const plugin: AdapterPlugin<LoraConfig> = {
     return {
       placement: c.placement,
       hooks,
-      ...variableMembers(vars),
+      ...ownedVariableMembers(vars),
       // x·A then (xA)·B per token: r·(D_in + D_out) when the branch stays digital.
       digitalMacsPerToken: () => (c.placement === 'digital' ? sites.reduce((a, s) => a + c.rank * (s.inFeatures + s.outFeatures), 0) : 0),
       beginStep: (rng) => {
         stepRng = rng;
       },
-      dispose: () => vars.forEach((v) => v.dispose()),
     };
   },
 };

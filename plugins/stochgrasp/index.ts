@@ -10,13 +10,11 @@
  * which is zero exactly at σ = σ_t and leaves μ to the task loss.
  */
 import type * as tfNs from '@tensorflow/tfjs';
-import type { Adapter, AdapterPlugin, PluginContext, Placement } from '../../src/peft/types.js';
+import { groupedMembers, modulationHooks, modulationMacsPerToken, SiteGrouping, type Grouping } from '../../src/peft/grouping.js';
+import type { Adapter, PluginModule, PluginContext, Placement, TargetSpec } from '../../src/peft/types.js';
 import type { RandomStream } from '../../src/tensor/random.js';
-import { groupedMembers, modulationHooks, SiteGrouping, type Grouping } from '../grasp/groups.js';
 
-export interface StochGraspConfig {
-  targets: string[];
-  layers?: number[];
+export interface StochGraspConfig extends TargetSpec {
   groups: number;
   grouping: Grouping;
   placement: Placement;
@@ -43,16 +41,12 @@ export function targetStd(c: StochGraspConfig, ctx: PluginContext): { sigma: num
   if (c.targetStd !== undefined) return { sigma: c.targetStd, source: 'config targetStd' };
   const device = c.device ? ctx.loadDevice(c.device) : ctx.device;
   const horizon = c.horizon !== undefined ? ctx.parseDuration(c.horizon) : ctx.horizon;
-  if (!device) throw new Error("stochgrasp: no target noise — set 'targetStd', or 'device' (a profile), or deploy/train with a device (--hwa)");
-  return { sigma: device.relativeWeightNoise(horizon), source: `${device.name} at t = ${horizon} s` };
+  if (!device)
+    throw new Error("stochgrasp: no target noise — set 'targetStd', or 'device' (a profile), or deploy/train with a device (--hwa)");
+  return { sigma: ctx.relativeWeightNoise(device, horizon), source: `${device.name} at t = ${horizon} s` };
 }
 
-const plugin: AdapterPlugin<StochGraspConfig> = {
-  name: 'stochgrasp',
-  description: 'StochGRASP: GRASP with Gaussian scales/shifts and a KL term toward the device noise',
-  formula: '4·K per target site (mean and std of scale and shift)',
-  // As GRASP: few parameters on a frozen base.
-  training: { lr: 1e-2 },
+const plugin: PluginModule<StochGraspConfig> = {
   create(c: StochGraspConfig, ctx: PluginContext): Adapter {
     const { tf } = ctx;
     const sites = ctx.selectSites(c);
@@ -71,7 +65,7 @@ const plugin: AdapterPlugin<StochGraspConfig> = {
       return tf.add(mu, tf.mul(tf.softplus(rho), eps)) as tfNs.Tensor2D;
     };
     for (const s of sites) {
-      const g = new SiteGrouping(tf, s.inFeatures, c.groups, c.grouping, ctx.rng.child('grouping', s.name));
+      const g = SiteGrouping.forSite(ctx, s, c.groups, c.grouping);
       groupings.set(s.name, g);
       const v = {
         scaleMu: tf.variable(tf.ones([1, c.groups])),
@@ -82,22 +76,29 @@ const plugin: AdapterPlugin<StochGraspConfig> = {
       for (const [k, t] of Object.entries(v)) vars.set(`${s.name}.${k}`, t);
       rhos.push(v.scaleRho, v.shiftRho);
       // Training: one sample per step (stepRng set by beginStep); evaluation: the mean, or a fresh sample.
-      const rngFor = (purpose: string) => stepRng?.child(s.name, purpose) ?? (c.inference === 'sample' ? ctx.rng.child('inference', inferenceDraw, s.name, purpose) : null);
-      hooks.set(s.name, modulationHooks(tf, s, c.placement, () => tf.matMul(draw(v.scaleMu, v.scaleRho, rngFor('scale')), g.E), () => tf.matMul(draw(v.shiftMu, v.shiftRho, rngFor('shift')), g.E)));
+      const rngFor = (purpose: string) =>
+        stepRng?.child(s.name, purpose) ?? (c.inference === 'sample' ? ctx.rng.child('inference', inferenceDraw, s.name, purpose) : null);
+      hooks.set(
+        s.name,
+        modulationHooks(
+          tf,
+          s,
+          c.placement,
+          () => tf.matMul(draw(v.scaleMu, v.scaleRho, rngFor('scale')), g.E),
+          () => tf.matMul(draw(v.shiftMu, v.shiftRho, rngFor('shift')), g.E),
+        ),
+      );
     }
     return {
       placement: c.placement,
       hooks,
       ...groupedMembers(vars, groupings),
-      digitalMacsPerToken: () => (c.placement === 'digital' ? sites.reduce((a, s) => a + s.inFeatures, 0) : 0),
-      extraLoss: () => tf.mul(tf.mean(tf.concat(rhos.map((r) => tf.reshape(gaussianKl(tf, tf.softplus(r), sigmaT), [-1])))), c.lambda) as tfNs.Scalar,
+      digitalMacsPerToken: () => modulationMacsPerToken(sites, c.placement),
+      extraLoss: () =>
+        tf.mul(tf.mean(tf.concat(rhos.map((r) => tf.reshape(gaussianKl(tf, tf.softplus(r), sigmaT), [-1])))), c.lambda) as tfNs.Scalar,
       beginStep: (rng) => {
         stepRng = rng;
         if (!rng) inferenceDraw++;
-      },
-      dispose: () => {
-        vars.forEach((v) => v.dispose());
-        groupings.forEach((g) => g.dispose());
       },
     };
   },

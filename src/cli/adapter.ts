@@ -1,10 +1,11 @@
 /** `aimc adapter list | params`: the PEFT plugins and their parameter budgets. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import { parseStrictJson, readJsonFile } from '../input/json.js';
 import { loadModelForTask } from '../model/load.js';
 import { createAdapter } from '../peft/host.js';
 import { listPlugins, loadPlugin } from '../peft/registry.js';
-import { startBackend, table } from './common.js';
+import { BACKEND_OPTION, JSON_OPTION, MODEL_OPTION, startBackend, table } from './common.js';
 
 /** `--config`: inline JSON (starts with `{`) or a JSON file; returns the object and where it came from. */
 export function parseConfigArg(text: string | undefined): { config: unknown; source: string } {
@@ -12,11 +13,7 @@ export function parseConfigArg(text: string | undefined): { config: unknown; sou
   const inline = text.trim().startsWith('{');
   const source = inline ? '--config' : text;
   if (!inline && !existsSync(text)) throw new Error(`--config: '${text}' is neither inline JSON nor an existing file`);
-  try {
-    return { config: JSON.parse(inline ? text : readFileSync(text, 'utf8')) as unknown, source };
-  } catch (e) {
-    throw new Error(`${source}: invalid JSON (${(e as Error).message})`);
-  }
+  return { config: (inline ? parseStrictJson(text, source) : readJsonFile(text, { what: 'adapter config' })).value, source };
 }
 
 /** Register `aimc adapter`. */
@@ -26,7 +23,7 @@ export function registerAdapterCommands(program: Command): void {
   adapter
     .command('list')
     .description('the built-in adapter plugins')
-    .option('--json', 'print JSON')
+    .option(...JSON_OPTION)
     .action(async (o: { json?: boolean }) => {
       const list = await listPlugins();
       if (o.json) return console.log(JSON.stringify(list, null, 2));
@@ -40,11 +37,11 @@ export function registerAdapterCommands(program: Command): void {
     .command('params')
     .description('trainable parameters of an adapter on a model, without and with the task head')
     .argument('<name>', 'plugin name or plugin folder')
-    .requiredOption('--model <model>', 'shipped model name or checkpoint directory')
+    .requiredOption(...MODEL_OPTION)
     .option('--config <json|file>', 'plugin config (inline JSON or a file)')
     .option('--labels <n>', 'task-head outputs (encoders; default 2)', '2')
     .option('--json', 'print {"trainable": n, "head": h, "base": b}')
-    .option('--backend <name>', 'tensorflow | wasm | cpu')
+    .option(...BACKEND_OPTION)
     .action(async (name: string, o: { model: string; config?: string; labels: string; json?: boolean; backend?: string }) => {
       const plugin = await loadPlugin(name);
       const { config, source } = parseConfigArg(o.config);
@@ -59,7 +56,12 @@ export function registerAdapterCommands(program: Command): void {
       if (o.json) return console.log(JSON.stringify(c));
       const pct = (n: number) => `${((100 * n) / c.base).toFixed(3)}%`;
       const t = table(['', 'parameters', '% of base']);
-      t.push(['adapter', c.trainable, pct(c.trainable)], ['task head', c.head, pct(c.head)], ['adapter + head', c.trainable + c.head, pct(c.trainable + c.head)], ['base model', c.base, '100%']);
+      t.push(
+        ['adapter', c.trainable, pct(c.trainable)],
+        ['task head', c.head, pct(c.head)],
+        ['adapter + head', c.trainable + c.head, pct(c.trainable + c.head)],
+        ['base model', c.base, '100%'],
+      );
       console.log(`${plugin.plugin.name} on ${o.model}:`);
       console.log(t.toString());
     });

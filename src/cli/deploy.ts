@@ -6,7 +6,7 @@ import { Deployment, type DeploySpec } from '../deploy/deployment.js';
 import { runTrials } from '../deploy/trials.js';
 import { summarizeByTime } from '../deploy/summary.js';
 import { formatDuration, MAX_NOISE_SCALE, MAX_TIMES, MAX_TRIALS, parseDurations, parseNumber, parsePositiveInt } from '../input/values.js';
-import { startBackend, table } from './common.js';
+import { BACKEND_OPTION, MODEL_OPTION, SEED_OPTION, startBackend, table } from './common.js';
 import { checkOutputFile } from '../input/paths.js';
 
 /** Register `aimc deploy`. */
@@ -14,22 +14,22 @@ export function registerDeployCommand(program: Command): void {
   program
     .command('deploy')
     .description('simulate a deployment: program, drift, evaluate at each time over independent trials')
-    .requiredOption('--model <model>', 'shipped model name or checkpoint directory')
+    .requiredOption(...MODEL_OPTION)
     .option('--adapter <dir>', 'adapter directory written by `aimc finetune`')
     .requiredOption('--task <task>', 'dataset name or path (evaluated on its test split)')
     .requiredOption('--device <device>', 'device profile name or file')
     .option('--times <list>', 'times after programming, comma-separated', '1s,1h,1d,1y')
     .option('--trials <n>', 'independent chips (programming + read noise draws)', '5')
-    .option('--noise-scale <x>', 'multiply the device\'s programming and read noise', '1')
-    .option('--no-compensation', 'turn global drift compensation off (default: the profile\'s setting)')
+    .option('--noise-scale <x>', "multiply the device's programming and read noise", '1')
+    .option('--no-compensation', "turn global drift compensation off (default: the profile's setting)")
     .option('--split <name>', 'test | dev', 'test')
     .option('--eval-limit <n>', 'evaluate a fixed subset of N examples spread over the split')
     .option('--seq <n>', "max tokens per example (default 128, or the model's positions if fewer)")
     .option('--workers <n>', 'worker threads for trials (default: one per core, at most one per trial)')
-    .option('--seed <s>', 'seed', 'aimc')
+    .option(...SEED_OPTION)
     .option('--out <file>', 'write the full results as JSON here', 'deploy.json')
     .option('--json', 'print [{"t", "mean", "std", "digital"}] for the main metric')
-    .option('--backend <name>', 'tensorflow | wasm | cpu')
+    .option(...BACKEND_OPTION)
     .action(async (o: Record<string, string | boolean | undefined>) => {
       const s = (k: string) => o[k] as string;
       checkOutputFile(s('out'), '--out');
@@ -56,21 +56,29 @@ export function registerDeployCommand(program: Command): void {
       const dep = await Deployment.load(spec);
       const main = dep.main.name;
       const digital = dep.digital();
-      console.error(`${dep.examples.length} ${spec.split} examples, ${trials} trials on ${dep.device.name}; digital ${main} ${digital[main]!.toFixed(4)}`);
+      const what = `${dep.examples.length} ${spec.split} examples, ${trials} trials on ${dep.device.name}`;
+      console.error(`${what}; digital ${main} ${digital[main]!.toFixed(4)}`);
       let done = 0;
-      const results = await runTrials(spec, Array.from({ length: trials }, (_, i) => i), {
-        ...(workers ? { workers } : {}),
-        local: dep,
-        onTrial: () => console.error(`trial ${++done}/${trials} done`),
-      });
+      const results = await runTrials(
+        spec,
+        Array.from({ length: trials }, (_, i) => i),
+        {
+          ...(workers ? { workers } : {}),
+          local: dep,
+          onTrial: () => console.error(`trial ${++done}/${trials} done`),
+        },
+      );
       dep.dispose();
       const summary = summarizeByTime(results, main).map((r) => ({ t: r.t, mean: r.mean, std: r.std, digital: digital[main]! }));
       mkdirSync(dirname(s('out')), { recursive: true });
-      writeFileSync(s('out'), JSON.stringify({ spec, metric: main, higherIsBetter: dep.main.higherIsBetter, digital, summary, trials: results }, null, 2) + '\n');
+      const full = { spec, metric: main, higherIsBetter: dep.main.higherIsBetter, digital, summary, trials: results };
+      writeFileSync(s('out'), JSON.stringify(full, null, 2) + '\n');
       if (o.json) return console.log(JSON.stringify(summary));
       const t = table(['t', `${main} (mean ± std over ${trials})`, 'digital', 'drop']);
-      for (const r of summary) t.push([formatDuration(r.t), `${r.mean.toFixed(4)} ± ${r.std.toFixed(4)}`, r.digital.toFixed(4), (r.digital - r.mean).toFixed(4)]);
+      for (const r of summary) {
+        t.push([formatDuration(r.t), `${r.mean.toFixed(4)} ± ${r.std.toFixed(4)}`, r.digital.toFixed(4), (r.digital - r.mean).toFixed(4)]);
+      }
       console.log(t.toString());
-      console.error(`results written to ${resolve(s("out"))}`);
+      console.error(`results written to ${resolve(s('out'))}`);
     });
 }

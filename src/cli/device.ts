@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { compileSchemaText, isJsonSchema, listProfiles, loadProfile, parseProfileText, ProfileError } from '../device/profile.js';
 import { DeviceModel } from '../device/model.js';
-import { conductanceStats } from '../device/stats.js';
+import { conductanceStats } from '../crossbar/device-stats.js';
+import { weightPopulation } from '../crossbar/mapping.js';
 import { formatDuration, MAX_SAMPLES, parseDurations, parseNumberList, parsePositiveInt } from '../input/values.js';
-import { startBackend, table } from './common.js';
+import { BACKEND_OPTION, JSON_OPTION, startBackend, table } from './common.js';
 import { deviceCharts } from '../report/device-charts.js';
 
 const DEFAULT_G = '0.1,0.5,0.9';
@@ -19,7 +20,7 @@ export function registerDeviceCommands(program: Command): void {
   device
     .command('list')
     .description('list the built-in device profiles')
-    .option('--json', 'print JSON')
+    .option(...JSON_OPTION)
     .action((opts: { json?: boolean }) => {
       const profiles = listProfiles();
       if (opts.json) {
@@ -68,7 +69,7 @@ export function registerDeviceCommands(program: Command): void {
     .option('--samples <n>', 'Monte Carlo samples per (g, t)', '100000')
     .option('--seed <s>', 'random seed', 'aimc')
     .option('--json', 'print a JSON array instead of tables')
-    .option('--backend <name>', 'tensorflow | wasm | cpu')
+    .option(...BACKEND_OPTION)
     .action(async (name: string, opts: { g: string; t: string; samples: string; seed: string; json?: boolean; backend?: string }) => {
       const gRels = parseNumberList(opts.g, '--g', 0, 1);
       const times = parseDurations(opts.t, '--t');
@@ -78,7 +79,7 @@ export function registerDeviceCommands(program: Command): void {
       const dev = new DeviceModel(profile);
       const rows = conductanceStats(dev, gRels, times, samples, opts.seed);
       if (opts.json) {
-        const pops = new Map(times.map((t) => [t, dev.weightPopulation(t)]));
+        const pops = new Map(times.map((t) => [t, weightPopulation(dev, t)]));
         console.log(
           JSON.stringify(
             rows.map((r) => ({
@@ -95,13 +96,14 @@ export function registerDeviceCommands(program: Command): void {
       console.log(`${profile.name}: gMin ${profile.conductance.gMin} µS, gMax ${profile.conductance.gMax} µS, ${samples} samples per row`);
       const t1 = table(['g/gMax', 't', 'target µS', 'prog std µS', 'mean µS', 'std µS', 'w err', 'w err (GDC)']);
       for (const r of rows) {
-        t1.push([r.gRel, formatDuration(r.t), r.gTarget.toFixed(3), r.progStd.toFixed(4), r.gMean.toFixed(4), r.gStd.toFixed(4), r.weightError.toFixed(4), r.weightErrorCompensated.toFixed(4)]);
+        const g = [r.gTarget.toFixed(3), r.progStd.toFixed(4), r.gMean.toFixed(4), r.gStd.toFixed(4)];
+        t1.push([r.gRel, formatDuration(r.t), ...g, r.weightError.toFixed(4), r.weightErrorCompensated.toFixed(4)]);
       }
       console.log(t1.toString());
       console.log('Relative weight noise of a layer (weights uniform in [-1, 1], rms error / max|W|):');
       const t2 = table(['t', 'no compensation', 'with GDC', 'GDC factor']);
       for (const t of times) {
-        const p = dev.weightPopulation(t);
+        const p = weightPopulation(dev, t);
         t2.push([formatDuration(t), p.rms.toFixed(4), p.rmsCompensated.toFixed(4), p.gdc.toFixed(4)]);
       }
       console.log(t2.toString());
@@ -115,7 +117,7 @@ export function registerDeviceCommands(program: Command): void {
     .option('--g <list>', 'targets (fractions of gMax) for the time plot', DEFAULT_G)
     .option('--t <list>', 'times for the weight-error histograms', '1,86400,31536000')
     .option('--samples <n>', 'Monte Carlo samples', '20000')
-    .option('--backend <name>', 'tensorflow | wasm | cpu')
+    .option(...BACKEND_OPTION)
     .action(async (name: string, opts: { out: string; g: string; t: string; samples: string; backend?: string }) => {
       const gRels = parseNumberList(opts.g, '--g', 0, 1);
       const times = parseDurations(opts.t, '--t');

@@ -8,7 +8,7 @@ import { defaultRunsRoot, deployJobs, runDir, runExperiment, trainJobs, type Tra
 import { describeTraining } from '../train/settings.js';
 import { buildReport } from '../report/report.js';
 import { parsePositiveInt } from '../input/values.js';
-import { startBackend } from './common.js';
+import { BACKEND_OPTION, progressOptions, startBackend } from './common.js';
 
 /** Each adapter entry's training settings and where each value came from (once per label). */
 function printTraining(jobs: TrainJob[]): void {
@@ -29,7 +29,7 @@ export function registerExperimentCommands(program: Command): void {
     .description('check a spec (schema, plugins and configs, devices, model, task) without running it')
     .argument('<spec>', 'experiment JSON file')
     .option('--runs <dir>', "runs root (default: runs/ of the spec's project: the nearest folder above it with package.json or .git)")
-    .option('--backend <name>', 'tensorflow | wasm | cpu')
+    .option(...BACKEND_OPTION)
     .action(async (file: string, o: { backend?: string; runs?: string }) => {
       await startBackend(o.backend, false);
       const r = await loadSpec(file);
@@ -38,18 +38,23 @@ export function registerExperimentCommands(program: Command): void {
       const t = trainJobs(r, root);
       const d = deployJobs(r, t);
       printTraining(t);
-      console.log(`${file}: valid — ${t.length} training jobs, ${d.length} deployments × ${r.spec.trials} trials × ${r.times.length} times = ${d.length * r.spec.trials * r.times.length} result lines`);
+      const lines = d.length * r.spec.trials * r.times.length;
+      const grid = `${d.length} deployments × ${r.spec.trials} trials × ${r.times.length} times`;
+      console.log(`${file}: valid — ${t.length} training jobs, ${grid} = ${lines} result lines`);
     });
 
   exp
     .command('run')
     .description('run or resume an experiment; writes runs/NAME/results.jsonl, results.csv and report.html')
     .argument('<spec>', 'experiment JSON file')
-    .option('--workers <n>', 'worker threads for trials (default: the spec\'s, else one per core)')
+    .option('--workers <n>', "worker threads for trials (default: the spec's, else one per core)")
     .option('--runs <dir>', "runs root (default: runs/ of the spec's project: the nearest folder above it with package.json or .git)")
-    .option('--discard-stale', 'drop recorded results that no longer hold for the spec as it is now (changed settings or input files), then recompute them')
+    .option(
+      '--discard-stale',
+      'drop recorded results that no longer hold for the spec as it is now (changed settings or input files), then recompute them',
+    )
     .option('--no-report', 'do not build the report at the end')
-    .option('--backend <name>', 'tensorflow | wasm | cpu')
+    .option(...BACKEND_OPTION)
     .action(async (file: string, o: { workers?: string; report: boolean; backend?: string; runs?: string; discardStale?: boolean }) => {
       const workers = o.workers ? parsePositiveInt(o.workers, '--workers', 1024) : undefined;
       await startBackend(o.backend, true);
@@ -59,7 +64,7 @@ export function registerExperimentCommands(program: Command): void {
       console.log(`run folder: ${runDir(r.spec, root)}`);
       printTraining(trainJobs(r, root));
       const bars = new cliProgress.MultiBar(
-        { format: '{phase} {bar} {value}/{total} | ETA {eta_formatted} | {label}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 30_000, clearOnComplete: false },
+        { ...progressOptions('{phase} {bar} {value}/{total} | ETA {eta_formatted} | {label}'), clearOnComplete: false },
         cliProgress.Presets.shades_classic,
       );
       const train = bars.create(trainJobs(r, root).length, 0, { phase: 'train ', label: '' });
@@ -84,7 +89,10 @@ export function registerExperimentCommands(program: Command): void {
       }
       if (res.discarded) console.log(`discarded ${res.discarded} recorded lines that no longer held (recomputed)`);
       const by = (k: string) => res.adapters.filter((a) => a.source === k).length;
-      console.log(`adapters: ${by('trained')} trained, ${by('cached')} reused from this run, ${by('copied')} copied from other experiments with identical training settings`);
+      console.log(
+        `adapters: ${by('trained')} trained, ${by('cached')} reused from this run, ` +
+          `${by('copied')} copied from other experiments with identical training settings`,
+      );
       console.log(`${res.store.lines.filter((l) => l.kind === 'result').length} result lines in ${res.dir}/results.jsonl`);
       if (o.report) {
         const out = await buildReport(res.dir);
@@ -93,17 +101,26 @@ export function registerExperimentCommands(program: Command): void {
     });
 }
 
+/** `--compare a,b` (repeatable): the pairs given so far, then this one. */
+function comparePair(v: string, prev: [string, string][] = []): [string, string][] {
+  const pair = v.split(',').map((x) => x.trim());
+  if (pair.length !== 2 || pair.some((x) => !x)) {
+    throw new InvalidArgumentError(`'${v}': expected two adapter labels, e.g. stochgrasp,grasp`);
+  }
+  return [...prev, pair as [string, string]];
+}
+
 /** Register `aimc report`. */
 export function registerReportCommand(program: Command): void {
   program
     .command('report')
     .description('rebuild results.csv, report.html and report.md of a run from its results.jsonl alone')
     .argument('<run>', 'run folder (runs/NAME)')
-    .option('--compare <a,b>', "tabulate adapter a − adapter b (labels; 'label+hwa' for a hardware-aware variant); repeatable; default: the spec's compare", (v: string, prev: [string, string][] = []) => {
-      const pair = v.split(',').map((x) => x.trim());
-      if (pair.length !== 2 || pair.some((x) => !x)) throw new InvalidArgumentError(`'${v}': expected two adapter labels, e.g. stochgrasp,grasp`);
-      return [...prev, pair as [string, string]];
-    })
+    .option(
+      '--compare <a,b>',
+      "tabulate adapter a − adapter b (labels; 'label+hwa' for a hardware-aware variant); repeatable; default: the spec's compare",
+      comparePair,
+    )
     .option('--markdown', 'also print the tables (report.md) to stdout')
     .action(async (dir: string, o: { compare?: [string, string][]; markdown?: boolean }) => {
       const out = await buildReport(dir, o.compare ? { compare: o.compare } : {});

@@ -9,7 +9,7 @@ import { validatePluginConfig } from '../peft/host.js';
 import { runFinetune, type FinetuneSummary } from '../train/finetune.js';
 import { parseConfigArg } from './adapter.js';
 import { parseDuration, parseNonNegative, parseNonNegativeInt, parsePositiveInt } from '../input/values.js';
-import { startBackend } from './common.js';
+import { BACKEND_OPTION, MODEL_OPTION, progressOptions, SEED_OPTION, startBackend } from './common.js';
 import { checkOutputDir } from '../input/paths.js';
 import { describeTraining, resolveTraining, TRAINING_DEFAULTS, WARMUP_FRACTION, type TrainingSettings } from '../train/settings.js';
 import { trainOptionsOf } from '../train/finetune.js';
@@ -25,7 +25,7 @@ export function registerFinetuneCommand(program: Command): void {
   program
     .command('finetune')
     .description('train an adapter on a task (optionally hardware-aware) and write it to --out')
-    .requiredOption('--model <model>', 'shipped model name or checkpoint directory')
+    .requiredOption(...MODEL_OPTION)
     .requiredOption('--task <task>', 'spam | brown-genre | brown-text | a GLUE or E2E folder | a .jsonl/.csv file')
     .requiredOption('--out <dir>', 'output directory (adapter_config.json, adapter.safetensors, finetune.json)')
     .option('--adapter <name>', 'plugin name (aimc adapter list) or a plugin folder', 'full')
@@ -44,8 +44,8 @@ export function registerFinetuneCommand(program: Command): void {
     .option('--eval-limit <n>', 'dev examples per evaluation (default: all)')
     .option('--patience <n>', 'stop after this many evaluations without improvement (default: never)')
     .option('--beams <n>', 'generation tasks: beams for the final decoding (1 = greedy)', '1')
-    .option('--seed <s>', 'seed', 'aimc')
-    .option('--backend <name>', 'tensorflow | wasm | cpu')
+    .option(...SEED_OPTION)
+    .option(...BACKEND_OPTION)
     .action(async (o: Record<string, string | boolean | undefined>) => {
       const s = (k: string) => o[k] as string;
       // Everything a user can get wrong is checked before any work starts.
@@ -78,7 +78,7 @@ export function registerFinetuneCommand(program: Command): void {
       checkTrainable(data);
       await startBackend(s('backend'), true);
       const bar = new cliProgress.SingleBar(
-        { format: 'finetune {bar} {value}/{total} | loss {loss} | {metric} | {tps} tok/s | ETA {eta_formatted}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 30_000 },
+        progressOptions('finetune {bar} {value}/{total} | loss {loss} | {metric} | {tps} tok/s | ETA {eta_formatted}'),
         cliProgress.Presets.shades_classic,
       );
       let summary: FinetuneSummary;
@@ -97,7 +97,11 @@ export function registerFinetuneCommand(program: Command): void {
           command: `aimc finetune ${process.argv.slice(3).join(' ')}`,
           onStart: ({ counts: c }) => {
             const pct = (n: number) => ((100 * n) / c.base).toFixed(3);
-            console.log(`${plugin.plugin.name}: ${c.trainable} trainable parameters (${pct(c.trainable)}% of the ${c.base} base) + ${c.head} task head = ${c.trainable + c.head} (${pct(c.trainable + c.head)}%)`);
+            const all = c.trainable + c.head;
+            console.log(
+              `${plugin.plugin.name}: ${c.trainable} trainable parameters (${pct(c.trainable)}% of the ${c.base} base) ` +
+                `+ ${c.head} task head = ${all} (${pct(all)}%)`,
+            );
             console.log(`training: ${describeTraining(resolved)}`);
             if (device) console.log(`hardware-aware training on ${device.name} at t = ${s('hwaTime')}`);
             bar.start(steps, 0, { loss: '-', metric: 'dev -', tps: '-' });
@@ -112,7 +116,8 @@ export function registerFinetuneCommand(program: Command): void {
       } finally {
         bar.stop();
       }
-      console.log(`dev ${summary.mainMetric} ${summary.dev[summary.mainMetric]?.toFixed(4)} (best at step ${summary.bestStep}); ${data.test.length ? 'test' : 'dev (no test split)'}: ${fmt(summary.test)}`);
+      const best = `dev ${summary.mainMetric} ${summary.dev[summary.mainMetric]?.toFixed(4)} (best at step ${summary.bestStep})`;
+      console.log(`${best}; ${data.test.length ? 'test' : 'dev (no test split)'}: ${fmt(summary.test)}`);
       console.log(`adapter written to ${s('out')}`);
     });
 }

@@ -2,22 +2,31 @@
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import { loadModel } from '../model/load.js';
+import { defaultAnalogSites } from '../model/sites.js';
 import { DeviceModel } from '../device/model.js';
 import { loadProfile } from '../device/profile.js';
 import { tileGrid } from '../crossbar/tiling.js';
-import { startBackend, table } from './common.js';
-import type { SiteRole } from '../model/linear.js';
+import { BACKEND_OPTION, JSON_OPTION, startBackend, table } from './common.js';
 import { loadDataset } from '../data/datasets.js';
-import { evalSequences, evaluateLm } from '../train/lm-eval.js';
+import { evalSequences, evaluateLm } from '../task/lm-eval.js';
 import { parseInteger, parseList, parsePositiveInt } from '../input/values.js';
-
-/** Roles a deployment puts on tiles by default (ARCHITECTURE.md: attention and FFN). */
-export const DEFAULT_ANALOG_ROLES: SiteRole[] = ['attn.q', 'attn.k', 'attn.v', 'attn.o', 'ffn.in', 'ffn.out'];
 
 /** Token ids: comma-separated integers in [0, vocab) (checked against the model once loaded). */
 function parseIds(text: string, vocab: number, positions: number): Int32Array {
   const ids = parseList(text, '--ids', (s, w) => parseInteger(s, w, { min: 0, max: vocab - 1 }), { maxItems: positions });
   return Int32Array.from(ids);
+}
+
+/** What `aimc model eval` is given. */
+interface EvalOptions {
+  dataset: string;
+  split: string;
+  seq?: string;
+  limit?: string;
+  batch: string;
+  seed: string;
+  json?: boolean;
+  backend?: string;
 }
 
 /** Register the model commands. */
@@ -28,8 +37,8 @@ export function registerModelCommands(program: Command): void {
     .command('info')
     .description('architecture, parameters per role and the Linear sites')
     .argument('<model>', 'shipped model name or checkpoint directory (aimc or Hugging Face)')
-    .option('--json', 'print JSON')
-    .option('--backend <name>', 'tensorflow | wasm | cpu')
+    .option(...JSON_OPTION)
+    .option(...BACKEND_OPTION)
     .action(async (name: string, opts: { json?: boolean; backend?: string }) => {
       await startBackend(opts.backend, !opts.json);
       const { model: m, dir, format, tokenizer } = loadModel(name);
@@ -50,7 +59,8 @@ export function registerModelCommands(program: Command): void {
         console.log(JSON.stringify(info, null, 2));
       } else {
         const c = m.config;
-        console.log(`${dir} (${format}): ${c.arch}, ${c.numLayers} layers, d=${c.hiddenSize}, ${c.numHeads} heads, FFN ${c.intermediateSize}, vocab ${c.vocabSize}, ${m.parameterCount()} parameters`);
+        const shape = `${c.numLayers} layers, d=${c.hiddenSize}, ${c.numHeads} heads, FFN ${c.intermediateSize}, vocab ${c.vocabSize}`;
+        console.log(`${dir} (${format}): ${c.arch}, ${shape}, ${m.parameterCount()} parameters`);
         const t1 = table(['role', 'parameters']);
         for (const [r, n] of byRole) t1.push([r, n]);
         console.log(t1.toString());
@@ -66,37 +76,44 @@ export function registerModelCommands(program: Command): void {
     .description('tiles per layer on a device: utilization, analog vs digital parameters')
     .argument('<model>', 'shipped model name or checkpoint directory')
     .requiredOption('--device <device>', 'built-in profile name or profile JSON')
-    .option('--json', 'print JSON')
+    .option(...JSON_OPTION)
     .action((name: string, opts: { device: string; json?: boolean }) => {
       const dev = new DeviceModel(loadProfile(opts.device));
       const { model: m } = loadModel(name);
-      const rows = m.sites
-        .filter((s) => DEFAULT_ANALOG_ROLES.includes(s.role))
-        .map((s) => {
-          const g = tileGrid(s.inFeatures, s.outFeatures, dev.tile.rows, dev.tile.cols);
-          return { site: s.name, role: s.role, in: s.inFeatures, out: s.outFeatures, tiles: g.tiles, utilization: g.utilization };
-        });
-      const analog = m.sites.filter((s) => DEFAULT_ANALOG_ROLES.includes(s.role)).reduce((a, s) => a + s.weight.size, 0);
-      const summary = { device: dev.name, tile: dev.tile, totalTiles: rows.reduce((a, r) => a + r.tiles, 0), analogParameters: analog, digitalParameters: m.parameterCount() - analog };
+      const sites = defaultAnalogSites(m);
+      const rows = sites.map((s) => {
+        const g = tileGrid(s.inFeatures, s.outFeatures, dev.tile.rows, dev.tile.cols);
+        return { site: s.name, role: s.role, in: s.inFeatures, out: s.outFeatures, tiles: g.tiles, utilization: g.utilization };
+      });
+      const analog = sites.reduce((a, s) => a + s.weight.size, 0);
+      const summary = {
+        device: dev.name,
+        tile: dev.tile,
+        totalTiles: rows.reduce((a, r) => a + r.tiles, 0),
+        analogParameters: analog,
+        digitalParameters: m.parameterCount() - analog,
+      };
       if (opts.json) console.log(JSON.stringify({ ...summary, sites: rows }, null, 2));
       else {
         const t = table(['site', 'role', 'in × out', 'tiles', 'utilization']);
         for (const r of rows) t.push([r.site, r.role, `${r.in} × ${r.out}`, r.tiles, `${(100 * r.utilization).toFixed(1)}%`]);
         console.log(t.toString());
-        console.log(`${summary.totalTiles} tiles of ${dev.tile.rows}×${dev.tile.cols} on ${dev.name}; analog weights ${analog}, digital parameters ${summary.digitalParameters} (embeddings, norms, biases, heads)`);
+        const tiles = `${summary.totalTiles} tiles of ${dev.tile.rows}×${dev.tile.cols} on ${dev.name}`;
+        const digital = `digital parameters ${summary.digitalParameters} (embeddings, norms, biases, heads)`;
+        console.log(`${tiles}; analog weights ${analog}, ${digital}`);
       }
       m.dispose();
     });
 
   model
     .command('run')
-    .description('logits for one input: a classifier\'s class logits, or a decoder\'s next-token logits at the last position')
+    .description("logits for one input: a classifier's class logits, or a decoder's next-token logits at the last position")
     .argument('<model>', 'shipped model name or checkpoint directory')
-    .option('--text <text>', 'input text (needs the model\'s tokenizer)')
+    .option('--text <text>', "input text (needs the model's tokenizer)")
     .option('--text-pair <text>', 'second text for pair tasks')
     .option('--ids <list>', 'token ids, e.g. 0,5,7 (used as given)')
     .option('--json', 'print {"logits": [...]}')
-    .option('--backend <name>', 'tensorflow | wasm | cpu')
+    .option(...BACKEND_OPTION)
     .action(async (name: string, opts: { text?: string; textPair?: string; ids?: string; json?: boolean; backend?: string }) => {
       if ((opts.text === undefined) === (opts.ids === undefined)) throw new Error('give exactly one of --text or --ids');
       await startBackend(opts.backend, !opts.json);
@@ -119,7 +136,10 @@ export function registerModelCommands(program: Command): void {
         console.log(`input ids: ${Array.from(ids).join(',')}`);
         if (m.config.arch === 'encoder') console.log(`logits: ${values.map((v) => v.toFixed(6)).join(' ')}`);
         else {
-          const top = values.map((v, i) => [v, i] as const).sort((a, b) => b[0] - a[0]).slice(0, 10);
+          const top = values
+            .map((v, i) => [v, i] as const)
+            .sort((a, b) => b[0] - a[0])
+            .slice(0, 10);
           console.log('top next tokens:');
           for (const [v, i] of top) console.log(`  ${i}${tokenizer ? ` ${JSON.stringify(tokenizer.decode([i]))}` : ''}  ${v.toFixed(4)}`);
         }
@@ -129,17 +149,23 @@ export function registerModelCommands(program: Command): void {
 
   model
     .command('eval')
-    .description('language-model quality on a text split: masked-LM (encoder) or causal-LM (decoder) loss, accuracy, perplexity, bits per byte')
+    .description(
+      'language-model quality on a text split: masked-LM (encoder) or causal-LM (decoder) loss, accuracy, perplexity, bits per byte',
+    )
     .argument('<model>', 'shipped model name or checkpoint directory')
-    .option('--dataset <name>', 'text dataset (aimc data info); brown-text dev is the yardstick the shipped models are compared on', 'brown-text')
+    .option(
+      '--dataset <name>',
+      'text dataset (aimc data info); brown-text dev is the yardstick the shipped models are compared on',
+      'brown-text',
+    )
     .option('--split <split>', 'train | dev | test', 'dev')
     .option('--seq <n>', "tokens per sequence (default: 128, or the model's positions if fewer)")
     .option('--limit <n>', 'at most this many sequences, spread over the split (default: all)')
     .option('--batch <n>', 'sequences per forward pass', '16')
     .option('--seed <s>', 'masking stream (encoder)', 'aimc/lm-eval')
     .option('--json', 'print {"loss","accuracy","perplexity","bitsPerByte","tokens"}')
-    .option('--backend <name>', 'tensorflow | wasm | cpu')
-    .action(async (name: string, opts: { dataset: string; split: string; seq?: string; limit?: string; batch: string; seed: string; json?: boolean; backend?: string }) => {
+    .option(...BACKEND_OPTION)
+    .action(async (name: string, opts: EvalOptions) => {
       if (!['train', 'dev', 'test'].includes(opts.split)) throw new Error(`--split: expected train, dev or test, got '${opts.split}'`);
       const limit = opts.limit === undefined ? undefined : parsePositiveInt(opts.limit, '--limit');
       const batchSize = parsePositiveInt(opts.batch, '--batch');
@@ -152,14 +178,21 @@ export function registerModelCommands(program: Command): void {
         if (!tokenizer) throw new Error(`${dir}: no tokenizer.json`);
         const seqLen = opts.seq === undefined ? Math.min(128, m.config.maxPositions) : parsePositiveInt(opts.seq, '--seq');
         if (seqLen > m.config.maxPositions) throw new Error(`--seq ${seqLen} exceeds the model's ${m.config.maxPositions} positions`);
-        if (m.config.arch === 'encoder' && !m.hasMlmHead()) throw new Error(`${dir}: this encoder has no masked-LM head (lm_head / mlm.* weights), so it cannot be evaluated as a language model`);
+        if (m.config.arch === 'encoder' && !m.hasMlmHead()) {
+          throw new Error(
+            `${dir}: this encoder has no masked-LM head (lm_head / mlm.* weights), so it cannot be evaluated as a language model`,
+          );
+        }
         const seqs = evalSequences(tokenizer, texts, seqLen, limit);
         if (!seqs.length) throw new Error(`${opts.dataset} ${opts.split}: shorter than one sequence of ${seqLen} tokens`);
         const r = evaluateLm(m, tokenizer, seqs, { seqLen, batchSize, seed: opts.seed });
-        if (opts.json) console.log(JSON.stringify({ loss: r.loss, accuracy: r.accuracy, perplexity: r.perplexity, bitsPerByte: r.bitsPerByte, tokens: r.tokens }));
-        else {
+        if (opts.json) {
+          const { loss, accuracy, perplexity, bitsPerByte, tokens } = r;
+          console.log(JSON.stringify({ loss, accuracy, perplexity, bitsPerByte, tokens }));
+        } else {
           const kind = m.config.arch === 'encoder' ? 'masked-token' : 'next-token';
-          console.log(`${name} on ${opts.dataset} ${opts.split}: ${r.sequences} sequences of ${seqLen} tokens, ${r.tokens} predicted tokens (${r.bytes} bytes of text)`);
+          const what = `${r.sequences} sequences of ${seqLen} tokens, ${r.tokens} predicted tokens (${r.bytes} bytes of text)`;
+          console.log(`${name} on ${opts.dataset} ${opts.split}: ${what}`);
           const t = table(['loss (nats/token)', `${kind} accuracy`, 'perplexity', 'bits per byte']);
           t.push([r.loss.toFixed(4), r.accuracy.toFixed(4), r.perplexity.toFixed(2), r.bitsPerByte.toFixed(4)]);
           console.log(t.toString());

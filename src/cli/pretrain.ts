@@ -8,11 +8,11 @@ import { trainByteLevelBpe } from '../model/bpe-train.js';
 import { loadTokenizer } from '../model/tokenizer.js';
 import { defaultConfig, validateConfig, type ModelConfig } from '../model/config.js';
 import { saveCheckpoint } from '../model/checkpoint.js';
-import { packSequences, pretrain } from '../train/pretrain.js';
+import { packSequences } from '../task/lm-batch.js';
+import { pretrain, type EvalResult } from '../train/pretrain.js';
 import { parseNonNegative, parsePositiveInt } from '../input/values.js';
-import { startBackend } from './common.js';
+import { BACKEND_OPTION, progressOptions, SEED_OPTION, startBackend } from './common.js';
 import { checkOutputDir } from '../input/paths.js';
-
 
 /** Register `aimc pretrain`. */
 export function registerPretrainCommand(program: Command): void {
@@ -37,9 +37,9 @@ export function registerPretrainCommand(program: Command): void {
     .option('--clip <x>', 'gradient global-norm clip', '1')
     .option('--eval-every <n>', 'steps between dev evaluations and checkpoints', '200')
     .option('--dropout <x>', 'dropout', '0.1')
-    .option('--pre-ln', 'encoder: LayerNorm before each sublayer (pre-LN, with a final LayerNorm) instead of RoBERTa\'s post-LN')
-    .option('--seed <s>', 'seed', 'aimc')
-    .option('--backend <name>', 'tensorflow | wasm | cpu')
+    .option('--pre-ln', "encoder: LayerNorm before each sublayer (pre-LN, with a final LayerNorm) instead of RoBERTa's post-LN")
+    .option(...SEED_OPTION)
+    .option(...BACKEND_OPTION)
     .action(async (o: Record<string, string | boolean | undefined> & Record<string, string>) => {
       const arch = o.arch as ModelConfig['arch'];
       if (arch !== 'encoder' && arch !== 'decoder') throw new Error(`--arch: expected encoder or decoder, got '${o.arch}'`);
@@ -49,7 +49,9 @@ export function registerPretrainCommand(program: Command): void {
       mkdirSync(o.out!, { recursive: true });
       if (!existsSync(join(o.out!, 'tokenizer.json'))) {
         console.error(`training a byte-level BPE tokenizer (${o.vocab} tokens) on ${data.name} train…`);
-        const json = trainByteLevelBpe(data.train.map((e) => e.text), { vocabSize: parsePositiveInt(o.vocab!, '--vocab'), template: arch === 'encoder' ? 'roberta' : 'none' });
+        const texts = data.train.map((e) => e.text);
+        const vocabSize = parsePositiveInt(o.vocab!, '--vocab');
+        const json = trainByteLevelBpe(texts, { vocabSize, template: arch === 'encoder' ? 'roberta' : 'none' });
         writeFileSync(join(o.out!, 'tokenizer.json'), JSON.stringify(json));
       }
       const tok = loadTokenizer(o.out!)!;
@@ -75,10 +77,10 @@ export function registerPretrainCommand(program: Command): void {
       const steps = parsePositiveInt(o.steps!, '--steps');
       console.error(`${train.length} train / ${dev.length} dev sequences of ${seqLen} tokens`);
       const bar = new cliProgress.SingleBar(
-        // Not a terminal (CI, a log file): a progress line every 30 s instead of a live bar.
-        { format: 'pretrain {bar} {value}/{total} | loss {loss} | {tps} tok/s | dev {dev} | ETA {eta_formatted}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 30_000 },
+        progressOptions('pretrain {bar} {value}/{total} | loss {loss} | {tps} tok/s | dev {dev} | ETA {eta_formatted}'),
         cliProgress.Presets.shades_classic,
       );
+      const devOf = (e: EvalResult) => (arch === 'encoder' ? `acc ${e.accuracy.toFixed(3)}` : `ppl ${e.perplexity.toFixed(1)}`);
       const start = performance.now();
       bar.start(steps, 0, { loss: '-', tps: '-', dev: '-' });
       const res = await pretrain({
@@ -101,7 +103,7 @@ export function registerPretrainCommand(program: Command): void {
           bar.update(p.step, {
             loss: p.loss.toFixed(3),
             tps: Math.round(p.tokensPerSecond),
-            ...(p.eval ? { dev: `${arch === 'encoder' ? 'acc' : 'ppl'} ${arch === 'encoder' ? p.eval.accuracy.toFixed(3) : p.eval.perplexity.toFixed(1)}` } : {}),
+            ...(p.eval ? { dev: devOf(p.eval) } : {}),
           }),
       });
       bar.stop();
@@ -118,7 +120,9 @@ export function registerPretrainCommand(program: Command): void {
       };
       writeFileSync(join(o.out!, 'pretrain.json'), JSON.stringify(summary, null, 2) + '\n');
       rmSync(join(o.out!, 'checkpoint'), { recursive: true, force: true });
-      console.log(`dev: loss ${res.eval.loss.toFixed(4)}, ${arch === 'encoder' ? 'masked-token' : 'next-token'} accuracy ${res.eval.accuracy.toFixed(4)}, perplexity ${res.eval.perplexity.toFixed(2)}`);
+      const kind = arch === 'encoder' ? 'masked-token' : 'next-token';
+      const ev = res.eval;
+      console.log(`dev: loss ${ev.loss.toFixed(4)}, ${kind} accuracy ${ev.accuracy.toFixed(4)}, perplexity ${ev.perplexity.toFixed(2)}`);
       res.model.dispose();
     });
 }

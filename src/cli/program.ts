@@ -44,6 +44,9 @@ export async function runCli(argv: string[]): Promise<number> {
   }
 }
 
+/** Error names that mean aimc met a case it did not foresee (JavaScript's own errors, wasm's). */
+const INTERNAL_ERRORS = ['TypeError', 'ReferenceError', 'SyntaxError', 'EvalError', 'RangeError', 'RuntimeError', 'CompileError'];
+
 /**
  * One line for a failure. aimc's own refusals are plain Errors (or its error classes) whose
  * message names the file, option or path; JavaScript's TypeError, RangeError, ReferenceError
@@ -51,8 +54,12 @@ export async function runCli(argv: string[]): Promise<number> {
  * how to report it, instead of showing an internal message as if it were about the input.
  */
 export function describeFailure(e: unknown): string {
-  const internal = !(e instanceof Error) || ['TypeError', 'ReferenceError', 'SyntaxError', 'EvalError', 'RangeError', 'RuntimeError', 'CompileError'].includes(e.name);
+  const internal = !(e instanceof Error) || INTERNAL_ERRORS.includes(e.name);
   const msg = e instanceof Error ? e.message.split('\n').join('\n  ') : String(e);
   if (!internal) return `aimc: ${msg}`;
-  return `aimc: internal error — a case aimc did not foresee, not a problem aimc found in your input (${(e as Error)?.name ?? 'error'}: ${msg.split('\n')[0]}). Please report it with the command you ran and its input files; AIMC_DEBUG=1 prints the stack.`;
+  return (
+    'aimc: internal error — a case aimc did not foresee, not a problem aimc found in your input ' +
+    `(${(e as Error)?.name ?? 'error'}: ${msg.split('\n')[0]}). ` +
+    'Please report it with the command you ran and its input files; AIMC_DEBUG=1 prints the stack.'
+  );
 }

@@ -12,12 +12,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { NonFiniteError } from '../input/finite.js';
 import { sumAll } from '../tensor/ops.js';
-import type { DeviceModel, ProgrammedWeights } from '../device/model.js';
-import { normalTensor } from '../tensor/sample.js';
+import type { DeviceModel } from '../device/model.js';
+import { driftCompensationFactor, programWeights, weightsAt, type ProgrammedWeights } from './mapping.js';
+import { analogTile, type TileLayout, type TilePeriphery } from '../tensor/kernels/index.js';
 import { RandomStream } from '../tensor/random.js';
 import { tileGrid, type TileGrid } from './tiling.js';
-import { convert, converterStep } from './periphery.js';
-import { fusedForward, fusedPeripheryAvailable } from './fused-periphery.js';
+import { tilePeriphery } from './periphery.js';
 
 /** Smallest weight scale: an all-zero tile maps to zero conductance instead of dividing by 0. */
 const MIN_SCALE = 1e-12;
@@ -36,6 +36,12 @@ function blockScales(block: tf.Tensor2D, grid: TileGrid, perColumn: boolean): tf
 }
 
 export class TiledMatrix {
+  private host: Float32Array[] | null = null;
+  /** How the matrix lies on tiles, for the analog-tile kernel. */
+  readonly layout: TileLayout;
+  /** The device's periphery as kernel parameters. */
+  readonly periphery: TilePeriphery;
+
   private constructor(
     readonly device: DeviceModel,
     readonly grid: TileGrid,
@@ -43,7 +49,23 @@ export class TiledMatrix {
     readonly blocks: tf.Tensor2D[],
     /** Weight scale per row tile, [1, out]. */
     readonly scales: tf.Tensor2D[],
-  ) {}
+  ) {
+    const colTileOf = new Int32Array(grid.outFeatures);
+    grid.colSpans.forEach((c, j) => colTileOf.fill(j, c.start, c.start + c.size));
+    this.layout = {
+      inFeatures: grid.inFeatures,
+      outFeatures: grid.outFeatures,
+      rowSpans: grid.rowSpans,
+      colSpans: grid.colSpans,
+      colTileOf,
+    };
+    this.periphery = tilePeriphery(device.periphery);
+  }
+
+  /** The weight scales as host arrays (read once: they never change). */
+  hostScales(): Float32Array[] {
+    return (this.host ??= this.scales.map((t) => t.dataSync() as Float32Array));
+  }
 
   /** Map W[in, out] onto the device's tiles (weights are copied; W is not kept). */
   static map(W: tf.Tensor2D, device: DeviceModel): TiledMatrix {
@@ -66,7 +88,7 @@ export class TiledMatrix {
 
   /** Program every tile's devices (draws from `rng`/tile-i/...). */
   program(rng: RandomStream): ProgrammedMatrix {
-    const devices = this.blocks.map((b, i) => this.device.programWeights(b, rng.child(`rowtile-${i}`)));
+    const devices = this.blocks.map((b, i) => programWeights(this.device, b, rng.child(`rowtile-${i}`)));
     return new ProgrammedMatrix(this, devices, rng.child('gdc'));
   }
 
@@ -94,7 +116,10 @@ function nonFinite(ws: tf.Tensor2D[], device: string, t: number): never {
     n += v.length;
     for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i]!)) bad++;
   }
-  throw new NonFiniteError([`t = ${t} s`, `device ${device}`], `${bad ? `${bad} of ${n}` : 'some'} programmed conductances are not finite — the profile's physics produces NaN or infinity for conductances this deployment reaches`);
+  throw new NonFiniteError(
+    [`t = ${t} s`, `device ${device}`],
+    `${bad ? `${bad} of ${n}` : 'some'} programmed conductances are not finite — the profile's physics produces NaN or infinity for conductances this deployment reaches`,
+  );
 }
 
 export class ProgrammedMatrix {
@@ -106,7 +131,7 @@ export class ProgrammedMatrix {
     readonly devices: ProgrammedWeights[],
     gdcRng: RandomStream,
   ) {
-    const ref = devices.map((d, i) => this.tiled.device.weightsAt(d, 0, gdcRng.child(`rowtile-${i}`)) as tf.Tensor2D);
+    const ref = devices.map((d, i) => weightsAt(this.tiled.device, d, 0, gdcRng.child(`rowtile-${i}`)) as tf.Tensor2D);
     this.gdcReference = meanAbs(ref);
     try {
       if (!Number.isFinite(this.gdcReference)) nonFinite(ref, this.tiled.device.name, 0);
@@ -121,7 +146,7 @@ export class ProgrammedMatrix {
    */
   at(t: number, rng: RandomStream, opts: { compensate?: boolean } = {}): AnalogMatrix {
     const dev = this.tiled.device;
-    const weights = this.devices.map((d, i) => dev.weightsAt(d, t, rng.child(`rowtile-${i}`)) as tf.Tensor2D);
+    const weights = this.devices.map((d, i) => weightsAt(dev, d, t, rng.child(`rowtile-${i}`)) as tf.Tensor2D);
     const compensate = opts.compensate ?? dev.driftCompensation;
     // A NaN or infinity anywhere makes the reduction non-finite: GDC's mean |W| when it is
     // needed anyway, else one pass over the conductances in place.
@@ -133,7 +158,7 @@ export class ProgrammedMatrix {
         weights.forEach((w) => w.dispose());
       }
     }
-    const gdc = compensate ? this.gdcReference / Math.max(mean, 1e-12) : 1;
+    const gdc = compensate ? driftCompensationFactor(this.gdcReference, mean) : 1;
     return new AnalogMatrix(this.tiled, weights, gdc);
   }
 
@@ -153,118 +178,34 @@ export class AnalogMatrix {
 
   /** The effective W[in, out] this matrix computes with (scales and GDC applied), for inspection. */
   effectiveWeights(): tf.Tensor2D {
-    return tf.tidy(() => tf.mul(tf.concat(this.weights.map((w, i) => tf.mul(w, this.tiled.scales[i]!)), 0), this.gdc) as tf.Tensor2D);
+    return tf.tidy(
+      () =>
+        tf.mul(
+          tf.concat(
+            this.weights.map((w, i) => tf.mul(w, this.tiled.scales[i]!)),
+            0,
+          ),
+          this.gdc,
+        ) as tf.Tensor2D,
+    );
   }
 
-  /**
-   * Analog y = x·W for x[B, in] through the tiles' periphery; noise from `rng`.
-   * On the wasm backend the periphery runs fused in JS on views of the wasm heap (see
-   * fused-periphery.ts); elsewhere, or with AIMC_FUSED=0, as tfjs ops. Both draw the same
-   * noise from the same streams and agree up to float32 rounding.
-   */
+  /** Analog y = x·W for x[B, in] through the tiles' periphery (the analogTile kernel); noise from `rng`. */
   forward(x: tf.Tensor2D, rng: RandomStream): tf.Tensor2D {
-    if (fusedPeripheryAvailable()) return fusedForward(this, x, rng);
-    return this.forwardOps(x, rng);
-  }
-
-  /** The periphery as plain tfjs ops (any backend; the reference for the fused path). */
-  forwardOps(x: tf.Tensor2D, rng: RandomStream): tf.Tensor2D {
-    const { grid, device } = this.tiled;
-    const per = device.periphery;
-    const B = x.shape[0];
-    const parts: tf.Tensor2D[] = [];
-    grid.rowSpans.forEach((r, i) => {
-      parts.push(
-        tf.tidy(() => {
-          const xi = grid.rowSpans.length === 1 ? x : (tf.slice(x, [0, r.start], [B, r.size]) as tf.Tensor2D);
-          const alpha =
-            per.noiseManagement === 'abs-max'
-              ? (tf.maximum(tf.max(tf.abs(xi), 1, true), 1e-12) as tf.Tensor2D)
-              : (tf.ones([B, 1]) as tf.Tensor2D);
-          const xn = tf.div(xi, alpha) as tf.Tensor2D;
-          const y = this.tileMVM(xn, i, rng.child(`rowtile-${i}`));
-          return tf.mul(tf.mul(y, alpha), this.tiled.scales[i]!) as tf.Tensor2D;
-        }),
-      );
-    });
-    const sum = parts.length === 1 ? parts[0]! : (tf.addN(parts) as tf.Tensor2D);
-    if (parts.length > 1) parts.forEach((p) => p.dispose());
-    if (this.gdc === 1) return sum;
-    const out = tf.mul(sum, this.gdc) as tf.Tensor2D;
-    sum.dispose();
-    return out;
-  }
-
-  /**
-   * One row tile's MVM in normalized units: DAC, rank-2 matmul, output noise, ADC, with
-   * iterative bound management per (input row, column tile): while an output of a column
-   * tile reaches the ADC bound, halve that row's input and repeat (up to the profile's
-   * iteration limit), then undo the halving digitally.
-   */
-  private tileMVM(xn: tf.Tensor2D, i: number, rng: RandomStream): tf.Tensor2D {
-    const per = this.tiled.device.periphery;
-    const W = this.weights[i]!;
-    const once = (scale: number, k: number): { y: tf.Tensor2D; sat: tf.Tensor2D } =>
-      tf.tidy(() => {
-        const xin = scale === 1 ? xn : tf.mul(xn, scale);
-        const xq = convert(xin, per.dac);
-        let y = tf.matMul(xq, W) as tf.Tensor2D;
-        if (per.outputNoise > 0) y = tf.add(y, tf.mul(normalTensor(rng.child(`bm-${k}`), y.shape), per.outputNoise)) as tf.Tensor2D;
-        const sat = this.saturated(y);
-        return { y: tf.div(convert(y, per.adc), scale) as tf.Tensor2D, sat };
-      });
-    let { y, sat } = once(1, 0);
-    if (per.boundManagement !== 'iterative') {
-      sat.dispose();
-      return y;
-    }
-    for (let k = 1; k <= per.boundManagementIterations; k++) {
-      // Small [B, colTiles] readback: deciding whether to iterate needs the host.
-      if (!sat.dataSync().some((v) => v > 0)) break;
-      const next = once(2 ** -k, k);
-      const merged = tf.tidy(() => {
-        const mask = tf.cast(this.expandCols(sat), 'bool');
-        return {
-          y: tf.where(mask, next.y, y) as tf.Tensor2D,
-          // Still saturated only where it was and remains so.
-          sat: tf.mul(sat, next.sat) as tf.Tensor2D,
-        };
-      });
-      [y, sat, next.y, next.sat].forEach((t) => t.dispose());
-      ({ y, sat } = merged);
-    }
-    sat.dispose();
-    return y;
-  }
-
-  /** 1 where any output of a column tile reaches the ADC bound, per row: [B, colTiles]. */
-  private saturated(y: tf.Tensor2D): tf.Tensor2D {
-    const { grid, device } = this.tiled;
-    const bound = device.periphery.adc.bound;
-    return tf.tidy(() => {
-      const a = tf.abs(y);
-      const per = grid.colSpans.map((c) =>
-        grid.colSpans.length === 1 ? tf.max(a, 1, true) : tf.max(tf.slice(a, [0, c.start], [y.shape[0], c.size]), 1, true),
-      );
-      return tf.cast(tf.greaterEqual(per.length === 1 ? per[0]! : tf.concat(per, 1), bound), 'float32') as tf.Tensor2D;
-    });
-  }
-
-  /** [B, colTiles] → [B, out] by repeating each column tile's flag over its columns. */
-  private expandCols(flags: tf.Tensor2D): tf.Tensor2D {
-    const { grid } = this.tiled;
-    return tf.tidy(() => {
-      const parts = grid.colSpans.map((c, j) => tf.tile(tf.slice(flags, [0, j], [flags.shape[0], 1]), [1, c.size]));
-      return (parts.length === 1 ? parts[0]! : tf.concat(parts, 1)) as tf.Tensor2D;
-    });
+    const t = this.tiled;
+    const read = {
+      x,
+      layout: t.layout,
+      periphery: t.periphery,
+      weights: this.weights,
+      scales: t.scales,
+      hostScales: () => t.hostScales(),
+      gdc: this.gdc,
+    };
+    return analogTile(read, rng);
   }
 
   dispose(): void {
     this.weights.forEach((w) => w.dispose());
   }
-}
-
-/** Step of the ADC in normalized output units (for error bounds). */
-export function adcStep(device: DeviceModel): number {
-  return converterStep(device.periphery.adc);
 }

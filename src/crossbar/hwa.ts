@@ -17,18 +17,6 @@ export interface HwaOptions {
   periphery?: boolean;
 }
 
-/** Effective W at time t sampled from the device for one step (no gradient). */
-export function sampleDeviceWeights(W: tf.Tensor2D, device: DeviceModel, t: number, rng: RandomStream): tf.Tensor2D {
-  const tiled = TiledMatrix.map(W, device);
-  const programmed = tiled.program(rng.child('program'));
-  const at = programmed.at(t, rng.child('read'));
-  const Weff = at.effectiveWeights();
-  at.dispose();
-  programmed.dispose();
-  tiled.dispose();
-  return Weff;
-}
-
 /** y = x·W with device-sampled weights (and periphery) forward, ideal gradient backward. */
 export function hwaLinear(x: tf.Tensor2D, W: tf.Tensor2D, device: DeviceModel, rng: RandomStream, opts: HwaOptions): tf.Tensor2D {
   const f = tf.customGrad(((xIn: tf.Tensor, wIn: tf.Tensor, save: tf.GradSaveFunc) => {

@@ -52,7 +52,11 @@ export function docHash(id: string): number {
  * within each stratum (e.g. genre), ordered by their hash, so every stratum with 3+
  * documents appears in every split — still deterministic and never splitting a document.
  */
-export function splitByDocument(examples: Example[], stratify?: (e: Example) => string, order: (doc: string) => number = docHash): Pick<Dataset, 'train' | 'dev' | 'test'> {
+export function splitByDocument(
+  examples: Example[],
+  stratify?: (e: Example) => string,
+  order: (doc: string) => number = docHash,
+): Pick<Dataset, 'train' | 'dev' | 'test'> {
   const out = { train: [] as Example[], dev: [] as Example[], test: [] as Example[] };
   if (!stratify) {
     for (const e of examples) {
@@ -99,9 +103,21 @@ export function spamDataset(): Dataset {
 // ---- Brown corpus -----------------------------------------------------------------
 
 export const BROWN_GENRES: Record<string, string> = {
-  a: 'press: reportage', b: 'press: editorial', c: 'press: reviews', d: 'religion', e: 'skill and hobbies', f: 'popular lore',
-  g: 'belles-lettres', h: 'miscellaneous: government & house organs', j: 'learned', k: 'fiction: general', l: 'fiction: mystery',
-  m: 'fiction: science', n: 'fiction: adventure', p: 'fiction: romance', r: 'humor',
+  a: 'press: reportage',
+  b: 'press: editorial',
+  c: 'press: reviews',
+  d: 'religion',
+  e: 'skill and hobbies',
+  f: 'popular lore',
+  g: 'belles-lettres',
+  h: 'miscellaneous: government & house organs',
+  j: 'learned',
+  k: 'fiction: general',
+  l: 'fiction: mystery',
+  m: 'fiction: science',
+  n: 'fiction: adventure',
+  p: 'fiction: romance',
+  r: 'humor',
 };
 
 /** Strip POS tags and undo the corpus's tokenization of punctuation. */
@@ -138,7 +154,8 @@ export function brownDocuments(words = 120): { id: string; genre: string; passag
 export function brownGenreDataset(): Dataset {
   const letters = Object.keys(BROWN_GENRES);
   const examples = brownDocuments().flatMap((d) => d.passages.map((text) => ({ text, label: letters.indexOf(d.genre), doc: d.id })));
-  return { name: 'brown-genre', kind: 'classification', labels: letters.map((l) => BROWN_GENRES[l]!), ...splitByDocument(examples, (e) => e.doc[1]!) };
+  const labels = letters.map((l) => BROWN_GENRES[l]!);
+  return { name: 'brown-genre', kind: 'classification', labels, ...splitByDocument(examples, (e) => e.doc[1]!) };
 }
 
 /** Brown plain text for language-model pretraining, split by document. */
@@ -188,13 +205,16 @@ interface GlueSpec {
   header: boolean;
 }
 
+/** The classes of GLUE's entailment tasks. */
+const ENTAILMENT = ['entailment', 'not_entailment'];
+
 /** Columns of the GLUE tasks aimc reads (by header name, or index where the file has none). */
 export const GLUE_TASKS: Record<string, GlueSpec> = {
   'sst-2': { text: 'sentence', label: 'label', kind: 'classification', labels: ['0', '1'], header: true },
   cola: { text: 3, label: 1, kind: 'classification', labels: ['0', '1'], header: false },
   mrpc: { text: '#1 String', pair: '#2 String', label: 'Quality', kind: 'classification', labels: ['0', '1'], header: true },
-  qnli: { text: 'question', pair: 'sentence', label: 'label', kind: 'classification', labels: ['entailment', 'not_entailment'], header: true },
-  rte: { text: 'sentence1', pair: 'sentence2', label: 'label', kind: 'classification', labels: ['entailment', 'not_entailment'], header: true },
+  qnli: { text: 'question', pair: 'sentence', label: 'label', kind: 'classification', labels: ENTAILMENT, header: true },
+  rte: { text: 'sentence1', pair: 'sentence2', label: 'label', kind: 'classification', labels: ENTAILMENT, header: true },
   'sts-b': { text: 'sentence1', pair: 'sentence2', label: 'score', kind: 'regression', header: true },
 };
 
@@ -222,7 +242,9 @@ export function parseGlueTsv(text: string, task: string, file: string): Example[
   return lines.map((line, n) => {
     const f = line.split('\t');
     const where = `${file}:${n + (spec.header ? 2 : 1)}`;
-    if (f.length <= Math.max(ti, pi, li)) throw new Error(`${where}: expected at least ${Math.max(ti, pi, li) + 1} tab-separated fields, got ${f.length}`);
+    if (f.length <= Math.max(ti, pi, li)) {
+      throw new Error(`${where}: expected at least ${Math.max(ti, pi, li) + 1} tab-separated fields, got ${f.length}`);
+    }
     const raw = f[li]!.trim();
     let label: number;
     if (spec.kind === 'regression') {
@@ -264,7 +286,9 @@ export function e2eDataset(dir: string): Dataset {
   };
   const testFile = ['testset_w_refs.csv', 'testset.csv'].find((f) => existsSync(join(dir, f)));
   for (const f of ['trainset.csv', 'devset.csv']) if (!existsSync(join(dir, f))) throw new Error(`${dir}: missing ${f}`);
-  return { name: 'e2e', kind: 'generation', labels: [], train: read('trainset.csv'), dev: read('devset.csv'), test: testFile ? read(testFile) : [] };
+  const train = read('trainset.csv');
+  const dev = read('devset.csv');
+  return { name: 'e2e', kind: 'generation', labels: [], train, dev, test: testFile ? read(testFile) : [] };
 }
 
 // ---- user files ----------------------------------------------------------------------
@@ -305,7 +329,10 @@ function readUserRows(file: string): UserRow[] {
       } catch (e) {
         throw new Error(`${where}: invalid JSON (${(e as Error).message})`);
       }
-      if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error(`${where}: expected an object {"text": …, "label": …}, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`);
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+        const got = v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
+        throw new Error(`${where}: expected an object {"text": …, "label": …}, got ${got}`);
+      }
       rows.push({ row: v as Record<string, unknown>, where });
     });
     return rows;
@@ -327,16 +354,24 @@ export function userDataset(file: string): Dataset {
   const rows = readUserRows(file);
   if (!rows.length) throw new Error(`${file}: no examples`);
   for (const { row: r, where } of rows) {
-    if (typeof r.text !== 'string' || !r.text.trim()) throw new Error(`${where}: 'text' must be a non-empty string${r.text === undefined ? ' (missing)' : `, got ${JSON.stringify(r.text)}`}`);
-    if (r.text_pair !== undefined && r.text_pair !== null && typeof r.text_pair !== 'string') throw new Error(`${where}: 'text_pair' must be a string, got ${JSON.stringify(r.text_pair)}`);
+    if (typeof r.text !== 'string' || !r.text.trim()) {
+      const got = r.text === undefined ? ' (missing)' : `, got ${JSON.stringify(r.text)}`;
+      throw new Error(`${where}: 'text' must be a non-empty string${got}`);
+    }
+    if (r.text_pair !== undefined && r.text_pair !== null && typeof r.text_pair !== 'string') {
+      throw new Error(`${where}: 'text_pair' must be a string, got ${JSON.stringify(r.text_pair)}`);
+    }
     const l = r.label;
     if (l === undefined || l === '') throw new Error(`${where}: missing 'label'`);
     const ok = (typeof l === 'string' && l.trim() !== '') || (typeof l === 'number' && Number.isFinite(l));
     if (!ok) throw new Error(`${where}: 'label' must be a class name (string), an integer or a finite number, got ${JSON.stringify(l)}`);
-    if (r.id !== undefined && typeof r.id !== 'string' && typeof r.id !== 'number') throw new Error(`${where}: 'id' must be a string or a number, got ${JSON.stringify(r.id)}`);
+    if (r.id !== undefined && typeof r.id !== 'string' && typeof r.id !== 'number') {
+      throw new Error(`${where}: 'id' must be a string or a number, got ${JSON.stringify(r.id)}`);
+    }
   }
   // Numeric labels that are all numbers with a fractional part → regression; else classes.
-  const numeric = rows.every(({ row: r }) => typeof r.label === 'number' || (typeof r.label === 'string' && Number.isFinite(Number(r.label))));
+  const isNumber = (l: unknown) => typeof l === 'number' || (typeof l === 'string' && Number.isFinite(Number(l)));
+  const numeric = rows.every(({ row: r }) => isNumber(r.label));
   const regression = numeric && rows.some(({ row: r }) => !Number.isInteger(Number(r.label)));
   const labels = regression ? [] : [...new Set(rows.map(({ row: r }) => String(r.label).trim()))].sort();
   const examples = rows.map(({ row: r }) => ({
@@ -345,7 +380,10 @@ export function userDataset(file: string): Dataset {
     label: regression ? Number(r.label) : labels.indexOf(String(r.label).trim()),
     // Rows without an id are documents named by their content, so the split does not depend
     // on the file's order and repeated texts never straddle two splits.
-    doc: typeof r.id === 'string' || typeof r.id === 'number' ? `id:${String(r.id)}` : `text:${r.text as string}\u0000${typeof r.text_pair === 'string' ? r.text_pair : ''}`,
+    doc:
+      typeof r.id === 'string' || typeof r.id === 'number'
+        ? `id:${String(r.id)}`
+        : `text:${r.text as string}\u0000${typeof r.text_pair === 'string' ? r.text_pair : ''}`,
   }));
   // Stratified by class (one stratum for regression), exactly ~10 % of each to dev and test,
   // in a well-mixed hash order: small files get every class in every split.
@@ -360,13 +398,17 @@ export function userDataset(file: string): Dataset {
 export function checkTrainable(d: Dataset): void {
   const counts = `train ${d.train.length}, dev ${d.dev.length}, test ${d.test.length}`;
   if (!d.train.length) throw new Error(`${d.name}: the train split is empty (${counts}); a task needs examples to learn from`);
-  if (!d.dev.length) throw new Error(`${d.name}: the dev split is empty (${counts}); give at least a few dozen examples per class so every split gets some`);
-  if (!d.test.length && d.kind !== 'generation') throw new Error(`${d.name}: the test split is empty (${counts}); give at least a few dozen examples per class so every split gets some`);
+  const few = 'give at least a few dozen examples per class so every split gets some';
+  if (!d.dev.length) throw new Error(`${d.name}: the dev split is empty (${counts}); ${few}`);
+  if (!d.test.length && d.kind !== 'generation') throw new Error(`${d.name}: the test split is empty (${counts}); ${few}`);
   if (d.kind === 'classification') {
     const present = new Set(d.train.map((e) => e.label));
     if (present.size < 2) {
       const per = d.labels.map((l, i) => `${l}: ${d.train.filter((e) => e.label === i).length}`).join(', ');
-      throw new Error(`${d.name}: classification needs at least two classes in the train split (found ${per || 'none'}); with one class there is nothing to learn`);
+      throw new Error(
+        `${d.name}: classification needs at least two classes in the train split (found ${per || 'none'}); ` +
+          'with one class there is nothing to learn',
+      );
     }
   }
 }
@@ -382,7 +424,8 @@ export function loadDataset(nameOrPath: string): Dataset {
   if (nameOrPath === 'english-text') return englishTextDataset();
   if (TEXT_SOURCES.some((s) => s.name === nameOrPath)) return textSourceDataset(nameOrPath);
   if (!existsSync(nameOrPath)) {
-    throw new Error(`unknown dataset '${nameOrPath}' (built-in: ${BUILTIN_DATASETS.join(', ')}; or a GLUE/E2E folder or a .jsonl/.csv file)`);
+    const builtin = BUILTIN_DATASETS.join(', ');
+    throw new Error(`unknown dataset '${nameOrPath}' (built-in: ${builtin}; or a GLUE/E2E folder or a .jsonl/.csv file)`);
   }
   if (statSync(nameOrPath).isDirectory()) {
     if (existsSync(join(nameOrPath, 'trainset.csv'))) return e2eDataset(nameOrPath);

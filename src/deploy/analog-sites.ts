@@ -50,7 +50,10 @@ export class ProgrammedModel {
   readAt(t: number, rng: RandomStream, opts: { compensate?: boolean } = {}): void {
     this.releaseReads();
     this.current = [];
-    for (const [i, p] of this.programmed.entries()) this.current.push(withContext(`site ${this.sites[i]!.name}`, () => p.at(t, rng.child(this.sites[i]!.name, 'read'), opts)));
+    for (const [i, p] of this.programmed.entries()) {
+      const name = this.sites[i]!.name;
+      this.current.push(withContext(`site ${name}`, () => p.at(t, rng.child(name, 'read'), opts)));
+    }
     this.sites.forEach((s, i) => {
       const analog = this.current[i]!;
       let call = 0;

@@ -15,8 +15,8 @@ import type { AttachedAdapter } from '../peft/host.js';
 import { loadAdapter, readAdapterFile } from '../peft/state.js';
 import { RandomStream } from '../tensor/random.js';
 import { NonFiniteError, withContext } from '../input/finite.js';
-import { defaultAnalogSites } from '../train/hwa-sites.js';
-import { taskRunner, type Metrics, type TaskRunner } from '../train/tasks.js';
+import { defaultAnalogSites } from '../model/sites.js';
+import { taskRunner, type Metrics, type TaskRunner } from '../task/tasks.js';
 import { ProgrammedModel } from './analog-sites.js';
 import { inferenceCost, type InferenceCost } from './cost.js';
 
@@ -80,7 +80,9 @@ export class Deployment {
       const examples = spec.evalLimit ? sampleExamples(all, spec.evalLimit) : all;
       if (!examples.length) throw new Error(`${data.name}: the ${split} split is empty`);
       const P = model.config.maxPositions;
-      if (spec.seqLen !== undefined && spec.seqLen > P) throw new Error(`sequence length ${spec.seqLen} exceeds the model's ${P} positions`);
+      if (spec.seqLen !== undefined && spec.seqLen > P) {
+        throw new Error(`sequence length ${spec.seqLen} exceeds the model's ${P} positions`);
+      }
       const runner = taskRunner(model, data, tok, { batchSize: spec.batchSize ?? 32, seqLen: spec.seqLen ?? Math.min(128, P) });
       adapter?.adapter.beginStep?.(null);
       return new Deployment(spec, model, adapter, device, data, examples, runner);
@@ -104,7 +106,9 @@ export class Deployment {
   /** The model evaluated in float (no device): the baseline every analog result is compared to. */
   digital(): Metrics {
     const m = withContext('digital (no device)', () => this.runner.evaluate(this.examples));
-    for (const [k, v] of Object.entries(m)) if (!Number.isFinite(v)) throw new NonFiniteError(['digital (no device)'], `metric ${k} is ${v}`);
+    for (const [k, v] of Object.entries(m)) {
+      if (!Number.isFinite(v)) throw new NonFiniteError(['digital (no device)'], `metric ${k} is ${v}`);
+    }
     return m;
   }
 
@@ -119,8 +123,11 @@ export class Deployment {
         .map((t) =>
           withContext(`trial ${trial}`, () => {
             chip.readAt(t, rng.child('t', t), s.compensate === undefined ? {} : { compensate: s.compensate });
-            const metrics = withContext(`device ${this.device.name}, t = ${t} s`, () => this.runner.evaluate(this.examples));
-            for (const [k, v] of Object.entries(metrics)) if (!Number.isFinite(v)) throw new NonFiniteError([`device ${this.device.name}, t = ${t} s`, `trial ${trial}`], `metric ${k} is ${v}`);
+            const where = `device ${this.device.name}, t = ${t} s`;
+            const metrics = withContext(where, () => this.runner.evaluate(this.examples));
+            for (const [k, v] of Object.entries(metrics)) {
+              if (!Number.isFinite(v)) throw new NonFiniteError([where, `trial ${trial}`], `metric ${k} is ${v}`);
+            }
             return { trial, t, metrics };
           }),
         );

@@ -1,4 +1,5 @@
 /** Aggregation of trial results: mean and sample std of a metric per time. */
+import { meanStd } from '../stats/summary.js';
 import type { TrialResult } from './deployment.js';
 
 export interface TimeSummary {
@@ -8,14 +9,6 @@ export interface TimeSummary {
   /** Sample standard deviation over trials (0 for one trial). */
   std: number;
   trials: number;
-}
-
-/** Mean and sample std of `values`. */
-export function meanStd(values: number[]): { mean: number; std: number } {
-  const n = values.length;
-  const mean = values.reduce((a, b) => a + b, 0) / Math.max(n, 1);
-  const std = n > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1)) : 0;
-  return { mean, std };
 }
 
 /** Per time (ascending): mean and std of `metric` over trials. */

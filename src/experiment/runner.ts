@@ -14,13 +14,14 @@ import { Deployment, type DeploySpec, type TrialResult } from '../deploy/deploym
 import { runTrials } from '../deploy/trials.js';
 import { DeviceModel } from '../device/model.js';
 import { loadProfile, withNoiseScale } from '../device/profile.js';
+import { relativeWeightNoise } from '../crossbar/mapping.js';
+import { findUp } from '../input/package-root.js';
 import { parseDuration } from '../input/values.js';
 import { runFinetune, trainOptionsOf } from '../train/finetune.js';
 import { NonFiniteError } from '../input/finite.js';
 import { resolveTraining, type ResolvedTraining, type TrainingSettings } from '../train/settings.js';
 import { labelOf, withPlacement, type ExperimentSpec, type HwaSetting, type ResolvedSpec } from './spec.js';
 import { ResultStore, type ResultLine } from './store.js';
-
 
 export interface TrainJob {
   label: string;
@@ -79,14 +80,9 @@ export function runDir(spec: ExperimentSpec, root = 'runs'): string {
  * never the current directory, so a resume from elsewhere finds the same run.
  */
 export function defaultRunsRoot(specFile: string): string {
-  let dir = dirname(resolve(specFile));
-  for (let d = dir; ; ) {
-    if (existsSync(join(d, 'package.json')) || existsSync(join(d, '.git'))) return join(d, 'runs');
-    const up = dirname(d);
-    if (up === d) break;
-    d = up;
-  }
-  return join(dir, 'runs');
+  const dir = dirname(resolve(specFile));
+  const project = findUp(dir, (d) => existsSync(join(d, 'package.json')) || existsSync(join(d, '.git')));
+  return join(project ?? dir, 'runs');
 }
 
 /** Expand a spec into training jobs (spec order: adapter, then seed, then HWA setting). */
@@ -109,12 +105,18 @@ export function trainJobs(r: ResolvedSpec, root = defaultRunsRoot(r.file)): Trai
         const hwaKey = hwaKeyOf(hwa, r);
         // The deployment target enters only for plugins that may read it (StochGRASP's σ_t), so
         // other adapters trained by another experiment with the same settings can be reused.
-        const target = r.plugins.get(a.plugin)!.plugin.readsDeployment === false ? null : { target: deviceFingerprint(spec.devices[0]!.device), horizon: r.times[r.times.length - 1] };
+        const plugin = r.plugins.get(a.plugin)!;
+        const reads = plugin.plugin.readsDeployment !== false;
+        const target = reads ? { target: deviceFingerprint(spec.devices[0]!.device), horizon: r.times[r.times.length - 1] } : null;
         // Content, not paths: the model's files, the task's data, the plugin's code, the HWA device's profile.
-        const fp = { model: modelFingerprint(spec.model), task: taskFingerprint(spec.task), plugin: pluginFingerprint(r.plugins.get(a.plugin)!) };
+        const fp = { model: modelFingerprint(spec.model), task: taskFingerprint(spec.task), plugin: pluginFingerprint(plugin) };
         const hwaFp = hwa ? { ...hwa, device: deviceFingerprint(hwa.device) } : false;
-        const hash = createHash('sha256').update(JSON.stringify({ ...fp, config, training, seed, hwa: hwaFp, ...target })).digest('hex').slice(0, 16);
-        out.push({ label, plugin: a.plugin, config, seed, hwa, hwaKey, training, trainingSources, hash, dir: join(runDir(spec, root), 'adapters', slug(`${label}--${hwaKey}--${seed}`)) });
+        const hash = createHash('sha256')
+          .update(JSON.stringify({ ...fp, config, training, seed, hwa: hwaFp, ...target }))
+          .digest('hex')
+          .slice(0, 16);
+        const dir = join(runDir(spec, root), 'adapters', slug(`${label}--${hwaKey}--${seed}`));
+        out.push({ label, plugin: a.plugin, config, seed, hwa, hwaKey, training, trainingSources, hash, dir });
       }
     }
   }
@@ -123,12 +125,31 @@ export function trainJobs(r: ResolvedSpec, root = defaultRunsRoot(r.file)): Trai
 
 /** Expand into deployment jobs (training job, then device, then noise scale). */
 export function deployJobs(r: ResolvedSpec, jobs: TrainJob[]): DeployJob[] {
-  return jobs.flatMap((train) => r.spec.devices.flatMap((d) => (d.noiseScales ?? [1]).map((noiseScale) => ({ train, device: d.device, noiseScale, ...(d.compensation === undefined ? {} : { compensation: d.compensation }) }))));
+  return jobs.flatMap((train) =>
+    r.spec.devices.flatMap((d) =>
+      (d.noiseScales ?? [1]).map((noiseScale) => ({
+        train,
+        device: d.device,
+        noiseScale,
+        ...(d.compensation === undefined ? {} : { compensation: d.compensation }),
+      })),
+    ),
+  );
 }
 
 function keyOf(parts: (string | number | boolean | undefined)[]): string {
   return parts.map((p) => String(p ?? '')).join('|');
 }
+
+/** The key of each kind of results.jsonl line: one definition for the runner and the provenance check. */
+const lineKey = {
+  train: (j: TrainJob) => keyOf(['train', j.label, j.seed, j.hwaKey]),
+  digital: (j: TrainJob) => keyOf(['digital', j.label, j.seed, j.hwaKey]),
+  device: (j: DeployJob) => keyOf(['device', j.device, j.noiseScale, j.compensation]),
+  cost: (j: DeployJob) => keyOf(['cost', j.train.label, j.train.seed, j.train.hwaKey, j.device, j.noiseScale]),
+  result: (j: DeployJob, t: number, trial: number) =>
+    keyOf(['result', j.train.label, j.train.seed, j.train.hwaKey, j.device, j.noiseScale, j.compensation, t, trial]),
+};
 
 function deploySpecOf(r: ResolvedSpec, j: DeployJob): DeploySpec {
   const ev = r.spec.evaluation ?? {};
@@ -175,7 +196,12 @@ function trainedElsewhere(root: string, j: TrainJob): string | null {
 }
 
 /** Train one adapter, or reuse it: from this run's folder, else copied from another experiment's. */
-async function train(r: ResolvedSpec, j: TrainJob, root: string, onStep?: (step: number) => void): Promise<'cached' | 'copied' | 'trained'> {
+async function train(
+  r: ResolvedSpec,
+  j: TrainJob,
+  root: string,
+  onStep?: (step: number) => void,
+): Promise<'cached' | 'copied' | 'trained'> {
   const stamp = join(j.dir, 'job.json');
   if (stampedHash(j.dir) === j.hash) return 'cached';
   const other = trainedElsewhere(root, j);
@@ -192,7 +218,13 @@ async function train(r: ResolvedSpec, j: TrainJob, root: string, onStep?: (step:
     plugin: r.plugins.get(j.plugin)!,
     config: j.config,
     configSource: `${r.file} (${j.label})`,
-    hwa: j.hwa ? { device: j.hwa.device, t: parseDuration(String(j.hwa.time ?? '1d'), 'hwa time'), ...(j.hwa.periphery === undefined ? {} : { periphery: j.hwa.periphery }) } : null,
+    hwa: j.hwa
+      ? {
+          device: j.hwa.device,
+          t: parseDuration(String(j.hwa.time ?? '1d'), 'hwa time'),
+          ...(j.hwa.periphery === undefined ? {} : { periphery: j.hwa.periphery }),
+        }
+      : null,
     // Noise-aware plugins target the first deployment device at the longest time, unless configured otherwise.
     horizon: r.times[r.times.length - 1]!,
     targetDevice: r.spec.devices[0]!.device,
@@ -206,7 +238,16 @@ async function train(r: ResolvedSpec, j: TrainJob, root: string, onStep?: (step:
   return 'trained';
 }
 
-function trainSummary(j: TrainJob): { counts: Record<string, number>; dev: Record<string, number>; test: Record<string, number>; mainMetric: string; placement: string } {
+/** What the runner records of an adapter's finetune.json. */
+interface TrainSummary {
+  counts: Record<string, number>;
+  dev: Record<string, number>;
+  test: Record<string, number>;
+  mainMetric: string;
+  placement: string;
+}
+
+function trainSummary(j: TrainJob): TrainSummary {
   return JSON.parse(readFileSync(join(j.dir, 'finetune.json'), 'utf8')) as ReturnType<typeof trainSummary>;
 }
 
@@ -231,17 +272,27 @@ function expectedProvenance(r: ResolvedSpec, tjobs: TrainJob[], djobs: DeployJob
   const out = new Map<string, string>();
   const p = (job: string | null, device: string | null, ev: string | null) => JSON.stringify([job, device, ev]);
   for (const j of tjobs) {
-    out.set(keyOf(['train', j.label, j.seed, j.hwaKey]), p(j.hash, null, null));
-    out.set(keyOf(['digital', j.label, j.seed, j.hwaKey]), p(j.hash, null, evalHashOf(r, djobs.find((d) => d.train === j)!)));
+    out.set(lineKey.train(j), p(j.hash, null, null));
+    out.set(
+      lineKey.digital(j),
+      p(
+        j.hash,
+        null,
+        evalHashOf(
+          r,
+          djobs.find((d) => d.train === j)!,
+        ),
+      ),
+    );
   }
   for (const j of djobs) {
     const dh = deviceHashOf(j);
     const ev = evalHashOf(r, j);
     // The device line tabulates its relative weight noise at the spec's times.
-    out.set(keyOf(['device', j.device, j.noiseScale, j.compensation]), p(null, dh, timesHashOf(r)));
-    out.set(keyOf(['cost', j.train.label, j.train.seed, j.train.hwaKey, j.device, j.noiseScale]), p(j.train.hash, dh, null));
+    out.set(lineKey.device(j), p(null, dh, timesHashOf(r)));
+    out.set(lineKey.cost(j), p(j.train.hash, dh, null));
     for (let trial = 0; trial < r.spec.trials; trial++) {
-      for (const t of r.times) out.set(keyOf(['result', j.train.label, j.train.seed, j.train.hwaKey, j.device, j.noiseScale, j.compensation, t, trial]), p(j.train.hash, dh, ev));
+      for (const t of r.times) out.set(lineKey.result(j, t, trial), p(j.train.hash, dh, ev));
     }
   }
   return out;
@@ -256,10 +307,16 @@ export class StaleResultsError extends Error {
     const byKind = new Map<string, number>();
     for (const l of stale) byKind.set(l.kind, (byKind.get(l.kind) ?? 0) + 1);
     const kinds = [...byKind].map(([k, n]) => `${n} ${k}`).join(', ');
-    const examples = stale.slice(0, 3).map((l) => `  ${l.key}`).join('\n');
+    const examples = stale
+      .slice(0, 3)
+      .map((l) => `  ${l.key}`)
+      .join('\n');
     super(
-      `${dir}: ${stale.length} recorded lines (${kinds}) do not hold for the spec as it is now — its settings, or the content of its model, task, device or plugin files, changed since they were written, or they are no longer asked for:\n${examples}${stale.length > 3 ? '\n  …' : ''}\n` +
-        `Give the experiment a new "name" to keep both, or rerun with --discard-stale to drop exactly these lines (what they measured is recomputed).`,
+      `${dir}: ${stale.length} recorded lines (${kinds}) do not hold for the spec as it is now — ` +
+        'its settings, or the content of its model, task, device or plugin files, changed since they were written, ' +
+        `or they are no longer asked for:\n${examples}${stale.length > 3 ? '\n  …' : ''}\n` +
+        'Give the experiment a new "name" to keep both, ' +
+        'or rerun with --discard-stale to drop exactly these lines (what they measured is recomputed).',
     );
     this.name = 'StaleResultsError';
   }
@@ -299,7 +356,11 @@ export function lockRun(dir: string): () => void {
       }
       const alive = other.host === hostname() && typeof other.pid === 'number' && processAlive(other.pid);
       if (alive || (other.host && other.host !== hostname())) {
-        throw new Error(`${dir}: another run of this experiment is in progress (pid ${other.pid ?? '?'} on ${other.host ?? '?'} since ${other.since ?? '?'}); wait for it to finish, or stop it — two runs would record the same results twice`);
+        throw new Error(
+          `${dir}: another run of this experiment is in progress ` +
+            `(pid ${other.pid ?? '?'} on ${other.host ?? '?'} since ${other.since ?? '?'}); ` +
+            'wait for it to finish, or stop it — two runs would record the same results twice',
+        );
       }
       unlinkSync(file); // its process is gone: a killed run's lock
     }
@@ -374,18 +435,22 @@ async function runLocked(
   for (const [i, j] of tjobs.entries()) {
     const label = `${j.label} ${j.seed} ${j.hwaKey}`;
     o.onProgress?.({ phase: 'train', done: i, total: tjobs.length, label });
-    const source = await train(r, j, o.root, (step) => o.onProgress?.({ phase: 'train', done: i, total: tjobs.length, label: `${label}: step ${step}/${j.training.steps}` }));
+    const onStep = (step: number) =>
+      o.onProgress?.({ phase: 'train', done: i, total: tjobs.length, label: `${label}: step ${step}/${j.training.steps}` });
+    const source = await train(r, j, o.root, onStep);
     adapters.push({ dir: j.dir, source });
     const base = { adapter: j.label, plugin: j.plugin, seed: j.seed, hwa: j.hwaKey };
     const s = trainSummary(j);
-    store.append([{ kind: 'train', key: keyOf(['train', j.label, j.seed, j.hwaKey]), ...base, job: j.hash, config: j.config, placement: s.placement, counts: s.counts, metric: s.mainMetric, dev: s.dev }]);
-    const dKey = keyOf(['digital', j.label, j.seed, j.hwaKey]);
+    const summary = { placement: s.placement, counts: s.counts, metric: s.mainMetric, dev: s.dev };
+    store.append([{ kind: 'train', key: lineKey.train(j), ...base, job: j.hash, config: j.config, ...summary }]);
+    const dKey = lineKey.digital(j);
     if (!store.has(dKey)) {
       const dj = djobs.find((d) => d.train === j)!;
       const dep = await Deployment.load(deploySpecOf(r, dj));
       try {
         const m = dep.digital();
-        store.append([{ kind: 'digital', key: dKey, ...base, job: j.hash, eval: evalHashOf(r, dj), metric: dep.main.name, higherIsBetter: dep.main.higherIsBetter, value: m[dep.main.name]!, metrics: m }]);
+        const main = { metric: dep.main.name, higherIsBetter: dep.main.higherIsBetter, value: m[dep.main.name]! };
+        store.append([{ kind: 'digital', key: dKey, ...base, job: j.hash, eval: evalHashOf(r, dj), ...main, metrics: m }]);
       } finally {
         dep.dispose();
       }
@@ -397,18 +462,36 @@ async function runLocked(
   const total = djobs.length * trials.length;
   for (const j of djobs) {
     const ds = deploySpecOf(r, j);
-    const devKey = keyOf(['device', j.device, j.noiseScale, j.compensation]);
+    const devKey = lineKey.device(j);
     if (!store.has(devKey)) {
       const dev = new DeviceModel(withNoiseScale(loadProfile(j.device), j.noiseScale));
       const compensate = j.compensation ?? dev.driftCompensation;
-      const rwn = r.times.map((t) => ({ t, value: dev.relativeWeightNoise(t, { compensate }) }));
-      for (const x of rwn) if (!Number.isFinite(x.value)) throw new NonFiniteError([`t = ${x.t} s`, `device ${j.device} ×${j.noiseScale}`], `the relative weight noise is ${x.value}`);
-      store.append([{ kind: 'device', key: devKey, deviceHash: deviceHashOf(j), eval: timesHashOf(r), device: j.device, name: dev.name, noiseScale: j.noiseScale, compensation: compensate, relativeWeightNoise: rwn, cost: { ...dev.cost }, tile: { ...dev.tile } }]);
+      const rwn = r.times.map((t) => ({ t, value: relativeWeightNoise(dev, t, { compensate }) }));
+      for (const x of rwn) {
+        if (!Number.isFinite(x.value)) {
+          throw new NonFiniteError([`t = ${x.t} s`, `device ${j.device} ×${j.noiseScale}`], `the relative weight noise is ${x.value}`);
+        }
+      }
+      store.append([
+        {
+          kind: 'device',
+          key: devKey,
+          deviceHash: deviceHashOf(j),
+          eval: timesHashOf(r),
+          device: j.device,
+          name: dev.name,
+          noiseScale: j.noiseScale,
+          compensation: compensate,
+          relativeWeightNoise: rwn,
+          cost: { ...dev.cost },
+          tile: { ...dev.tile },
+        },
+      ]);
     }
-    const base = { adapter: j.train.label, plugin: j.train.plugin, seed: j.train.seed, hwa: j.train.hwaKey, device: j.device, noiseScale: j.noiseScale };
-    const resultKey = (trial: number, t: number) => keyOf(['result', j.train.label, j.train.seed, j.train.hwaKey, j.device, j.noiseScale, j.compensation, t, trial]);
-    const todo = trials.filter((trial) => r.times.some((t) => !store.has(resultKey(trial, t))));
-    const costKey = keyOf(['cost', j.train.label, j.train.seed, j.train.hwaKey, j.device, j.noiseScale]);
+    const tj = j.train;
+    const base = { adapter: tj.label, plugin: tj.plugin, seed: tj.seed, hwa: tj.hwaKey, device: j.device, noiseScale: j.noiseScale };
+    const todo = trials.filter((trial) => r.times.some((t) => !store.has(lineKey.result(j, t, trial))));
+    const costKey = lineKey.cost(j);
     if (!todo.length && store.has(costKey)) {
       done += trials.length;
       continue;
@@ -417,8 +500,11 @@ async function runLocked(
     const ev = evalHashOf(r, j);
     const dep = await Deployment.load(ds);
     try {
-      if (!store.has(costKey)) store.append([{ kind: 'cost', key: costKey, ...base, job: j.train.hash, deviceHash: dh, placement: dep.adapter?.adapter.placement ?? 'none', ...dep.cost() }]);
-      const digital = store.lines.find((l) => l.key === keyOf(['digital', j.train.label, j.train.seed, j.train.hwaKey]))?.value;
+      if (!store.has(costKey)) {
+        const placement = dep.adapter?.adapter.placement ?? 'none';
+        store.append([{ kind: 'cost', key: costKey, ...base, job: tj.hash, deviceHash: dh, placement, ...dep.cost() }]);
+      }
+      const digital = store.lines.find((l) => l.key === lineKey.digital(tj))?.value;
       done += trials.length - todo.length;
       // Trials finish in any order; lines are written in trial order as soon as possible.
       const finished = new Map<number, TrialResult[]>();
@@ -426,7 +512,22 @@ async function runLocked(
       const flush = () => {
         while (next < todo.length && finished.has(todo[next]!)) {
           const rs = finished.get(todo[next]!)!;
-          store.append(rs.map((x): ResultLine => ({ kind: 'result', key: resultKey(x.trial, x.t), ...base, job: j.train.hash, deviceHash: dh, eval: ev, t: x.t, trial: x.trial, metric: dep.main.name, value: x.metrics[dep.main.name]!, digital, metrics: x.metrics })));
+          store.append(
+            rs.map((x): ResultLine => ({
+              kind: 'result',
+              key: lineKey.result(j, x.t, x.trial),
+              ...base,
+              job: tj.hash,
+              deviceHash: dh,
+              eval: ev,
+              t: x.t,
+              trial: x.trial,
+              metric: dep.main.name,
+              value: x.metrics[dep.main.name]!,
+              digital,
+              metrics: x.metrics,
+            })),
+          );
           next++;
         }
       };

@@ -4,10 +4,12 @@
  * schema cannot say — plugins and their configs, devices, durations, model, task — so a bad
  * spec is refused before any work starts.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Ajv, type ErrorObject } from 'ajv';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { JsonError, parseStrictJson, readJsonFile, readTextFile } from '../input/json.js';
+import { packageRoot } from '../input/package-root.js';
+import { AJV_DESCRIBE, describeSchemaErrors, problemLine } from '../input/schema-errors.js';
 import { parseDuration } from '../input/values.js';
 import { loadProfile } from '../device/profile.js';
 import { checkTrainable, loadDataset, type Dataset } from '../data/datasets.js';
@@ -52,41 +54,36 @@ export class SpecError extends Error {
   }
 }
 
-function schemaFile(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const f = join(dir, 'experiments', 'experiment.schema.json');
-    if (existsSync(f)) return f;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('aimc: cannot find experiments/experiment.schema.json');
-    dir = up;
-  }
-}
+const schemaFile = (): string => join(packageRoot(), 'experiments', 'experiment.schema.json');
 
-let compiled: ReturnType<Ajv['compile']> | null = null;
+let compiled: { root: object; validate: ValidateFunction } | null = null;
 
-function describe(e: ErrorObject): string {
-  const at = e.instancePath || '/';
-  if (e.keyword === 'additionalProperties') return `${at}: unknown property '${(e.params as { additionalProperty: string }).additionalProperty}'`;
-  if (e.keyword === 'required') return `${at}: missing required property '${(e.params as { missingProperty: string }).missingProperty}'`;
-  if (e.keyword === 'enum') return `${at}: expected one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
-  return `${at}: ${e.message}`;
-}
+/** The schema's patterns in words, for messages. */
+const PATTERN_WORDS = { '^[A-Za-z0-9][A-Za-z0-9._-]*$': "letters, digits, '.', '_' or '-', starting with a letter or digit" };
 
-/** Parse and validate a spec text (schema only); throws SpecError. */
+/** Parse and validate a spec text (schema only); throws SpecError listing syntax errors, or duplicated keys and schema problems. */
 export function parseSpec(text: string, file: string): ExperimentSpec {
-  let json: unknown;
+  let parsed;
   try {
-    json = JSON.parse(text);
+    parsed = parseStrictJson(text, file, { duplicates: 'report' });
   } catch (e) {
-    throw new SpecError(file, [`invalid JSON: ${(e as Error).message}`]);
+    if (e instanceof JsonError)
+      throw new SpecError(
+        file,
+        e.problems.map((p) => (p.path ? problemLine(p) : p.message)),
+      );
+    throw e;
   }
-  compiled ??= new Ajv({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(schemaFile(), 'utf8')) as object);
-  if (!compiled(json)) {
-    // oneOf failures repeat each branch's complaint; keep one line per distinct message.
-    const problems = [...new Set((compiled.errors ?? []).filter((e) => e.keyword !== 'oneOf').map(describe))];
-    throw new SpecError(file, problems);
+  const json = parsed.value;
+  if (!compiled) {
+    const root = readJsonFile(schemaFile(), { what: 'the experiment schema' }).value as object;
+    compiled = { root, validate: new Ajv({ ...AJV_DESCRIBE, strict: false }).compile(root) };
   }
+  const problems = compiled.validate(json)
+    ? []
+    : describeSchemaErrors(compiled.validate.errors, { schema: compiled.root, doc: json, patterns: PATTERN_WORDS });
+  problems.push(...parsed.duplicates);
+  if (problems.length) throw new SpecError(file, problems.map(problemLine));
   return json as ExperimentSpec;
 }
 
@@ -112,17 +109,26 @@ export function labelOf(a: ExperimentSpec['adapters'][number]): string {
 /** Load a spec file and check everything it names; throws SpecError listing every problem. */
 export async function loadSpec(file: string): Promise<ResolvedSpec> {
   if (!existsSync(file)) throw new Error(`${file}: no such experiment spec`);
-  const spec = parseSpec(readFileSync(file, 'utf8'), file);
+  const spec = parseSpec(readTextFile(file, 'experiment spec'), file);
   const problems: string[] = [];
   const labels = spec.adapters.map(labelOf);
-  labels.forEach((l, i) => labels.indexOf(l) !== i && problems.push(`/adapters/${i}/label: '${l}' is used twice (give each entry its own label)`));
+  labels.forEach((l, i) => {
+    if (labels.indexOf(l) !== i) problems.push(`/adapters/${i}/label: '${l}' is used twice (give each entry its own label)`);
+  });
   // Labels name folders and result keys: only characters that survive as file names unchanged.
   labels.forEach((l, i) => {
-    if (!LABEL.test(l)) problems.push(`/adapters/${i}: the label taken from the plugin folder, '${l}', has characters a label cannot (letters, digits, . _ - only); give the entry a "label"`);
+    if (!LABEL.test(l)) {
+      problems.push(
+        `/adapters/${i}: the label taken from the plugin folder, '${l}', has characters a label cannot ` +
+          '(letters, digits, . _ - only); give the entry a "label"',
+      );
+    }
   });
   (spec.compare ?? []).forEach((pair, i) =>
     pair.forEach((v, k) => {
-      if (!labels.includes(v.replace(/\+hwa$/, ''))) problems.push(`/compare/${i}/${k}: '${v}' is not an adapter label (labels: ${labels.join(', ')})`);
+      if (!labels.includes(v.replace(/\+hwa$/, ''))) {
+        problems.push(`/compare/${i}/${k}: '${v}' is not an adapter label (labels: ${labels.join(', ')})`);
+      }
     }),
   );
   const times: number[] = [];
@@ -183,7 +189,9 @@ export async function loadSpec(file: string): Promise<ResolvedSpec> {
       const p = plugins.get(a.plugin);
       if (!p) continue;
       try {
-        createAdapter(m, p, withPlacement(a.config ?? {}, spec.placement, p), { device: target, horizon: times.length ? Math.max(...times) : 86400, seed: 'validate', source: `/adapters/${i}/config` }).dispose();
+        const horizon = times.length ? Math.max(...times) : 86400;
+        const config = withPlacement(a.config ?? {}, spec.placement, p);
+        createAdapter(m, p, config, { device: target, horizon, seed: 'validate', source: `/adapters/${i}/config` }).dispose();
       } catch (e) {
         problems.push(`/adapters/${i}: ${(e as Error).message.replace(/\n/g, ' ')}`);
       }
@@ -194,8 +202,15 @@ export async function loadSpec(file: string): Promise<ResolvedSpec> {
     const c = m.config;
     const batch = Math.max(spec.training?.batch ?? 16, ...spec.adapters.map((a) => a.training?.batch ?? 0));
     const seq = Math.min(P, Math.max(spec.training?.seq ?? 128, ...spec.adapters.map((a) => a.training?.seq ?? 0)));
-    const bytes = 4 * (4 * m.parameterCount() + 24 * batch * seq * c.hiddenSize * c.numLayers + 4 * batch * seq * c.intermediateSize * c.numLayers);
-    if (bytes > HEAP_BYTES) problems.push(`/training: batch ${batch} × ${seq} tokens on this ${(m.parameterCount() / 1e6).toFixed(1)} M-parameter model needs about ${(bytes / 2 ** 30).toFixed(1)} GB, more than the engine's ${HEAP_BYTES / 2 ** 30} GB; lower training.batch or training.seq`);
+    const activations = 24 * batch * seq * c.hiddenSize * c.numLayers + 4 * batch * seq * c.intermediateSize * c.numLayers;
+    const bytes = 4 * (4 * m.parameterCount() + activations);
+    if (bytes > HEAP_BYTES) {
+      const size = `${(m.parameterCount() / 1e6).toFixed(1)} M-parameter model`;
+      problems.push(
+        `/training: batch ${batch} × ${seq} tokens on this ${size} needs about ${(bytes / 2 ** 30).toFixed(1)} GB, ` +
+          `more than the engine's ${HEAP_BYTES / 2 ** 30} GB; lower training.batch or training.seq`,
+      );
+    }
     m.dispose();
   } catch (e) {
     problems.push(`/model: ${(e as Error).message}`);
@@ -212,7 +227,11 @@ export async function loadSpec(file: string): Promise<ResolvedSpec> {
 }
 
 /** The adapter config with the spec-wide placement applied where the plugin has a placement option. */
-export function withPlacement(config: Record<string, unknown>, placement: ExperimentSpec['placement'], p: LoadedPlugin): Record<string, unknown> {
+export function withPlacement(
+  config: Record<string, unknown>,
+  placement: ExperimentSpec['placement'],
+  p: LoadedPlugin,
+): Record<string, unknown> {
   const props = (p.configSchema.properties ?? {}) as Record<string, unknown>;
   if (!placement || placement === 'default' || !('placement' in props)) return config;
   return { ...config, placement };

@@ -5,7 +5,10 @@
 
 /** A non-finite value produced during a run; `where` grows as the error passes up (device, site, time, trial). */
 export class NonFiniteError extends Error {
-  constructor(readonly where: string[], readonly what: string) {
+  constructor(
+    readonly where: string[],
+    readonly what: string,
+  ) {
     super(`${[...where].reverse().join(', ')}: ${what}`);
     this.name = 'NonFiniteError';
   }

@@ -72,7 +72,8 @@ export function parseNonNegative(text: string | number, where: string, max?: num
 export function parseList<T>(text: string, where: string, item: (s: string, where: string) => T, o: { maxItems?: number } = {}): T[] {
   if (!text.trim()) throw new InputError(`${where}: empty list`);
   const parts = text.split(',');
-  if (o.maxItems !== undefined && parts.length > o.maxItems) throw new InputError(`${where}: ${parts.length} entries, at most ${o.maxItems} allowed`);
+  if (o.maxItems !== undefined && parts.length > o.maxItems)
+    throw new InputError(`${where}: ${parts.length} entries, at most ${o.maxItems} allowed`);
   return parts.map((p, i) => {
     if (!p.trim()) throw new InputError(`${where}: entry ${i + 1} of '${text}' is empty`);
     return item(p.trim(), where);
@@ -123,13 +124,17 @@ export function parseDuration(text: string | number, where: string, o: { allowZe
     const unit = m?.[2]?.toLowerCase() ?? '';
     const mult = unit === '' ? 1 : UNIT_SECONDS[unit];
     if (!m || mult === undefined) {
-      throw new InputError(`${where}: '${text}' is not a duration (expected seconds or a number with a unit: ${Object.keys(UNIT_SECONDS).join(', ')})`);
+      throw new InputError(
+        `${where}: '${text}' is not a duration (expected seconds or a number with a unit: ${Object.keys(UNIT_SECONDS).join(', ')})`,
+      );
     }
     seconds = Number(m[1]) * mult;
   }
   const lo = o.allowZero ? seconds >= 0 : seconds > 0;
   if (!Number.isFinite(seconds) || !lo || seconds > MAX_DURATION) {
-    throw new InputError(`${where}: '${text}' is not a duration in ${o.allowZero ? '[0' : '(0'}, 1000y] (times count from the end of programming)`);
+    throw new InputError(
+      `${where}: '${text}' is not a duration in ${o.allowZero ? '[0' : '(0'}, 1000y] (times count from the end of programming)`,
+    );
   }
   return seconds;
 }
@@ -141,7 +146,13 @@ export function parseDurations(text: string, where: string, o: { maxItems?: numb
 
 /** Human-readable duration for tables (1s, 1h, 1d, 30d, 1y). */
 export function formatDuration(s: number): string {
-  const units: [string, number][] = [['y', 31536000], ['d', 86400], ['h', 3600], ['min', 60], ['s', 1]];
+  const units: [string, number][] = [
+    ['y', 31536000],
+    ['d', 86400],
+    ['h', 3600],
+    ['min', 60],
+    ['s', 1],
+  ];
   for (const [u, v] of units) if (s >= v && Number.isInteger(s / v)) return `${s / v}${u}`;
   return `${s}s`;
 }

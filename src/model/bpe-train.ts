@@ -116,7 +116,15 @@ export function trainByteLevelBpe(texts: Iterable<string>, o: BpeOptions): Recor
     pairWords.delete(best);
   }
 
-  const added = specials.map((content, id) => ({ id, content, single_word: false, lstrip: content === '<mask>', rstrip: false, normalized: false, special: true }));
+  const added = specials.map((content, id) => ({
+    id,
+    content,
+    single_word: false,
+    lstrip: content === '<mask>',
+    rstrip: false,
+    normalized: false,
+    special: true,
+  }));
   return {
     version: '1.0',
     truncation: null,
@@ -126,7 +134,13 @@ export function trainByteLevelBpe(texts: Iterable<string>, o: BpeOptions): Recor
     pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
     post_processor:
       o.template === 'roberta'
-        ? { type: 'RobertaProcessing', sep: ['</s>', vocab.get('</s>')], cls: ['<s>', vocab.get('<s>')], trim_offsets: true, add_prefix_space: false }
+        ? {
+            type: 'RobertaProcessing',
+            sep: ['</s>', vocab.get('</s>')],
+            cls: ['<s>', vocab.get('<s>')],
+            trim_offsets: true,
+            add_prefix_space: false,
+          }
         : null,
     decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
     model: {

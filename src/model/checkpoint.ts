@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { readJsonFile } from '../input/json.js';
 import { validateConfig, type ModelConfig } from './config.js';
 import { readSafeTensors, toFloat32, writeSafeTensors } from './safetensors.js';
 import { Transformer } from './transformer.js';
@@ -68,19 +69,18 @@ export function modelFromTensors(
 export function loadCheckpoint(dir: string, opts: { numLabels?: number; seed?: string } = {}): Transformer {
   const cfgFile = join(dir, 'config.json');
   const stFile = join(dir, 'model.safetensors');
-  for (const f of [cfgFile, stFile]) if (!existsSync(f)) throw new Error(`${dir}: not an aimc checkpoint (missing ${f.slice(dir.length + 1)})`);
-  let config: ModelConfig;
-  try {
-    config = JSON.parse(readFileSync(cfgFile, 'utf8')) as ModelConfig;
-  } catch (e) {
-    throw new Error(`${cfgFile}: invalid JSON (${(e as Error).message})`);
+  for (const f of [cfgFile, stFile]) {
+    if (!existsSync(f)) throw new Error(`${dir}: not an aimc checkpoint (missing ${f.slice(dir.length + 1)})`);
   }
+  // aimc writes this file (JSON.stringify never repeats a key): a duplicated key is a hand edit gone wrong, refused.
+  let config = readJsonFile(cfgFile, { what: 'model config' }).value as ModelConfig;
   validateConfig(config, cfgFile);
   const st = readSafeTensors(readFileSync(stFile), stFile);
   // The config's sizes against the stored tensors before the model is allocated.
   const emb = st.tensors.get('embed.tokens');
   if (emb && (emb.shape[0] !== config.vocabSize || emb.shape[1] !== config.hiddenSize)) {
-    throw new Error(`${cfgFile}: vocabSize ${config.vocabSize} × hiddenSize ${config.hiddenSize} does not match ${stFile}'s embed.tokens [${emb.shape.join(', ')}]`);
+    const sizes = `vocabSize ${config.vocabSize} × hiddenSize ${config.hiddenSize}`;
+    throw new Error(`${cfgFile}: ${sizes} does not match ${stFile}'s embed.tokens [${emb.shape.join(', ')}]`);
   }
   const head = st.tensors.get('head.out.weight');
   if (head && opts.numLabels === undefined && head.shape[1] !== config.numLabels) {
@@ -99,6 +99,10 @@ export function loadCheckpoint(dir: string, opts: { numLabels?: number; seed?: s
     stFile,
     opts.numLabels === undefined
       ? {}
-      : { fresh: (n) => n.startsWith('head.'), drop: (n) => n.startsWith('mlm.') || (retarget && n.startsWith('head.')), ...(opts.seed ? { seed: opts.seed } : {}) },
+      : {
+          fresh: (n) => n.startsWith('head.'),
+          drop: (n) => n.startsWith('mlm.') || (retarget && n.startsWith('head.')),
+          ...(opts.seed ? { seed: opts.seed } : {}),
+        },
   );
 }

@@ -67,7 +67,10 @@ export const MAX_PARAMETERS = 1e9;
 
 /** Check a config; throws naming the field and what was expected. */
 export function validateConfig(c: ModelConfig, file = 'config'): ModelConfig {
-  if (c === null || typeof c !== 'object' || Array.isArray(c)) throw new Error(`${file}: expected a JSON object with the model's sizes, got ${c === null ? 'null' : Array.isArray(c) ? 'an array' : typeof c}`);
+  if (c === null || typeof c !== 'object' || Array.isArray(c)) {
+    const got = c === null ? 'null' : Array.isArray(c) ? 'an array' : typeof c;
+    throw new Error(`${file}: expected a JSON object with the model's sizes, got ${got}`);
+  }
   const problems: string[] = [];
   const posInt = (k: keyof ModelConfig) => {
     const v = c[k];
@@ -85,14 +88,21 @@ export function validateConfig(c: ModelConfig, file = 'config'): ModelConfig {
   if (c.activation !== undefined && !['gelu', 'gelu_tanh', 'relu'].includes(c.activation)) {
     problems.push(`activation: expected 'gelu', 'gelu_tanh' or 'relu', got ${JSON.stringify(c.activation)}`);
   }
-  if (!Number.isInteger(c.numLabels) || c.numLabels < 0 || c.numLabels > SIZE_LIMITS.numLabels) problems.push(`numLabels: expected an integer in [0, ${SIZE_LIMITS.numLabels}], got ${JSON.stringify(c.numLabels)}`);
+  if (!Number.isInteger(c.numLabels) || c.numLabels < 0 || c.numLabels > SIZE_LIMITS.numLabels) {
+    problems.push(`numLabels: expected an integer in [0, ${SIZE_LIMITS.numLabels}], got ${JSON.stringify(c.numLabels)}`);
+  }
   // The parameter count bounds the memory a config makes aimc allocate before any weight is read.
   if (!problems.length) {
     const D = c.hiddenSize;
     const params = (c.vocabSize + c.maxPositions + c.numLabels) * D + c.numLayers * (4 * D * D + 2 * D * c.intermediateSize);
-    if (params > MAX_PARAMETERS) problems.push(`the sizes describe ${params.toExponential(2)} parameters; aimc holds at most ${MAX_PARAMETERS.toExponential(0)} (a float32 engine with a 4 GB heap)`);
+    if (params > MAX_PARAMETERS) {
+      const most = `${MAX_PARAMETERS.toExponential(0)} (a float32 engine with a 4 GB heap)`;
+      problems.push(`the sizes describe ${params.toExponential(2)} parameters; aimc holds at most ${most}`);
+    }
   }
-  if (c.preLayerNorm !== undefined && typeof c.preLayerNorm !== 'boolean') problems.push(`preLayerNorm: expected true or false, got ${JSON.stringify(c.preLayerNorm)}`);
+  if (c.preLayerNorm !== undefined && typeof c.preLayerNorm !== 'boolean') {
+    problems.push(`preLayerNorm: expected true or false, got ${JSON.stringify(c.preLayerNorm)}`);
+  }
   if (c.arch === 'decoder' && c.preLayerNorm === false) problems.push('preLayerNorm: the decoder (GPT-2) is pre-LN only');
   if (!Number.isInteger(c.padTokenId) || c.padTokenId < 0 || c.padTokenId >= c.vocabSize) {
     problems.push(`padTokenId: expected an integer in [0, vocabSize), got ${JSON.stringify(c.padTokenId)}`);

@@ -7,6 +7,7 @@
  * split into aimc's q, k, v sites. Pickled `.bin` checkpoints are refused.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readJsonFile } from '../input/json.js';
 import { join } from 'node:path';
 import { isPreLn, validateConfig, type ModelConfig } from './config.js';
 import { readSafeTensors, toFloat32, writeSafeTensors } from './safetensors.js';
@@ -37,7 +38,7 @@ function concatColumns(ts: Arr[]): Arr {
   if (ts[0]!.shape.length === 1) {
     const data = new Float32Array(ts.reduce((a, t) => a + t.data.length, 0));
     let o = 0;
-    for (const t of ts) data.set(t.data, o), (o += t.data.length);
+    for (const t of ts) (data.set(t.data, o), (o += t.data.length));
     return { shape: [data.length], data };
   }
   const r = ts[0]!.shape[0]!;
@@ -73,7 +74,10 @@ function robertaNames(c: ModelConfig): [string, string, boolean][] {
     lin('attn.k', 'attention.self.key');
     lin('attn.v', 'attention.self.value');
     lin('attn.o', 'attention.output.dense');
-    rows.push([`${a}.ln1.gamma`, `${h}.attention.output.LayerNorm.weight`, false], [`${a}.ln1.beta`, `${h}.attention.output.LayerNorm.bias`, false]);
+    rows.push(
+      [`${a}.ln1.gamma`, `${h}.attention.output.LayerNorm.weight`, false],
+      [`${a}.ln1.beta`, `${h}.attention.output.LayerNorm.bias`, false],
+    );
     lin('ffn.in', 'intermediate.dense');
     lin('ffn.out', 'output.dense');
     rows.push([`${a}.ln2.gamma`, `${h}.output.LayerNorm.weight`, false], [`${a}.ln2.beta`, `${h}.output.LayerNorm.bias`, false]);
@@ -102,7 +106,9 @@ export function configFromHf(hf: HfConfig, hasClassifier: boolean, file: string)
     return v;
   };
   if (hf.model_type === 'roberta') {
-    if (hf.hidden_act !== undefined && hf.hidden_act !== 'gelu') throw new Error(`${file}: hidden_act '${String(hf.hidden_act)}' is not supported (RoBERTa uses 'gelu')`);
+    if (hf.hidden_act !== undefined && hf.hidden_act !== 'gelu') {
+      throw new Error(`${file}: hidden_act '${String(hf.hidden_act)}' is not supported (RoBERTa uses 'gelu')`);
+    }
     const pad = num('pad_token_id', 1);
     const labels = hf.id2label && typeof hf.id2label === 'object' ? Object.keys(hf.id2label).length : num('num_labels', 2);
     return validateConfig(
@@ -146,12 +152,21 @@ export function configFromHf(hf: HfConfig, hasClassifier: boolean, file: string)
   throw new Error(`${file}: model_type ${JSON.stringify(hf.model_type)} is not supported (expected 'roberta' or 'gpt2')`);
 }
 
+/**
+ * A Hugging Face JSON file (config.json), read with the strict reader for its messages (file,
+ * line, column) but with duplicated keys allowed: transformers reads these files with Python's
+ * json module, which keeps the last of two equal keys without a word, so a hand-edited
+ * config.json that loads there must load here too (and mean the same: JSON.parse also keeps
+ * the last).
+ */
+const readHfJson = (file: string) => readJsonFile(file, { what: 'Hugging Face config', duplicates: 'allow' });
+
 /** True when a directory looks like a Hugging Face checkpoint (config.json with model_type). */
 export function isHuggingFaceDir(dir: string): boolean {
   const f = join(dir, 'config.json');
   if (!existsSync(f)) return false;
   try {
-    return typeof (JSON.parse(readFileSync(f, 'utf8')) as HfConfig).model_type === 'string';
+    return typeof (readHfJson(f).value as HfConfig | null)?.model_type === 'string';
   } catch {
     return false;
   }
@@ -166,12 +181,13 @@ export function loadHuggingFace(dir: string): Transformer {
     if (bin) {
       throw new Error(
         `${join(dir, bin)}: PyTorch pickle checkpoints are refused — unpickling can run arbitrary code. Convert once with ` +
-          `python -c "from transformers import AutoModel; AutoModel.from_pretrained('${dir}').save_pretrained('${dir}', safe_serialization=True)"`,
+          'python -c "from transformers import AutoModel; ' +
+          `AutoModel.from_pretrained('${dir}').save_pretrained('${dir}', safe_serialization=True)"`,
       );
     }
     throw new Error(`${dir}: no model.safetensors`);
   }
-  const hf = JSON.parse(readFileSync(cfgFile, 'utf8')) as HfConfig;
+  const hf = readHfJson(cfgFile).value as HfConfig;
   const st = readSafeTensors(readFileSync(stFile), stFile);
   // Strip the base-model prefix, keep heads as they are.
   const raw = new Map<string, Arr>();
@@ -226,13 +242,18 @@ export function loadHuggingFace(dir: string): Transformer {
     if (config.arch === 'encoder') return !used.has(k);
     return !/^(wte|wpe|ln_f)\.|^h\.\d+\.(ln_1|ln_2|attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)\./.test(k);
   });
-  if (unused.length) throw new Error(`${stFile}: parameters aimc does not know how to place: ${unused.slice(0, 8).join(', ')}${unused.length > 8 ? ', …' : ''}`);
+  if (unused.length) {
+    const names = `${unused.slice(0, 8).join(', ')}${unused.length > 8 ? ', …' : ''}`;
+    throw new Error(`${stFile}: parameters aimc does not know how to place: ${names}`);
+  }
   return modelFromTensors(config, (n) => mapped.get(n), mapped.keys(), stFile);
 }
 
 /** Write a model as a Hugging Face directory (config.json + model.safetensors), HF names and layouts. */
 export async function saveHuggingFace(model: Transformer, dir: string): Promise<void> {
-  if (model.config.arch === 'encoder' && isPreLn(model.config)) throw new Error('a pre-LayerNorm encoder has no Hugging Face RoBERTa equivalent (RoBERTa is post-LN); keep it as an aimc checkpoint');
+  if (model.config.arch === 'encoder' && isPreLn(model.config)) {
+    throw new Error('a pre-LayerNorm encoder has no Hugging Face RoBERTa equivalent (RoBERTa is post-LN); keep it as an aimc checkpoint');
+  }
   mkdirSync(dir, { recursive: true });
   const c = model.config;
   const get = async (n: string): Promise<Arr> => {

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { addBias } from '../tensor/ops.js';
 import type { RandomStream } from '../tensor/random.js';
-import { normalTensor } from '../tensor/sample.js';
+import { normalTensor } from '../tensor/kernels/index.js';
 
 export type SiteRole = 'attn.q' | 'attn.k' | 'attn.v' | 'attn.o' | 'ffn.in' | 'ffn.out' | 'head' | 'lm_head';
 
@@ -72,8 +72,21 @@ export class LinearSite {
  * A new site with weights ~ N(0, std) from a named stream and zero bias. tfjs variable names
  * are process-global, so they carry `varPrefix` (the model's id); the site keeps its own name.
  */
-export function createSite(name: string, role: SiteRole, inF: number, outF: number, rng: RandomStream, varPrefix = '', std = 0.02, bias = true): LinearSite {
-  const w = tf.variable(tf.tidy(() => tf.mul(normalTensor(rng.child(name), [inF, outF]), std)), true, `${varPrefix}${name}.weight`);
+export function createSite(
+  name: string,
+  role: SiteRole,
+  inF: number,
+  outF: number,
+  rng: RandomStream,
+  varPrefix = '',
+  std = 0.02,
+  bias = true,
+): LinearSite {
+  const w = tf.variable(
+    tf.tidy(() => tf.mul(normalTensor(rng.child(name), [inF, outF]), std)),
+    true,
+    `${varPrefix}${name}.weight`,
+  );
   const b = bias ? tf.variable(tf.zeros([outF]), true, `${varPrefix}${name}.bias`) : null;
   return new LinearSite(name, role, w, b);
 }

@@ -1,20 +1,15 @@
 /** Resolve MODEL arguments: a shipped model's name (models/NAME) or a directory (aimc or Hugging Face). */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../input/package-root.js';
 import { loadCheckpoint } from './checkpoint.js';
 import { isHuggingFaceDir, loadHuggingFace } from './hf.js';
 import { loadTokenizer, type TextTokenizer } from './tokenizer.js';
 import { Transformer } from './transformer.js';
 
-/** The repository's models/ folder (shipped checkpoints). */
+/** The aimc package's models/ folder (shipped checkpoints). */
 export function modelsDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 8; i++) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'devices'))) return join(dir, 'models');
-    dir = resolve(dir, '..');
-  }
-  return resolve('models');
+  return join(packageRoot(), 'models');
 }
 
 /** Names of shipped models (folders of models/ holding a config.json). */
@@ -59,15 +54,6 @@ export function loadModel(nameOrDir: string, opts: { numLabels?: number; seed?: 
     model = headed;
   }
   return { model, dir, tokenizer: loadTokenizer(dir), format: hf ? 'huggingface' : 'aimc' };
-}
-
-/** Read a JSON file, naming it on failure. */
-export function readJson(file: string): unknown {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new Error(`${file}: ${(e as Error).message}`);
-  }
 }
 
 /**

@@ -42,7 +42,9 @@ export function readSafeTensors(buf: Uint8Array, file: string): SafeTensorsFile 
   if (buf.length < 8) fail(`truncated: ${buf.length} bytes, a safetensors file starts with an 8-byte header length`);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const n = view.getBigUint64(0, true);
-  if (n > BigInt(MAX_HEADER_BYTES)) fail(`header length ${n} bytes exceeds the ${MAX_HEADER_BYTES}-byte limit (not a safetensors file, or hostile)`);
+  if (n > BigInt(MAX_HEADER_BYTES)) {
+    fail(`header length ${n} bytes exceeds the ${MAX_HEADER_BYTES}-byte limit (not a safetensors file, or hostile)`);
+  }
   const headerLen = Number(n);
   if (8 + headerLen > buf.length) fail(`truncated: header says ${headerLen} bytes but only ${buf.length - 8} follow`);
   let header: unknown;
@@ -131,7 +133,11 @@ export function toFloat32(t: SafeTensor, name: string, file: string): Float32Arr
     if (!Number.isFinite(out[i]!)) {
       let bad = 0;
       for (let j = i; j < n; j++) if (!Number.isFinite(out[j]!)) bad++;
-      throw new SafeTensorsError(file, `tensor '${name}': ${bad} of ${n} values are not finite (first: element ${i} = ${out[i]}); the checkpoint is corrupt or diverged`);
+      const first = `first: element ${i} = ${out[i]}`;
+      throw new SafeTensorsError(
+        file,
+        `tensor '${name}': ${bad} of ${n} values are not finite (${first}); the checkpoint is corrupt or diverged`,
+      );
     }
   }
   return out;
@@ -147,7 +153,10 @@ function halfToFloat(h: number): number {
 }
 
 /** Serialize float32 tensors (sorted by name, 8-byte aligned header) with string metadata. */
-export function writeSafeTensors(tensors: Map<string, { shape: number[]; data: Float32Array }>, metadata: Record<string, string> = {}): Uint8Array {
+export function writeSafeTensors(
+  tensors: Map<string, { shape: number[]; data: Float32Array }>,
+  metadata: Record<string, string> = {},
+): Uint8Array {
   const names = [...tensors.keys()].sort();
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;

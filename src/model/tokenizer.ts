@@ -2,9 +2,10 @@
  * Tokenizers: Hugging Face `tokenizer.json` (+ optional `tokenizer_config.json`) through
  * @huggingface/tokenizers (pure JS, loads the files the Rust library writes, no network).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
+import { readJsonFile } from '../input/json.js';
 
 export interface TextTokenizer {
   /** Token ids of a text (and optional pair), with the model's special tokens unless `special` is false. */
@@ -24,14 +25,10 @@ export interface TextTokenizer {
 export function loadTokenizer(dir: string): TextTokenizer | null {
   const file = join(dir, 'tokenizer.json');
   if (!existsSync(file)) return null;
-  let json: object;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8')) as object;
-  } catch (e) {
-    throw new Error(`${file}: invalid JSON (${(e as Error).message})`);
-  }
+  // Hugging Face files, read as the tokenizers library and Python's json read them: duplicated keys allowed (the last counts).
+  const json = readJsonFile(file, { what: 'tokenizer', duplicates: 'allow' }).value as object;
   const cfgFile = join(dir, 'tokenizer_config.json');
-  const cfg = existsSync(cfgFile) ? (JSON.parse(readFileSync(cfgFile, 'utf8')) as object) : {};
+  const cfg = existsSync(cfgFile) ? (readJsonFile(cfgFile, { what: 'tokenizer config', duplicates: 'allow' }).value as object) : {};
   let tok: Tokenizer;
   try {
     tok = new Tokenizer(json, cfg);
@@ -46,7 +43,8 @@ export function loadTokenizer(dir: string): TextTokenizer | null {
   return {
     specialIds,
     tokenBytes: () => (bytes ??= tokenByteLengths(json, vocabSize, specialIds, (id) => tok.decode([id]))),
-    encode: (text, pair, special = true) => tok.encode(text, { ...(pair === undefined ? {} : { text_pair: pair }), add_special_tokens: special }).ids,
+    encode: (text, pair, special = true) =>
+      tok.encode(text, { ...(pair === undefined ? {} : { text_pair: pair }), add_special_tokens: special }).ids,
     decode: (ids) => tok.decode(ids),
     vocabSize,
     tokenId: (token) => tok.token_to_id(token) ?? undefined,
@@ -59,7 +57,11 @@ export function loadTokenizer(dir: string): TextTokenizer | null {
  * models the UTF-8 length of the decoded token.
  */
 function tokenByteLengths(json: object, vocabSize: number, specials: ReadonlySet<number>, decode: (id: number) => string): Float64Array {
-  const j = json as { model?: { vocab?: Record<string, number> | [string, number][] }; decoder?: { type?: string }; pre_tokenizer?: { type?: string } };
+  const j = json as {
+    model?: { vocab?: Record<string, number> | [string, number][] };
+    decoder?: { type?: string };
+    pre_tokenizer?: { type?: string };
+  };
   const out = new Float64Array(vocabSize);
   const vocab = j.model?.vocab;
   const byteLevel = (j.decoder?.type === 'ByteLevel' || j.pre_tokenizer?.type === 'ByteLevel') && vocab && !Array.isArray(vocab);

@@ -17,7 +17,7 @@ import { isPreLn, type ModelConfig } from './config.js';
 import { createSite, type LinearSite } from './linear.js';
 import { embeddingLookup, gelu, layerNorm } from '../tensor/ops.js';
 import { RandomStream } from '../tensor/random.js';
-import { normalTensor, uniformTensor } from '../tensor/sample.js';
+import { normalTensor, uniformTensor } from '../tensor/kernels/index.js';
 import { matMulT } from '../tensor/matmul-grad.js';
 
 let modelCounter = 0;
@@ -216,7 +216,9 @@ export class Transformer {
     const maxPos = this.positionEmbedding.shape[0]!;
     const pos = this.positionIds(batch);
     for (const p of pos) if (p >= maxPos) throw new Error(`sequence of ${T} tokens exceeds the model's ${c.maxPositions} positions`);
-    for (const id of batch.ids) if (id < 0 || id >= c.vocabSize) throw new Error(`token id ${id} outside the vocabulary (0..${c.vocabSize - 1})`);
+    for (const id of batch.ids) {
+      if (id < 0 || id >= c.vocabSize) throw new Error(`token id ${id} outside the vocabulary (0..${c.vocabSize - 1})`);
+    }
     let h = tf.add(embeddingLookup(this.tokenEmbedding, batch.ids), embeddingLookup(this.positionEmbedding, pos)) as tf.Tensor2D;
     if (this.tokenType) h = tf.add(h, this.tokenType) as tf.Tensor2D;
     if (this.embLn) h = layerNorm(h, this.embLn[0], this.embLn[1], c.layerNormEps);
@@ -238,7 +240,8 @@ export class Transformer {
         const f = dropout(this.ffn(h, p), c.dropout, o.train, `${name}.ffn.dropout`);
         h = layerNorm(tf.add(h, f) as tf.Tensor2D, p.ln2g, p.ln2b, c.layerNormEps);
       } else {
-        const a = dropout(this.attention(layerNorm(h, p.ln1g, p.ln1b, c.layerNormEps), p, bias, B, T, o, name), c.dropout, o.train, `${name}.attn.out.dropout`);
+        const x = layerNorm(h, p.ln1g, p.ln1b, c.layerNormEps);
+        const a = dropout(this.attention(x, p, bias, B, T, o, name), c.dropout, o.train, `${name}.attn.out.dropout`);
         h = tf.add(h, a) as tf.Tensor2D;
         const f = dropout(this.ffn(layerNorm(h, p.ln2g, p.ln2b, c.layerNormEps), p), c.dropout, o.train, `${name}.ffn.dropout`);
         h = tf.add(h, f) as tf.Tensor2D;
@@ -260,7 +263,9 @@ export class Transformer {
     const D = this.config.hiddenSize;
     const h = this.hidden(batch, o);
     const first = tf.reshape(tf.slice(tf.reshape(h, [B, T, D]), [0, 0, 0], [B, 1, D]), [B, D]) as tf.Tensor2D;
-    const x = dropout(tf.tanh(this.headDense.apply(dropout(first, this.config.dropout, o.train, 'head.dropout0') as tf.Tensor2D)), this.config.dropout, o.train, 'head.dropout1');
+    const p = this.config.dropout;
+    const dense = this.headDense.apply(dropout(first, p, o.train, 'head.dropout0') as tf.Tensor2D);
+    const x = dropout(tf.tanh(dense), p, o.train, 'head.dropout1');
     return this.headOut.apply(x as tf.Tensor2D);
   }
 

@@ -5,13 +5,15 @@
  */
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
-import { Ajv, type ErrorObject } from 'ajv';
 import { DeviceModel } from '../device/model.js';
 import { loadProfile } from '../device/profile.js';
+import { describeSchemaErrors, problemLine } from '../input/schema-errors.js';
 import { parseDuration } from '../input/values.js';
+import { relativeWeightNoise } from '../crossbar/mapping.js';
 import type { LinearSite } from '../model/linear.js';
 import type { Transformer } from '../model/transformer.js';
 import { RandomStream } from '../tensor/random.js';
+import { pluginAjv } from './schema.js';
 import type { Adapter, LoadedPlugin, PluginContext, TargetSpec } from './types.js';
 
 /** A config that failed its plugin's schema; the message names the plugin, the JSON path and what was expected. */
@@ -26,16 +28,9 @@ export class PluginConfigError extends Error {
   }
 }
 
-function describe(e: ErrorObject): string {
-  const at = e.instancePath || '/';
-  if (e.keyword === 'additionalProperties') return `${at}: unknown property '${(e.params as { additionalProperty: string }).additionalProperty}'`;
-  if (e.keyword === 'enum') return `${at}: ${e.message} (${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')})`;
-  return `${at}: ${e.message}`;
-}
-
 /** Validate (and default-fill) a plugin config; `source` names where it came from (file or `--config`). */
 export function validatePluginConfig(p: LoadedPlugin, config: unknown, source = '--config'): Record<string, unknown> {
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+  const ajv = pluginAjv();
   let validate;
   try {
     validate = ajv.compile(p.configSchema);
@@ -43,7 +38,12 @@ export function validatePluginConfig(p: LoadedPlugin, config: unknown, source = 
     throw new Error(`${p.dir}/schema.json: not a valid JSON Schema (${(e as Error).message})`);
   }
   const copy = structuredClone(config ?? {}) as Record<string, unknown>;
-  if (!validate(copy)) throw new PluginConfigError(p.plugin.name, source, (validate.errors ?? []).map(describe));
+  if (!validate(copy))
+    throw new PluginConfigError(
+      p.plugin.name,
+      source,
+      describeSchemaErrors(validate.errors, { schema: p.configSchema, doc: copy }).map(problemLine),
+    );
   return copy;
 }
 
@@ -53,7 +53,9 @@ export function selectSites(sites: readonly LinearSite[], spec: TargetSpec): Lin
   const picked = sites.filter((s) => spec.targets.includes(s.role) || globs.some((g) => g.test(s.name)));
   const inLayers = spec.layers ? picked.filter((s) => spec.layers!.includes(layerOf(s))) : picked;
   if (!inLayers.length) {
-    throw new Error(`targets ${JSON.stringify(spec.targets)}${spec.layers ? ` in layers ${JSON.stringify(spec.layers)}` : ''} match no site (sites: ${sites.map((s) => s.name).join(', ')})`);
+    throw new Error(
+      `targets ${JSON.stringify(spec.targets)}${spec.layers ? ` in layers ${JSON.stringify(spec.layers)}` : ''} match no site (sites: ${sites.map((s) => s.name).join(', ')})`,
+    );
   }
   return inLayers;
 }
@@ -171,6 +173,7 @@ export function pluginContext(model: Transformer, o: AttachOptions, name: string
     layerOf,
     loadDevice: (nameOrFile) => new DeviceModel(loadProfile(nameOrFile)),
     parseDuration: (text) => (typeof text === 'number' ? text : parseDuration(text, `adapter '${name}' horizon`)),
+    relativeWeightNoise: (device, t) => relativeWeightNoise(device, t),
   };
 }
 

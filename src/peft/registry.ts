@@ -1,30 +1,26 @@
 /**
  * Plugin discovery and loading. A plugin is a folder with `schema.json` (its config's JSON
- * Schema), `README.md` and a module (`index.js`/`index.mjs`, or `index.ts` for the built-ins
- * when running from source) whose default export is an AdapterPlugin. Built-ins live in
+ * Schema), `plugin.json` (what it is: name, description, formula, training defaults — see
+ * plugins/plugin.schema.json; optional when the module states them), `README.md` and a
+ * module (`index.js`/`index.mjs`, or `index.ts` for the built-ins when running from source)
+ * whose default export has create(). Built-ins live in
  * `plugins/<name>/`; any other folder is loaded from the path the user gives, so a
  * third-party plugin needs no change to aimc.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { readJsonFile } from '../input/json.js';
+import { AJV_DESCRIBE, describeSchemaErrors, problemLine } from '../input/schema-errors.js';
+import { packageRoot } from '../input/package-root.js';
 import type { AdapterPlugin, LoadedPlugin } from './types.js';
-
-function findUp(marker: string): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, marker))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`aimc: cannot find ${marker} above ${fileURLToPath(import.meta.url)}`);
-    dir = up;
-  }
-}
 
 /** True when this module itself is TypeScript, i.e. a TS-aware runner (vitest) imports the sources. */
 const FROM_SOURCE = fileURLToPath(import.meta.url).endsWith('.ts');
 
-/** The repository root (where plugins/ and package.json are). */
-const ROOT = findUp(join('plugins', 'grasp', 'schema.json'));
+/** The aimc package root (where plugins/ and package.json are). */
+const ROOT = packageRoot();
 /** Built-in plugin folders (schema.json, README.md, index.ts). */
 export const PLUGINS_DIR = join(ROOT, 'plugins');
 /** Where the compiled built-in modules are (npm run build). */
@@ -50,7 +46,10 @@ function moduleFile(dir: string, builtin: boolean, name: string): string {
   // Worker threads run compiled JavaScript and take the compiled built-ins.
   if (builtin && FROM_SOURCE) candidates.unshift(join(dir, 'index.ts'));
   const found = candidates.find((f) => existsSync(f));
-  if (!found) throw new Error(`${dir}: no plugin module (expected ${candidates.map((c) => c.slice(dir.length + 1) || c).join(' or ')}); run \`npm run build\` for the built-ins`);
+  if (!found)
+    throw new Error(
+      `${dir}: no plugin module (expected ${candidates.map((c) => c.slice(dir.length + 1) || c).join(' or ')}); run \`npm run build\` for the built-ins`,
+    );
   if (found.endsWith('.ts') && !FROM_SOURCE) {
     throw new Error(`${found}: Node cannot import TypeScript; compile the plugin to index.js (tsc) or write it in JavaScript`);
   }
@@ -60,33 +59,57 @@ function moduleFile(dir: string, builtin: boolean, name: string): string {
 function readSchema(dir: string): Record<string, unknown> {
   const file = join(dir, 'schema.json');
   if (!existsSync(file)) throw new Error(`${dir}: not a plugin folder (no schema.json)`);
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  } catch (e) {
-    throw new Error(`${file}: invalid JSON (${(e as Error).message})`);
-  }
+  // Duplicated keys are refused: in a schema the first of two "properties" or "minimum" would vanish without a word.
+  return readJsonFile(file, { what: 'plugin schema' }).value as Record<string, unknown>;
 }
 
-function checkPlugin(p: unknown, file: string): AdapterPlugin {
-  const problems: string[] = [];
-  const o = p as Partial<AdapterPlugin> | undefined;
-  if (!o || typeof o !== 'object') throw new Error(`${file}: the default export must be a plugin object { name, description, create }`);
-  if (typeof o.name !== 'string' || !o.name) problems.push('name: expected a non-empty string');
-  if (typeof o.description !== 'string') problems.push('description: expected a string');
-  if (typeof o.create !== 'function') problems.push('create: expected a function (config, ctx) => adapter');
-  if (o.training !== undefined) {
-    if (!o.training || typeof o.training !== 'object' || Array.isArray(o.training)) problems.push('training: expected an object { lr?, warmup?, weightDecay? }');
-    else {
-      const t = o.training as Record<string, unknown>;
-      for (const [k, v] of Object.entries(t)) {
-        if (!['lr', 'warmup', 'weightDecay'].includes(k)) problems.push(`training.${k}: unknown setting (known: lr, warmup, weightDecay)`);
-        else if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (k === 'lr' && !(v > 0 && v < 10)) || (k === 'warmup' && !Number.isInteger(v)))
-          problems.push(`training.${k}: expected ${k === 'lr' ? 'a number in (0, 10)' : k === 'warmup' ? 'a non-negative integer' : 'a non-negative number'}, got ${JSON.stringify(v)}`);
-      }
+/** What a plugin is, as data (plugin.json or the module's default export). */
+const MANIFEST_FIELDS = ['name', 'description', 'formula', 'readsDeployment', 'training'] as const;
+const MANIFEST_SCHEMA_FILE = join(PLUGINS_DIR, 'plugin.schema.json');
+let manifestValidator: ValidateFunction | null = null;
+
+function readManifest(dir: string): { file: string; value: Record<string, unknown> } | null {
+  const file = join(dir, 'plugin.json');
+  if (!existsSync(file)) return null;
+  const value = readJsonFile(file, { what: 'plugin manifest' }).value;
+  if (!value || typeof value !== 'object' || Array.isArray(value))
+    throw new Error(`${file}: expected a JSON object (see plugins/plugin.schema.json)`);
+  return { file, value: value as Record<string, unknown> };
+}
+
+/**
+ * The plugin as the host holds it: the manifest's fields and the module's (a field may be in
+ * either, not differently in both), checked against plugins/plugin.schema.json, and create().
+ */
+function assemblePlugin(mod: unknown, file: string, manifest: { file: string; value: Record<string, unknown> } | null): AdapterPlugin {
+  if (!mod || typeof mod !== 'object')
+    throw new Error(
+      `${file}: the default export must be a plugin object { create } (name and description in plugin.json or on the object)`,
+    );
+  const o = mod as Record<string, unknown>;
+  if (typeof o.create !== 'function')
+    throw new Error(`${file}: invalid plugin export: create: expected a function (config, ctx) => adapter`);
+  const meta: Record<string, unknown> = {};
+  for (const k of MANIFEST_FIELDS) {
+    const a = manifest?.value[k];
+    const b = o[k];
+    if (a !== undefined && b !== undefined && JSON.stringify(a) !== JSON.stringify(b)) {
+      throw new Error(`${file}: '${k}' differs from ${manifest!.file}'s; give it in one place`);
     }
+    if (b !== undefined || a !== undefined) meta[k] = b ?? a;
   }
-  if (problems.length) throw new Error(`${file}: invalid plugin export: ${problems.join('; ')}`);
-  return o as AdapterPlugin;
+  for (const k of Object.keys(manifest?.value ?? {}))
+    if (!MANIFEST_FIELDS.includes(k as never) && k !== '$schema' && k !== '$comment') meta[k] = manifest!.value[k];
+  manifestValidator ??= new Ajv(AJV_DESCRIBE).compile(
+    readJsonFile(MANIFEST_SCHEMA_FILE, { what: 'plugin manifest schema' }).value as object,
+  );
+  if (!manifestValidator(meta)) {
+    const where = manifest ? `${manifest.file} (with ${file})` : file;
+    const problems = describeSchemaErrors(manifestValidator.errors, { doc: meta }).map(problemLine);
+    throw new Error(`${where}: invalid plugin: ${problems.join('; ')}`);
+  }
+  const create = o.create as AdapterPlugin['create'];
+  return { ...(meta as Omit<AdapterPlugin, 'create'>), create: (config, ctx) => create.call(o, config, ctx) };
 }
 
 const cache = new Map<string, LoadedPlugin>();
@@ -104,7 +127,7 @@ export async function loadPlugin(nameOrPath: string): Promise<LoadedPlugin> {
   const configSchema = readSchema(dir);
   const file = moduleFile(dir, builtin, nameOrPath);
   const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
-  const plugin = checkPlugin(mod.default, file);
+  const plugin = assemblePlugin(mod.default, file, readManifest(dir));
   const loaded: LoadedPlugin = { plugin, dir, configSchema, builtin };
   cache.set(dir, loaded);
   return loaded;

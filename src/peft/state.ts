@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { readJsonFile } from '../input/json.js';
 import type { Transformer } from '../model/transformer.js';
 import { readSafeTensors, toFloat32, writeSafeTensors } from '../model/safetensors.js';
 import { createAdapter, type AttachedAdapter, type AttachOptions, type ParamCounts } from './host.js';
@@ -36,11 +37,16 @@ function writeAtomic(file: string, data: string | Uint8Array): void {
 }
 
 /** Write the adapter (and the task head) to dir. */
-export async function saveAdapter(dir: string, a: AttachedAdapter, extra: { baseName?: string; training?: Record<string, unknown> } = {}): Promise<AdapterFile> {
+export async function saveAdapter(
+  dir: string,
+  a: AttachedAdapter,
+  extra: { baseName?: string; training?: Record<string, unknown> } = {},
+): Promise<AdapterFile> {
   mkdirSync(dir, { recursive: true });
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [name, t] of a.adapter.state()) tensors.set(`adapter.${name}`, { shape: t.shape, data: (await t.data()) as Float32Array });
-  for (const [name, v] of a.model.params) if (name.startsWith('head.')) tensors.set(name, { shape: v.shape, data: (await v.data()) as Float32Array });
+  for (const [name, v] of a.model.params)
+    if (name.startsWith('head.')) tensors.set(name, { shape: v.shape, data: (await v.data()) as Float32Array });
   const meta: AdapterFile = {
     format: 'aimc-adapter',
     version: 1,
@@ -61,12 +67,7 @@ export async function saveAdapter(dir: string, a: AttachedAdapter, extra: { base
 export function readAdapterFile(dir: string): AdapterFile {
   const file = join(dir, ADAPTER_CONFIG);
   if (!existsSync(file)) throw new Error(`${dir}: not an adapter folder (no ${ADAPTER_CONFIG})`);
-  let j: Partial<AdapterFile>;
-  try {
-    j = JSON.parse(readFileSync(file, 'utf8')) as Partial<AdapterFile>;
-  } catch (e) {
-    throw new Error(`${file}: invalid JSON (${(e as Error).message})`);
-  }
+  const j = (readJsonFile(file, { what: 'adapter config' }).value ?? {}) as Partial<AdapterFile>;
   if (j.format !== 'aimc-adapter') throw new Error(`${file}: /format: expected "aimc-adapter"`);
   if (typeof j.plugin !== 'string') throw new Error(`${file}: /plugin: expected a plugin name`);
   if (!j.baseModel || typeof j.baseModel.checksum !== 'string') throw new Error(`${file}: /baseModel/checksum: expected a string`);
@@ -74,13 +75,19 @@ export function readAdapterFile(dir: string): AdapterFile {
 }
 
 /** Load an adapter folder onto a base model (attached); checks the base checksum unless `ignoreChecksum`. */
-export async function loadAdapter(dir: string, model: Transformer, o: AttachOptions & { ignoreChecksum?: boolean } = {}): Promise<AttachedAdapter> {
+export async function loadAdapter(
+  dir: string,
+  model: Transformer,
+  o: AttachOptions & { ignoreChecksum?: boolean } = {},
+): Promise<AttachedAdapter> {
   const meta = readAdapterFile(dir);
   const plugin = await loadPlugin(meta.pluginPath ?? meta.plugin);
   const a = createAdapter(model, plugin, meta.config, { ...o, source: join(dir, ADAPTER_CONFIG) });
   if (!o.ignoreChecksum && a.checksum !== meta.baseModel.checksum) {
     a.dispose();
-    throw new Error(`${dir}: this adapter was trained on a different base model (checksum ${meta.baseModel.checksum.slice(0, 12)}…, given ${a.checksum.slice(0, 12)}…${meta.baseModel.name ? `; it names '${meta.baseModel.name}'` : ''})`);
+    throw new Error(
+      `${dir}: this adapter was trained on a different base model (checksum ${meta.baseModel.checksum.slice(0, 12)}…, given ${a.checksum.slice(0, 12)}…${meta.baseModel.name ? `; it names '${meta.baseModel.name}'` : ''})`,
+    );
   }
   const file = join(dir, ADAPTER_WEIGHTS);
   const st = readSafeTensors(new Uint8Array(readFileSync(file)), file);
@@ -90,14 +97,16 @@ export async function loadAdapter(dir: string, model: Transformer, o: AttachOpti
     for (const [name, ref] of expected) {
       const t = st.tensors.get(`adapter.${name}`);
       if (!t) throw new Error(`${file}: missing tensor adapter.${name}`);
-      if (t.shape.join('x') !== ref.shape.join('x')) throw new Error(`${file}: adapter.${name}: expected shape [${ref.shape}], found [${t.shape}]`);
+      if (t.shape.join('x') !== ref.shape.join('x'))
+        throw new Error(`${file}: adapter.${name}: expected shape [${ref.shape}], found [${t.shape}]`);
       state.set(name, tf.tensor(toFloat32(t, name, file), t.shape));
     }
     for (const [name, v] of model.params) {
       if (!name.startsWith('head.')) continue;
       const t = st.tensors.get(name);
       if (!t) throw new Error(`${file}: missing task-head tensor ${name}`);
-      if (t.shape.join('x') !== v.shape.join('x')) throw new Error(`${file}: ${name}: expected shape [${v.shape}], found [${t.shape}] (a head for a different number of labels?)`);
+      if (t.shape.join('x') !== v.shape.join('x'))
+        throw new Error(`${file}: ${name}: expected shape [${v.shape}], found [${t.shape}] (a head for a different number of labels?)`);
       const value = tf.tensor(toFloat32(t, name, file), t.shape);
       v.assign(value);
       value.dispose();

@@ -51,6 +51,11 @@ export interface PluginContext {
   loadDevice(nameOrFile: string): DeviceModel;
   /** Seconds from a duration (`3600`, `1h`, `1d`, `10y`). */
   parseDuration(text: string | number): number;
+  /**
+   * Std of a device's programmed-and-drifted weights relative to max|W| at t seconds
+   * (dimensionless; the crossbar's weight mapping, with the profile's drift compensation).
+   */
+  relativeWeightNoise(device: DeviceModel, t: number): number;
 }
 
 /** What `create` returns. */
@@ -89,7 +94,7 @@ export interface PluginTrainingDefaults {
   weightDecay?: number;
 }
 
-/** A plugin module's default export. */
+/** A plugin as loaded: its manifest (plugin.json) and module together. */
 export interface AdapterPlugin<C = Record<string, unknown>> {
   name: string;
   description: string;
@@ -105,6 +110,12 @@ export interface AdapterPlugin<C = Record<string, unknown>> {
   training?: PluginTrainingDefaults;
   create(config: C, ctx: PluginContext): Adapter;
 }
+
+/**
+ * A plugin module's default export: create(), and any of the descriptive fields that its
+ * plugin.json does not give (the built-ins keep all of them in plugin.json).
+ */
+export type PluginModule<C = Record<string, unknown>> = Partial<Omit<AdapterPlugin<C>, 'create'>> & Pick<AdapterPlugin<C>, 'create'>;
 
 /** A plugin as the host holds it: the module plus its folder and compiled config schema. */
 export interface LoadedPlugin {

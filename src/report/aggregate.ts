@@ -5,7 +5,7 @@
  * the spread over seeds (std of the per-seed means; 0 with one seed).
  */
 import type { ResultLine } from '../experiment/store.js';
-import { meanStd } from '../deploy/summary.js';
+import { meanStd } from '../stats/summary.js';
 
 export interface Cell {
   variant: string;
@@ -35,7 +35,12 @@ export function aggregate(lines: ResultLine[]): Cell[] {
   const results = lines.filter((l) => l.kind === 'result');
   // A report computed from a NaN would print a number that means nothing.
   for (const l of [...results, ...lines.filter((x) => x.kind === 'digital')]) {
-    if (typeof l.value !== 'number' || !Number.isFinite(l.value)) throw new Error(`results.jsonl: the ${l.kind} line '${l.key}' holds ${JSON.stringify(l.value)}, not a finite number; rerun that experiment (its results are not trustworthy)`);
+    if (typeof l.value !== 'number' || !Number.isFinite(l.value)) {
+      throw new Error(
+        `results.jsonl: the ${l.kind} line '${l.key}' holds ${JSON.stringify(l.value)}, not a finite number; ` +
+          'rerun that experiment (its results are not trustworthy)',
+      );
+    }
   }
   const groups = new Map<string, ResultLine[]>();
   for (const l of results) {
@@ -52,15 +57,40 @@ export function aggregate(lines: ResultLine[]): Cell[] {
     const digitalOf = new Map(ls.map((l) => [String(l.seed), l.digital as number]));
     const digital = meanStd([...digitalOf.values()].filter((v) => typeof v === 'number')).mean;
     const perSeed = Object.fromEntries([...bySeed.keys()].map((s, i) => [s, { mean: seedMeans[i]!, digital: digitalOf.get(s) ?? NaN }]));
-    cells.push({ variant, adapter: String(ls[0]!.adapter), hwa: String(ls[0]!.hwa), device, noiseScale, t, mean: all.mean, stdTrials: all.std, stdSeeds: meanStd(seedMeans).std, seeds: bySeed.size, trials: ls.length, digital, bySeed: perSeed });
+    cells.push({
+      variant,
+      adapter: String(ls[0]!.adapter),
+      hwa: String(ls[0]!.hwa),
+      device,
+      noiseScale,
+      t,
+      mean: all.mean,
+      stdTrials: all.std,
+      stdSeeds: meanStd(seedMeans).std,
+      seeds: bySeed.size,
+      trials: ls.length,
+      digital,
+      bySeed: perSeed,
+    });
   }
   const order = [...new Set(results.map(variantOf))];
-  return cells.sort((a, b) => order.indexOf(a.variant) - order.indexOf(b.variant) || (a.device < b.device ? -1 : a.device > b.device ? 1 : 0) || a.noiseScale - b.noiseScale || a.t - b.t);
+  const byVariant = (a: Cell, b: Cell) => order.indexOf(a.variant) - order.indexOf(b.variant);
+  const byDevice = (a: Cell, b: Cell) => (a.device < b.device ? -1 : a.device > b.device ? 1 : 0);
+  return cells.sort((a, b) => byVariant(a, b) || byDevice(a, b) || a.noiseScale - b.noiseScale || a.t - b.t);
+}
+
+/** A variant's trainable parameters (task head excluded), its head's and the base model's. */
+export interface ParameterCount {
+  variant: string;
+  adapter: string;
+  trainable: number;
+  head: number;
+  base: number;
 }
 
 /** Trainable parameters per variant (from the train lines). */
-export function parameterCounts(lines: ResultLine[]): { variant: string; adapter: string; trainable: number; head: number; base: number }[] {
-  const out = new Map<string, { variant: string; adapter: string; trainable: number; head: number; base: number }>();
+export function parameterCounts(lines: ResultLine[]): ParameterCount[] {
+  const out = new Map<string, ParameterCount>();
   for (const l of lines.filter((x) => x.kind === 'train')) {
     const c = l.counts as { trainable: number; head: number; base: number };
     out.set(variantOf(l), { variant: variantOf(l), adapter: String(l.adapter), ...c });

@@ -14,8 +14,8 @@ const run = promisify(execFile);
 
 /** The Chromium binary, or null when none is installed. */
 export function chromiumPath(): string | null {
-  const candidates = [process.env.CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].filter((p): p is string => !!p);
-  return candidates.find((p) => existsSync(p)) ?? null;
+  const candidates = [process.env.CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+  return candidates.filter((p): p is string => !!p).find((p) => existsSync(p)) ?? null;
 }
 
 export interface BrowserCheck {
@@ -33,8 +33,13 @@ export async function checkInChromium(html: string, png: string, width = 1200, h
   const bin = chromiumPath();
   if (!bin) throw new Error('no Chromium found (apt-get install chromium, or set CHROMIUM)');
   const url = pathToFileURL(resolve(html)).href;
-  const shot = await run(bin, [...FLAGS, '--enable-logging=stderr', '--v=0', `--screenshot=${resolve(png)}`, `--window-size=${width},${height}`, url], { maxBuffer: 64 << 20, timeout: 120_000 });
-  const consoleLines = shot.stderr.split('\n').filter((l) => /:CONSOLE[:(]/.test(l)).map((l) => l.replace(/^.*?CONSOLE[^\]]*\]\s*/, ''));
+  const logging = ['--enable-logging=stderr', '--v=0'];
+  const args = [...FLAGS, ...logging, `--screenshot=${resolve(png)}`, `--window-size=${width},${height}`, url];
+  const shot = await run(bin, args, { maxBuffer: 64 << 20, timeout: 120_000 });
+  const consoleLines = shot.stderr
+    .split('\n')
+    .filter((l) => /:CONSOLE[:(]/.test(l))
+    .map((l) => l.replace(/^.*?CONSOLE[^\]]*\]\s*/, ''));
   const dom = await run(bin, [...FLAGS, '--dump-dom', url], { maxBuffer: 64 << 20, timeout: 120_000 });
   const charts: BrowserCheck['charts'] = [];
   const figure = /<figure data-chart="([^"]+)">([\s\S]*?)<\/figure>/g;

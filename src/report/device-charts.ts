@@ -2,9 +2,10 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TopLevelSpec } from 'vega-lite';
 import type { DeviceModel } from '../device/model.js';
-import { conductanceStats } from '../device/stats.js';
+import { conductanceStats } from '../crossbar/device-stats.js';
+import { programWeights, weightsAt } from '../crossbar/mapping.js';
 import { RandomStream } from '../tensor/random.js';
-import { renderSvg } from './vega.js';
+import { renderSvg, VEGA_LITE_SCHEMA } from './vega.js';
 import { formatDuration } from '../input/values.js';
 
 export interface DeviceChartOptions {
@@ -25,23 +26,20 @@ function logTimes(perDecade = 4): number[] {
 
 /** { file name: SVG } for the three device charts. */
 export async function deviceCharts(dev: DeviceModel, o: DeviceChartOptions): Promise<Record<string, string>> {
-  const title = (s: string) => `${dev.name}: ${s}`;
+  /** A 420 × 260 chart of `values` titled `device: title`; `rest` is its mark, encoding or layers. */
+  const chart = (title: string, values: object[], rest: object): TopLevelSpec =>
+    ({ $schema: VEGA_LITE_SCHEMA, title: `${dev.name}: ${title}`, width: 420, height: 260, data: { values }, ...rest }) as TopLevelSpec;
   const progRows = Array.from({ length: 101 }, (_, i) => {
     const gRel = i / 100;
     return { gRel, std: dev.programNoiseStdAt(gRel * dev.gMax) };
   });
-  const progSpec: TopLevelSpec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: title('programming-noise std'),
-    width: 420,
-    height: 260,
-    data: { values: progRows },
+  const progSpec = chart('programming-noise std', progRows, {
     mark: 'line',
     encoding: {
       x: { field: 'gRel', type: 'quantitative', title: 'target g / gMax' },
       y: { field: 'std', type: 'quantitative', title: 'programming-noise std (µS)' },
     },
-  };
+  });
 
   const times = logTimes();
   const stats = conductanceStats(dev, o.gRels, times, o.samples, 'device-plot').map((r) => ({
@@ -50,49 +48,47 @@ export async function deviceCharts(dev: DeviceModel, o: DeviceChartOptions): Pro
     hi: r.gMean + r.gStd,
     target: `g/gMax = ${r.gRel}`,
   }));
-  const timeSpec: TopLevelSpec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: title('conductance vs time (mean ± 1 std)'),
-    width: 420,
-    height: 260,
-    data: { values: stats },
+  const timeSpec = chart('conductance vs time (mean ± 1 std)', stats, {
     encoding: {
       x: { field: 't', type: 'quantitative', scale: { type: 'log' }, title: 'time after programming (s)' },
       color: { field: 'target', type: 'nominal', title: null },
     },
     layer: [
-      { mark: { type: 'errorband', opacity: 0.3 }, encoding: { y: { field: 'lo', type: 'quantitative', title: 'conductance (µS)' }, y2: { field: 'hi' } } },
+      {
+        mark: { type: 'errorband', opacity: 0.3 },
+        encoding: { y: { field: 'lo', type: 'quantitative', title: 'conductance (µS)' }, y2: { field: 'hi' } },
+      },
       { mark: 'line', encoding: { y: { field: 'gMean', type: 'quantitative' } } },
     ],
-  };
+  });
 
   // Weight errors of a layer of uniform weights, before compensation, at chosen times.
   const rng = new RandomStream(`device-plot/${dev.name}/hist`);
   const n = o.samples;
-  const wT = tf.tensor1d(rng.child('w').uniform(new Float32Array(n)).map((u) => 2 * u - 1));
-  const pw = dev.programWeights(wT, rng.child('program'));
+  const wT = tf.tensor1d(
+    rng
+      .child('w')
+      .uniform(new Float32Array(n))
+      .map((u) => 2 * u - 1),
+  );
+  const pw = programWeights(dev, wT, rng.child('program'));
   const histRows: { t: string; error: number }[] = [];
   for (const t of o.histTimes) {
-    const err = tf.tidy(() => tf.sub(dev.weightsAt(pw, t, rng.child('read', t)), wT));
+    const err = tf.tidy(() => tf.sub(weightsAt(dev, pw, t, rng.child('read', t)), wT));
     const data = await err.data();
     err.dispose();
     for (const e of data) histRows.push({ t: formatDuration(t), error: e });
   }
   pw.dispose();
   wT.dispose();
-  const histSpec: TopLevelSpec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: title('weight error (w_read − w) / max|W|, no compensation'),
-    width: 420,
-    height: 260,
-    data: { values: histRows },
+  const histSpec = chart('weight error (w_read − w) / max|W|, no compensation', histRows, {
     mark: { type: 'bar', opacity: 0.5 },
     encoding: {
       x: { field: 'error', type: 'quantitative', bin: { maxbins: 80 }, title: 'weight error (fraction of max|W|)' },
       y: { aggregate: 'count', type: 'quantitative', stack: null, title: 'weights' },
       color: { field: 't', type: 'nominal', title: 'time', sort: null },
     },
-  };
+  });
 
   return {
     'programming-noise.svg': await renderSvg(progSpec),

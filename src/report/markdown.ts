@@ -5,7 +5,7 @@
  */
 import { formatDuration } from '../input/values.js';
 import type { Cell } from './aggregate.js';
-import { meanStd } from '../deploy/summary.js';
+import { meanSe, tCritical } from '../stats/summary.js';
 
 /** `x` with `digits` decimals, or — when not finite (the HTML report's tables use it too). */
 export function fmt(x: number, digits: number): string {
@@ -39,20 +39,6 @@ export interface Comparison {
   paired: boolean;
 }
 
-/** t_{0.975, df} for df = 1…30 (standard tables); 1.96 beyond. */
-const T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
-
-/** Two-sided 95 % critical value of Student's t with `df` degrees of freedom (Infinity for df < 1). */
-export function tCritical(df: number): number {
-  if (df < 1) return Infinity;
-  return T975[Math.floor(df) - 1] ?? 1.96;
-}
-
-function meanSe(v: number[]): { mean: number; se: number } {
-  const { mean, std } = meanStd(v);
-  return { mean, se: std / Math.sqrt(Math.max(v.length, 1)) };
-}
-
 /**
  * a − b per (device, scale, time) where both were deployed. With two or more seeds in common
  * the comparison is paired by seed (the spread of per-seed differences, which removes what
@@ -67,13 +53,17 @@ export function compare(cells: Cell[], a: string, b: string): Comparison[] {
     const common = Object.keys(ca.bySeed).filter((s) => s in cb.bySeed);
     if (common.length >= 2) {
       const d = meanSe(common.map((s) => ca.bySeed[s]!.mean - cb.bySeed[s]!.mean));
-      const drop = meanSe(common.map((s) => ca.bySeed[s]!.digital - ca.bySeed[s]!.mean - (cb.bySeed[s]!.digital - cb.bySeed[s]!.mean)));
-      out.push({ ...key, diff: d.mean, se: d.se, dropDiff: drop.mean, dropSe: drop.se, n: common.length, critical: tCritical(common.length - 1), paired: true });
+      const dropOf = (c: Cell, s: string) => c.bySeed[s]!.digital - c.bySeed[s]!.mean;
+      const drop = meanSe(common.map((s) => dropOf(ca, s) - dropOf(cb, s)));
+      const n = common.length;
+      out.push({ ...key, diff: d.mean, se: d.se, dropDiff: drop.mean, dropSe: drop.se, n, critical: tCritical(n - 1), paired: true });
     } else {
       const n = (c: Cell) => (c.seeds > 1 ? c.seeds : c.trials);
       const se = Math.sqrt(spread(ca) ** 2 / n(ca) + spread(cb) ** 2 / n(cb));
       // df of the smaller sample: conservative next to Welch's.
-      out.push({ ...key, diff: ca.mean - cb.mean, se, dropDiff: ca.digital - ca.mean - (cb.digital - cb.mean), dropSe: se, n: Math.min(n(ca), n(cb)), critical: tCritical(Math.min(n(ca), n(cb)) - 1), paired: false });
+      const m = Math.min(n(ca), n(cb));
+      const dropDiff = ca.digital - ca.mean - (cb.digital - cb.mean);
+      out.push({ ...key, diff: ca.mean - cb.mean, se, dropDiff, dropSe: se, n: m, critical: tCritical(m - 1), paired: false });
     }
   }
   return out;
@@ -82,6 +72,12 @@ export function compare(cells: Cell[], a: string, b: string): Comparison[] {
 /** `+0.012 ± 0.004 *`: * where |diff| > critical · se (a two-sided t-test at 5 %). */
 export function formatDiff(diff: number, se: number, critical: number, digits = 3): string {
   return `${diff >= 0 ? '+' : ''}${fmt(diff, digits)} ± ${fmt(se, digits)}${Math.abs(diff) > critical * se ? ' *' : ''}`;
+}
+
+/** A variant's table row: its digital metric, then `mean ± spread` per column (— where it has no cell). */
+function variantRow(variant: string, row: Cell[], columns: (Cell | undefined)[], digits: number): string[] {
+  const meanPm = (c: Cell | undefined) => (c ? `${fmt(c.mean, digits)} ± ${fmt(spread(c), digits)}` : '—');
+  return [variant, fmt(row[0]!.digital, digits), ...columns.map(meanPm)];
 }
 
 /** report.md: every table of the report in Markdown, plus the requested comparisons. */
@@ -94,14 +90,20 @@ export function markdownReport(cells: Cell[], o: { title: string; metric: string
   for (const g of [...new Set(cells.map((c) => `${c.device}|${c.noiseScale}`))]) {
     const cs = cells.filter((c) => `${c.device}|${c.noiseScale}` === g);
     const [device, scale] = g.split('|');
-    parts.push(`## ${device}${scale !== '1' ? `, noise ×${scale}` : ''}: ${o.metric} after programming`, '', `${over}; digital = the same adapters with no device.`, '');
+    const noise = scale !== '1' ? `, noise ×${scale}` : '';
+    parts.push(`## ${device}${noise}: ${o.metric} after programming`, '', `${over}; digital = the same adapters with no device.`, '');
     const variants = [...new Set(cs.map((c) => c.variant))];
     parts.push(
       table(
         ['adapter', 'digital', ...times.map(formatDuration)],
         variants.map((v) => {
           const row = cs.filter((c) => c.variant === v);
-          return [v, fmt(row[0]!.digital, digits), ...times.map((t) => row.find((c) => c.t === t)).map((c) => (c ? `${fmt(c.mean, digits)} ± ${fmt(spread(c), digits)}` : '—'))];
+          return variantRow(
+            v,
+            row,
+            times.map((t) => row.find((c) => c.t === t)),
+            digits,
+          );
         }),
       ),
       '',
@@ -113,13 +115,19 @@ export function markdownReport(cells: Cell[], o: { title: string; metric: string
     for (const t of times) {
       const cs = cells.filter((c) => c.device === device && c.t === t);
       if (!cs.length) continue;
-      parts.push(`## ${device}: ${o.metric} vs noise scale at ${formatDuration(t)}`, '', `Programming and read noise × scale; ${over}.`, '');
+      parts.push(`## ${device}: ${o.metric} vs noise scale at ${formatDuration(t)}`, '');
+      parts.push(`Programming and read noise × scale; ${over}.`, '');
       parts.push(
         table(
           ['adapter', 'digital', ...scales.map((s) => `×${s}`)],
           [...new Set(cs.map((c) => c.variant))].map((v) => {
             const row = cs.filter((c) => c.variant === v);
-            return [v, fmt(row[0]!.digital, digits), ...scales.map((s) => row.find((c) => c.noiseScale === s)).map((c) => (c ? `${fmt(c.mean, digits)} ± ${fmt(spread(c), digits)}` : '—'))];
+            return variantRow(
+              v,
+              row,
+              scales.map((s) => row.find((c) => c.noiseScale === s)),
+              digits,
+            );
           }),
         ),
         '',
@@ -133,17 +141,26 @@ export function markdownReport(cells: Cell[], o: { title: string; metric: string
       continue;
     }
     const paired = rows.every((r) => r.paired);
+    const drop = `Drop = digital − analog (for a higher-is-better metric, a negative drop difference means ${a} loses less on the device).`;
+    const n = rows[0]!.n;
+    const how = paired
+      ? 'Paired by seed (a seed gives both adapters the same head initialization, batch order and chip draws): ' +
+        `mean over ${n} seeds of the per-seed difference ± its standard error. ${drop} ` +
+        `* where the difference is significant at 5 % (|diff| > t₀.₉₇₅,ₙ₋₁ · se; ${fmt(rows[0]!.critical, 2)} · se with ${n} seeds).`
+      : `Difference of means ± standard error √(s_a²/n + s_b²/n) over trials. ${drop} * where significant at 5 % (two-sided t).`;
+    const diffs = rows.map((r) => [
+      r.device,
+      `×${r.noiseScale}`,
+      formatDuration(r.t),
+      formatDiff(r.diff, r.se, r.critical, digits),
+      formatDiff(r.dropDiff, r.dropSe, r.critical, digits),
+    ]);
     parts.push(
       `## ${a} − ${b}`,
       '',
-      paired
-        ? `Paired by seed (a seed gives both adapters the same head initialization, batch order and chip draws): mean over ${rows[0]!.n} seeds of the per-seed difference ± its standard error. Drop = digital − analog (for a higher-is-better metric, a negative drop difference means ${a} loses less on the device). * where the difference is significant at 5 % (|diff| > t₀.₉₇₅,ₙ₋₁ · se; ${fmt(rows[0]!.critical, 2)} · se with ${rows[0]!.n} seeds).`
-        : `Difference of means ± standard error √(s_a²/n + s_b²/n) over trials. Drop = digital − analog (for a higher-is-better metric, a negative drop difference means ${a} loses less on the device). * where significant at 5 % (two-sided t).`,
+      how,
       '',
-      table(
-        ['device', 'noise scale', 't', `${o.metric}: ${a} − ${b}`, `drop: ${a} − ${b}`],
-        rows.map((r) => [r.device, `×${r.noiseScale}`, formatDuration(r.t), formatDiff(r.diff, r.se, r.critical, digits), formatDiff(r.dropDiff, r.dropSe, r.critical, digits)]),
-      ),
+      table(['device', 'noise scale', 't', `${o.metric}: ${a} − ${b}`, `drop: ${a} − ${b}`], diffs),
       '',
     );
   }

@@ -9,7 +9,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import { readResults, type ResultLine } from '../experiment/store.js';
 import { formatDuration } from '../input/values.js';
 import { aggregate, parameterCounts, variantOf, type Cell } from './aggregate.js';
-import { renderSvg } from './vega.js';
+import { renderSvg, VEGA_LITE_SCHEMA } from './vega.js';
 import { compare as compareCells, fmt, formatDiff, markdownReport } from './markdown.js';
 
 const WIDTH = 520;
@@ -44,58 +44,105 @@ function metricOf(lines: ResultLine[]): { name: string; higherIsBetter: boolean 
   return { name: String(d?.metric ?? r?.metric ?? 'metric'), higherIsBetter: (d?.higherIsBetter as boolean | undefined) ?? true };
 }
 
-function charts(lines: ResultLine[], cells: Cell[]): Chart[] {
-  const metric = metricOf(lines).name;
+/** Per device: the metric vs time at its unit (else lowest) noise scale, and vs the noise scale at the last time. */
+function deviceCharts(lines: ResultLine[], cells: Cell[], metric: string): Chart[] {
   const out: Chart[] = [];
   const devices = [...new Set(cells.map((c) => c.device))];
   const scalesOf = (d: string) => [...new Set(cells.filter((c) => c.device === d).map((c) => c.noiseScale))].sort((a, b) => a - b);
   const results = lines.filter((l) => l.kind === 'result');
   for (const d of devices) {
     const scale = scalesOf(d).includes(1) ? 1 : scalesOf(d)[0]!;
-    const rows = results.filter((l) => l.device === d && l.noiseScale === scale).map((l) => ({ variant: variantOf(l), t: l.t, value: l.value }));
+    const rows = results
+      .filter((l) => l.device === d && l.noiseScale === scale)
+      .map((l) => ({ variant: variantOf(l), t: l.t, value: l.value }));
     const digital = cells.filter((c) => c.device === d && c.noiseScale === scale).map((c) => ({ variant: c.variant, digital: c.digital }));
     out.push({
       id: `time-${d}`,
       title: `${metric} vs time on ${d}${scale !== 1 ? ` (noise ×${scale})` : ''}`,
-      caption: 'Mean over trials and seeds (line) with ±1 std over trials (band); time after programming on a log axis. Dashed lines: the digital (no device) result of the same adapters.',
+      caption:
+        'Mean over trials and seeds (line) with ±1 std over trials (band); time after programming on a log axis. ' +
+        'Dashed lines: the digital (no device) result of the same adapters.',
       spec: {
-        $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+        $schema: VEGA_LITE_SCHEMA,
         width: WIDTH,
         height: HEIGHT,
         layer: [
-          { data: { values: rows }, mark: { type: 'errorband', extent: 'stdev', opacity: 0.2 }, encoding: { x: { field: 't', type: 'quantitative', scale: { type: 'log' }, title: 'seconds after programming' }, y: { field: 'value', type: 'quantitative', title: metric, scale: { zero: false } }, color: { field: 'variant', type: 'nominal', title: 'adapter' } } },
-          { data: { values: rows }, mark: { type: 'line', point: true }, encoding: { x: { field: 't', type: 'quantitative', scale: { type: 'log' } }, y: { field: 'value', type: 'quantitative', aggregate: 'mean' }, color: { field: 'variant', type: 'nominal' } } },
-          { data: { values: digital }, mark: { type: 'rule', strokeDash: [4, 3], opacity: 0.7 }, encoding: { y: { field: 'digital', type: 'quantitative' }, color: { field: 'variant', type: 'nominal' } } },
+          {
+            data: { values: rows },
+            mark: { type: 'errorband', extent: 'stdev', opacity: 0.2 },
+            encoding: {
+              x: { field: 't', type: 'quantitative', scale: { type: 'log' }, title: 'seconds after programming' },
+              y: { field: 'value', type: 'quantitative', title: metric, scale: { zero: false } },
+              color: { field: 'variant', type: 'nominal', title: 'adapter' },
+            },
+          },
+          {
+            data: { values: rows },
+            mark: { type: 'line', point: true },
+            encoding: {
+              x: { field: 't', type: 'quantitative', scale: { type: 'log' } },
+              y: { field: 'value', type: 'quantitative', aggregate: 'mean' },
+              color: { field: 'variant', type: 'nominal' },
+            },
+          },
+          {
+            data: { values: digital },
+            mark: { type: 'rule', strokeDash: [4, 3], opacity: 0.7 },
+            encoding: { y: { field: 'digital', type: 'quantitative' }, color: { field: 'variant', type: 'nominal' } },
+          },
         ],
       } as TopLevelSpec,
     });
     if (scalesOf(d).length > 1) {
       const tLast = Math.max(...cells.filter((c) => c.device === d).map((c) => c.t));
-      const srows = results.filter((l) => l.device === d && l.t === tLast).map((l) => ({ variant: variantOf(l), scale: l.noiseScale, value: l.value }));
+      const srows = results
+        .filter((l) => l.device === d && l.t === tLast)
+        .map((l) => ({ variant: variantOf(l), scale: l.noiseScale, value: l.value }));
       out.push({
         id: `scale-${d}`,
         title: `${metric} vs device-noise scale on ${d}, t = ${formatDuration(tLast)}`,
         caption: 'Programming and read noise multiplied by the scale (drift itself unchanged); mean with ±1 std over trials and seeds.',
         spec: {
-          $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+          $schema: VEGA_LITE_SCHEMA,
           width: WIDTH,
           height: HEIGHT,
           data: { values: srows },
           layer: [
-            { mark: { type: 'errorband', extent: 'stdev', opacity: 0.2 }, encoding: { x: { field: 'scale', type: 'quantitative', title: 'noise scale (× the profile)' }, y: { field: 'value', type: 'quantitative', title: metric, scale: { zero: false } }, color: { field: 'variant', type: 'nominal', title: 'adapter' } } },
-            { mark: { type: 'line', point: true }, encoding: { x: { field: 'scale', type: 'quantitative' }, y: { field: 'value', type: 'quantitative', aggregate: 'mean' }, color: { field: 'variant', type: 'nominal' } } },
+            {
+              mark: { type: 'errorband', extent: 'stdev', opacity: 0.2 },
+              encoding: {
+                x: { field: 'scale', type: 'quantitative', title: 'noise scale (× the profile)' },
+                y: { field: 'value', type: 'quantitative', title: metric, scale: { zero: false } },
+                color: { field: 'variant', type: 'nominal', title: 'adapter' },
+              },
+            },
+            {
+              mark: { type: 'line', point: true },
+              encoding: {
+                x: { field: 'scale', type: 'quantitative' },
+                y: { field: 'value', type: 'quantitative', aggregate: 'mean' },
+                color: { field: 'variant', type: 'nominal' },
+              },
+            },
           ],
         } as TopLevelSpec,
       });
     }
   }
-  const drop = cells.filter((c) => c.noiseScale === 1 || !cells.some((x) => x.device === c.device && x.noiseScale === 1)).map((c) => ({ variant: c.variant, device: c.device, time: formatDuration(c.t), t: c.t, drop: c.digital - c.mean }));
-  out.push({
+  return out;
+}
+
+/** Digital − analog per adapter, device and time (at the unit noise scale where a device has one). */
+function dropChart(cells: Cell[], metric: string): Chart {
+  const drop = cells
+    .filter((c) => c.noiseScale === 1 || !cells.some((x) => x.device === c.device && x.noiseScale === 1))
+    .map((c) => ({ variant: c.variant, device: c.device, time: formatDuration(c.t), t: c.t, drop: c.digital - c.mean }));
+  return {
     id: 'drop',
     title: `Drop from the digital ${metric}`,
     caption: 'digital − analog mean per adapter, device and time (positive = worse on the device for a higher-is-better metric).',
     spec: {
-      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      $schema: VEGA_LITE_SCHEMA,
       data: { values: drop },
       mark: 'bar',
       encoding: {
@@ -108,53 +155,102 @@ function charts(lines: ResultLine[], cells: Cell[]): Chart[] {
       width: WIDTH,
       height: 160,
     } as TopLevelSpec,
-  });
+  };
+}
+
+function paramsChart(lines: ResultLine[]): Chart {
   const counts = parameterCounts(lines);
-  out.push({
+  return {
     id: 'params',
     title: 'Trainable parameters per adapter',
     caption: 'Adapter parameters (task head excluded; log axis). The head, trained beside every adapter, is listed in the table.',
     spec: {
-      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      $schema: VEGA_LITE_SCHEMA,
       data: { values: counts.map((c) => ({ ...c, shown: Math.max(c.trainable, 1) })) },
       mark: 'bar',
       // Bars on a log axis start at 1, not 0.
-      encoding: { y: { field: 'variant', type: 'nominal', title: null, sort: null }, x: { field: 'shown', type: 'quantitative', scale: { type: 'log' }, title: 'trainable parameters (head excluded)' }, x2: { datum: 1 }, tooltip: [{ field: 'trainable' }] },
+      encoding: {
+        y: { field: 'variant', type: 'nominal', title: null, sort: null },
+        x: { field: 'shown', type: 'quantitative', scale: { type: 'log' }, title: 'trainable parameters (head excluded)' },
+        x2: { datum: 1 },
+        tooltip: [{ field: 'trainable' }],
+      },
       width: WIDTH,
     } as TopLevelSpec,
-  });
+  };
+}
+
+function devicesChart(lines: ResultLine[]): Chart {
   const devLines = lines.filter((l) => l.kind === 'device');
-  out.push({
+  const values = devLines.flatMap((l) =>
+    (l.relativeWeightNoise as { t: number; value: number }[]).map((p) => ({ device: String(l.name), t: p.t, value: p.value })),
+  );
+  return {
     id: 'devices',
     title: 'Device characteristics: relative weight noise vs time',
-    caption: 'RMS error of programmed-and-drifted weights relative to the weight range (with each device\'s drift-compensation setting), per device and noise scale.',
+    caption:
+      'RMS error of programmed-and-drifted weights relative to the weight range ' +
+      "(with each device's drift-compensation setting), per device and noise scale.",
     spec: {
-      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      data: { values: devLines.flatMap((l) => (l.relativeWeightNoise as { t: number; value: number }[]).map((p) => ({ device: String(l.name), t: p.t, value: p.value }))) },
+      $schema: VEGA_LITE_SCHEMA,
+      data: { values },
       mark: { type: 'line', point: true },
-      encoding: { x: { field: 't', type: 'quantitative', scale: { type: 'log' }, title: 'seconds after programming' }, y: { field: 'value', type: 'quantitative', title: 'relative weight noise' }, color: { field: 'device', type: 'nominal' } },
+      encoding: {
+        x: { field: 't', type: 'quantitative', scale: { type: 'log' }, title: 'seconds after programming' },
+        y: { field: 'value', type: 'quantitative', title: 'relative weight noise' },
+        color: { field: 'device', type: 'nominal' },
+      },
       width: WIDTH,
       height: HEIGHT,
     } as TopLevelSpec,
-  });
+  };
+}
+
+/** The cost lines at the unit noise scale, one per (variant, device) — the last one recorded. */
+function unitScaleCosts(lines: ResultLine[]): ResultLine[] {
   const costs = lines.filter((l) => l.kind === 'cost' && l.noiseScale === 1);
-  const energy = [...new Map(costs.map((l) => [`${variantOf(l)}|${l.device}`, l])).values()].flatMap((l) => [
+  return [...new Map(costs.map((l) => [`${variantOf(l)}|${l.device}`, l])).values()];
+}
+
+function energyChart(lines: ResultLine[]): Chart {
+  const energy = unitScaleCosts(lines).flatMap((l) => [
     { variant: variantOf(l), device: l.device, part: 'analog MVMs', pJ: l.analogEnergy },
     { variant: variantOf(l), device: l.device, part: 'digital adapter', pJ: l.digitalEnergy },
   ]);
-  out.push({
+  return {
     id: 'energy',
     title: 'Estimated energy per token',
-    caption: 'From each profile\'s cost constants (DAC, ADC, cell reads per MVM) plus 1.5 pJ per digital adapter MAC (an assumption, see docs). Merged adapters add no digital work.',
+    caption:
+      "From each profile's cost constants (DAC, ADC, cell reads per MVM) plus 1.5 pJ per digital adapter MAC " +
+      '(an assumption, see docs). Merged adapters add no digital work.',
     spec: {
-      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      $schema: VEGA_LITE_SCHEMA,
       data: { values: energy },
       mark: 'bar',
-      encoding: { row: { field: 'device', type: 'nominal', title: null }, y: { field: 'variant', type: 'nominal', title: null, sort: null }, x: { field: 'pJ', type: 'quantitative', aggregate: 'sum', title: 'pJ per token' }, color: { field: 'part', type: 'nominal', title: null } },
+      encoding: {
+        row: { field: 'device', type: 'nominal', title: null },
+        y: { field: 'variant', type: 'nominal', title: null, sort: null },
+        x: { field: 'pJ', type: 'quantitative', aggregate: 'sum', title: 'pJ per token' },
+        color: { field: 'part', type: 'nominal', title: null },
+      },
       width: WIDTH,
     } as TopLevelSpec,
-  });
-  return out;
+  };
+}
+
+function charts(lines: ResultLine[], cells: Cell[]): Chart[] {
+  const metric = metricOf(lines).name;
+  return [...deviceCharts(lines, cells, metric), dropChart(cells, metric), paramsChart(lines), devicesChart(lines), energyChart(lines)];
+}
+
+/** `<tr>` of `cells` (HTML already escaped) as `tag` cells. */
+function tr(cells: (string | number)[], tag: 'td' | 'th' = 'td'): string {
+  return `<tr>${cells.map((c) => `<${tag}>${c}</${tag}>`).join('')}</tr>`;
+}
+
+/** A table: header cells (HTML) and the body rows (HTML). */
+function htmlTable(head: string[], body: string): string {
+  return `<table><thead>${tr(head, 'th')}</thead><tbody>${body}</tbody></table>`;
 }
 
 /** a − b per device, scale and time (metric and drop from digital), with standard errors. */
@@ -162,15 +258,32 @@ function comparisonTables(cells: Cell[], pairs: [string, string][], metric: stri
   return pairs
     .map(([a, b]) => {
       const rows = compareCells(cells, a, b);
-      const body = rows.map((r) => `<tr><td>${esc(r.device)}</td><td>×${esc(r.noiseScale)}</td><td>${esc(formatDuration(r.t))}</td><td>${esc(formatDiff(r.diff, r.se, r.critical, 4))}</td><td>${esc(formatDiff(r.dropDiff, r.dropSe, r.critical, 4))}</td></tr>`).join('');
-      const how = rows.length && rows.every((r) => r.paired) ? 'paired by seed (same head initialization, batch order and chip draws)' : 'over trials';
-      return `<h3>${esc(a)} − ${esc(b)}</h3><p>Mean difference ± standard error, ${how}; drop = digital − analog; * where significant at 5 % (two-sided Student t).</p><table><thead><tr><th>device</th><th>noise</th><th>t</th><th>${esc(metric)}: ${esc(a)} − ${esc(b)}</th><th>drop: ${esc(a)} − ${esc(b)}</th></tr></thead><tbody>${body || '<tr><td colspan="5">no deployment has both</td></tr>'}</tbody></table>`;
+      const body = rows
+        .map((r) =>
+          tr([
+            esc(r.device),
+            `×${esc(r.noiseScale)}`,
+            esc(formatDuration(r.t)),
+            esc(formatDiff(r.diff, r.se, r.critical, 4)),
+            esc(formatDiff(r.dropDiff, r.dropSe, r.critical, 4)),
+          ]),
+        )
+        .join('');
+      const paired = rows.length && rows.every((r) => r.paired);
+      const how = paired ? 'paired by seed (same head initialization, batch order and chip draws)' : 'over trials';
+      const ab = `${esc(a)} − ${esc(b)}`;
+      const head = ['device', 'noise', 't', `${esc(metric)}: ${ab}`, `drop: ${ab}`];
+      return (
+        `<h3>${ab}</h3>` +
+        `<p>Mean difference ± standard error, ${how}; drop = digital − analog; * where significant at 5 % (two-sided Student t).</p>` +
+        htmlTable(head, body || '<tr><td colspan="5">no deployment has both</td></tr>')
+      );
     })
     .join('');
 }
 
-function tables(lines: ResultLine[], cells: Cell[], compare: [string, string][]): string {
-  const metric = metricOf(lines).name;
+/** Per device and noise scale: each variant's digital metric and its mean ± spread at each time. */
+function resultTables(cells: Cell[], metric: string): string {
   const times = [...new Set(cells.map((c) => c.t))].sort((a, b) => a - b);
   let html = '';
   const groups = [...new Set(cells.map((c) => `${c.device}|${c.noiseScale}`))];
@@ -179,41 +292,84 @@ function tables(lines: ResultLine[], cells: Cell[], compare: [string, string][])
     const cs = cells.filter((c) => `${c.device}|${c.noiseScale}` === g);
     const variants = [...new Set(cs.map((c) => c.variant))];
     const seeds = Math.max(...cs.map((c) => c.seeds));
-    html += `<h3>${esc(device)}${scale !== '1' ? ` — noise ×${esc(scale)}` : ''}: ${esc(metric)}, mean ± std over ${seeds > 1 ? `${seeds} seeds` : 'trials'}</h3><table><thead><tr><th>adapter</th><th>digital</th>${times.map((t) => `<th>${esc(formatDuration(t))}</th>`).join('')}</tr></thead><tbody>`;
-    for (const v of variants) {
+    const noise = scale !== '1' ? ` — noise ×${esc(scale)}` : '';
+    const body = variants.map((v) => {
       const row = cs.filter((c) => c.variant === v);
-      html += `<tr><td>${esc(v)}</td><td>${fmt(row[0]!.digital, 4)}</td>${times.map((t) => {
+      const at = times.map((t) => {
         const c = row.find((x) => x.t === t);
-        return `<td>${c ? `${fmt(c.mean, 4)} ± ${fmt(seeds > 1 ? c.stdSeeds : c.stdTrials, 4)}` : '—'}</td>`;
-      }).join('')}</tr>`;
-    }
-    html += '</tbody></table>';
+        return c ? `${fmt(c.mean, 4)} ± ${fmt(seeds > 1 ? c.stdSeeds : c.stdTrials, 4)}` : '—';
+      });
+      return tr([esc(v), fmt(row[0]!.digital, 4), ...at]);
+    });
+    html += `<h3>${esc(device)}${noise}: ${esc(metric)}, mean ± std over ${seeds > 1 ? `${seeds} seeds` : 'trials'}</h3>`;
+    html += htmlTable(['adapter', 'digital', ...times.map((t) => esc(formatDuration(t)))], body.join(''));
   }
-  html += comparisonTables(cells, compare, metric);
-  const counts = parameterCounts(lines);
-  html += `<h3>Parameters</h3><table><thead><tr><th>adapter</th><th>trainable</th><th>task head</th><th>base</th><th>% of base</th></tr></thead><tbody>${counts.map((c) => `<tr><td>${esc(c.variant)}</td><td>${c.trainable}</td><td>${c.head}</td><td>${c.base}</td><td>${((100 * c.trainable) / c.base).toFixed(3)}</td></tr>`).join('')}</tbody></table>`;
-  const costs = [...new Map(lines.filter((l) => l.kind === 'cost' && l.noiseScale === 1).map((l) => [`${variantOf(l)}|${l.device}`, l])).values()];
-  html += `<h3>Estimated cost per token</h3><table><thead><tr><th>adapter</th><th>device</th><th>placement</th><th>tiles</th><th>analog pJ</th><th>digital adapter MACs</th><th>digital pJ</th><th>latency ns (sum of MVMs)</th></tr></thead><tbody>${costs
-    .map((l) => `<tr><td>${esc(variantOf(l))}</td><td>${esc(l.device)}</td><td>${esc(l.placement)}</td><td>${esc(l.tiles)}</td><td>${fmt(l.analogEnergy as number, 0)}</td><td>${esc(l.digitalMacs)}</td><td>${fmt(l.digitalEnergy as number, 0)}</td><td>${fmt(l.latency as number, 0)}</td></tr>`)
-    .join('')}</tbody></table>`;
   return html;
 }
 
-const CSS = `body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222;padding:0 1rem}
-h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ddd}h3{font-size:1rem}
-figure{margin:1.5rem 0}figcaption{color:#555;font-size:.9em;max-width:700px}
-table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{border:1px solid #ddd;padding:.25rem .5rem;text-align:right}td:first-child,th:first-child{text-align:left}
-code{background:#f4f4f4;padding:0 .2em}`;
+function tables(lines: ResultLine[], cells: Cell[], compare: [string, string][]): string {
+  const metric = metricOf(lines).name;
+  let html = resultTables(cells, metric);
+  html += comparisonTables(cells, compare, metric);
+  const counts = parameterCounts(lines);
+  const params = counts.map((c) => tr([esc(c.variant), c.trainable, c.head, c.base, ((100 * c.trainable) / c.base).toFixed(3)]));
+  html += `<h3>Parameters</h3>${htmlTable(['adapter', 'trainable', 'task head', 'base', '% of base'], params.join(''))}`;
+  const costHead = [
+    'adapter',
+    'device',
+    'placement',
+    'tiles',
+    'analog pJ',
+    'digital adapter MACs',
+    'digital pJ',
+    'latency ns (sum of MVMs)',
+  ];
+  const costs = unitScaleCosts(lines).map((l) =>
+    tr([
+      esc(variantOf(l)),
+      esc(l.device),
+      esc(l.placement),
+      esc(l.tiles),
+      fmt(l.analogEnergy as number, 0),
+      esc(l.digitalMacs),
+      fmt(l.digitalEnergy as number, 0),
+      fmt(l.latency as number, 0),
+    ]),
+  );
+  html += `<h3>Estimated cost per token</h3>${htmlTable(costHead, costs.join(''))}`;
+  return html;
+}
+
+const CSS = [
+  'body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222;padding:0 1rem}',
+  'h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ddd}h3{font-size:1rem}',
+  'figure{margin:1.5rem 0}figcaption{color:#555;font-size:.9em;max-width:700px}',
+  'table{border-collapse:collapse;margin:.5rem 0 1.5rem}' +
+    'td,th{border:1px solid #ddd;padding:.25rem .5rem;text-align:right}td:first-child,th:first-child{text-align:left}',
+  'code{background:#f4f4f4;padding:0 .2em}',
+].join('\n');
+
+/** What report.html shows of spec.json (when the run folder has one). */
+interface SpecInfo {
+  name?: string;
+  description?: string;
+  model?: string;
+  task?: string;
+  compare?: [string, string][];
+}
 
 /** Build results.csv and report.html in a run folder from its results.jsonl. */
-export async function buildReport(dir: string, o: { compare?: [string, string][] } = {}): Promise<{ html: string; csv: string; markdown: string }> {
+export async function buildReport(
+  dir: string,
+  o: { compare?: [string, string][] } = {},
+): Promise<{ html: string; csv: string; markdown: string }> {
   const lines = readResults(join(dir, 'results.jsonl'));
   if (!lines.some((l) => l.kind === 'result')) throw new Error(`${dir}/results.jsonl: no deployment results yet`);
   const cells = aggregate(lines);
   const csvFile = join(dir, 'results.csv');
   writeFileSync(csvFile, resultsCsv(lines));
   const specFile = join(dir, 'spec.json');
-  const spec = existsSync(specFile) ? (JSON.parse(readFileSync(specFile, 'utf8')) as { name?: string; description?: string; model?: string; task?: string; compare?: [string, string][] }) : {};
+  const spec = existsSync(specFile) ? (JSON.parse(readFileSync(specFile, 'utf8')) as SpecInfo) : {};
   const mdFile = join(dir, 'report.md');
   const compare = o.compare ?? spec.compare ?? [];
   writeFileSync(mdFile, markdownReport(cells, { title: `aimc report — ${spec.name ?? dir}`, metric: metricOf(lines).name, compare }));
@@ -222,18 +378,22 @@ export async function buildReport(dir: string, o: { compare?: [string, string][]
     const svg = (await renderSvg(c.spec)).replace(/^<\?xml[^>]*>\s*/, '');
     figures.push(`<figure data-chart="${esc(c.id)}"><h3>${esc(c.title)}</h3>${svg}<figcaption>${esc(c.caption)}</figcaption></figure>`);
   }
-  const html = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>aimc report — ${esc(spec.name ?? dir)}</title><style>${CSS}</style></head>
-<body>
-<h1>aimc report — ${esc(spec.name ?? dir)}</h1>
-<p>${esc(spec.description ?? '')}</p>
-<p>Model <code>${esc(spec.model ?? '?')}</code>, task <code>${esc(spec.task ?? '?')}</code>. Built from <code>results.jsonl</code> (${lines.length} lines); rebuild with <code>aimc report ${esc(dir)}</code>.</p>
-<h2>Tables</h2>
-${tables(lines, cells, compare)}
-<h2>Charts</h2>
-${figures.join('\n')}
-</body></html>
-`;
+  const title = `aimc report — ${esc(spec.name ?? dir)}`;
+  const html = [
+    '<!doctype html>',
+    `<html lang="en"><head><meta charset="utf-8"><title>${title}</title><style>${CSS}</style></head>`,
+    '<body>',
+    `<h1>${title}</h1>`,
+    `<p>${esc(spec.description ?? '')}</p>`,
+    `<p>Model <code>${esc(spec.model ?? '?')}</code>, task <code>${esc(spec.task ?? '?')}</code>. ` +
+      `Built from <code>results.jsonl</code> (${lines.length} lines); rebuild with <code>aimc report ${esc(dir)}</code>.</p>`,
+    '<h2>Tables</h2>',
+    tables(lines, cells, compare),
+    '<h2>Charts</h2>',
+    figures.join('\n'),
+    '</body></html>',
+    '',
+  ].join('\n');
   const htmlFile = join(dir, 'report.html');
   writeFileSync(htmlFile, html);
   return { html: htmlFile, csv: csvFile, markdown: mdFile };

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { installMatMulGradient } from './matmul-grad.js';
 import { installWasmKernels } from './wasm-kernels.js';
-import { installNativeKernels, nativeAddon, nativeInfo, nativeKernelsInstalled, nativeUnavailableReason } from './native.js';
+import { installNativeMatMul, nativeAddon, nativeInfo, nativeMatMulInstalled, nativeUnavailableReason } from './kernels/index.js';
 
 export const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -46,7 +46,7 @@ async function trySet(name: BackendName): Promise<boolean> {
   // The native SGEMM replaces the wasm matmul kernels only; other backends keep their own.
   if (ok && name === 'wasm') {
     installWasmKernels();
-    installNativeKernels();
+    installNativeMatMul();
   }
   return ok;
 }
@@ -102,7 +102,10 @@ export function backendBanner(): string {
   let native = '';
   if (name === 'wasm') {
     const info = nativeInfo();
-    native = nativeKernelsInstalled() && info ? `, native kernels ${info.isa} x${info.threads}` : `, native kernels off: ${nativeUnavailableReason()}`;
+    native =
+      nativeMatMulInstalled() && info
+        ? `, native kernels ${info.isa} x${info.threads}`
+        : `, native kernels off: ${nativeUnavailableReason()}`;
   }
   return `backend: ${name}${native}${skipped ? ` (${skipped})` : ''}`;
 }

@@ -7,7 +7,7 @@
  * the registered gradient once per process.
  */
 import * as tf from '@tensorflow/tfjs';
-import { nativeKernelsInstalled } from './native.js';
+import { nativeMatMulInstalled } from './kernels/index.js';
 
 /** Swap the last two axes (explicit transpose; rank >= 2). */
 export function transposeLast2(x: tf.Tensor): tf.Tensor {
@@ -24,7 +24,7 @@ export function transposeLast2(x: tf.Tensor): tf.Tensor {
  * than materializing the transpose.
  */
 export function matMulT(a: tf.Tensor, b: tf.Tensor, transposeA = false, transposeB = false): tf.Tensor {
-  if ((transposeA || transposeB) && nativeKernelsInstalled() && tf.getBackend() === 'wasm') return tf.matMul(a, b, transposeA, transposeB);
+  if ((transposeA || transposeB) && nativeMatMulInstalled() && tf.getBackend() === 'wasm') return tf.matMul(a, b, transposeA, transposeB);
   return tf.matMul(transposeA ? transposeLast2(a) : a, transposeB ? transposeLast2(b) : b);
 }
 
@@ -32,25 +32,25 @@ let installed = false;
 
 /** The gradient config we register (exported so a test can check it is the active one). */
 export const batchMatMulGradConfig: tf.GradConfig = {
-    kernelName: tf.BatchMatMul,
-    inputsToSave: ['a', 'b'],
-    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => {
-      const g = dy as tf.Tensor;
-      const [a, b] = saved as [tf.Tensor, tf.Tensor];
-      const { transposeA, transposeB } = attrs as unknown as tf.BatchMatMulAttrs;
-      // y = op(a)·op(b); each case is the textbook derivative, with every transposed
-      // operand materialized so the underlying matMul runs without flags.
-      if (!transposeA && !transposeB) {
-        return { a: () => matMulT(g, b, false, true), b: () => matMulT(a, g, true, false) };
-      }
-      if (!transposeA && transposeB) {
-        return { a: () => matMulT(g, b), b: () => matMulT(g, a, true, false) };
-      }
-      if (transposeA && !transposeB) {
-        return { a: () => matMulT(b, g, false, true), b: () => matMulT(a, g) };
-      }
-      return { a: () => matMulT(b, g, true, true), b: () => matMulT(g, a, true, true) };
-    },
+  kernelName: tf.BatchMatMul,
+  inputsToSave: ['a', 'b'],
+  gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => {
+    const g = dy as tf.Tensor;
+    const [a, b] = saved as [tf.Tensor, tf.Tensor];
+    const { transposeA, transposeB } = attrs as unknown as tf.BatchMatMulAttrs;
+    // y = op(a)·op(b); each case is the textbook derivative, with every transposed
+    // operand materialized so the underlying matMul runs without flags.
+    if (!transposeA && !transposeB) {
+      return { a: () => matMulT(g, b, false, true), b: () => matMulT(a, g, true, false) };
+    }
+    if (!transposeA && transposeB) {
+      return { a: () => matMulT(g, b), b: () => matMulT(g, a, true, false) };
+    }
+    if (transposeA && !transposeB) {
+      return { a: () => matMulT(b, g, false, true), b: () => matMulT(a, g) };
+    }
+    return { a: () => matMulT(b, g, true, true), b: () => matMulT(g, a, true, true) };
+  },
 };
 
 /** Register the fast BatchMatMul gradient (idempotent). */

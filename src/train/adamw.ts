@@ -1,16 +1,11 @@
 /**
- * AdamW with the update fused into one pass per variable.
- *
- * tf.train.adam issues ~7 small kernels per variable per step (plus copies for assign); for a
- * transformer's ~50 variables that was ~35 ms of a 176 ms step on wasm. With the native
- * kernels on wasm this updates weights and both moments in place on the heap in one pass per
- * variable; otherwise it runs the same arithmetic as tfjs ops. Update rule as PyTorch's AdamW:
- *   m = β1·m + (1−β1)·g;  v = β2·v + (1−β2)·g²
- *   w = w·(1 − lr·λ) − lr/(1−β1^t) · m / (sqrt(v)/sqrt(1−β2^t) + ε)
+ * AdamW (PyTorch's update rule, decoupled weight decay) with global-norm gradient clipping;
+ * the per-variable update is the adamwUpdate kernel (src/tensor/kernels/adamw.ts). tf.train.adam
+ * issued ~7 small kernels per variable per step; for a transformer's ~50 variables that was
+ * ~35 ms of a 176 ms step on wasm.
  */
 import * as tf from '@tensorflow/tfjs';
-import { nativeAddon } from '../tensor/native.js';
-import { heapBackend } from '../tensor/heap.js';
+import { adamwUpdate } from '../tensor/kernels/index.js';
 
 export interface AdamWOptions {
   /** Learning rate (may be changed between steps by a schedule). */
@@ -92,7 +87,10 @@ export class AdamW {
       const v = get(name, 'v');
       if (!m || !v) continue;
       const s = this.slot(w);
-      for (const [slot, data] of [[s.m, m], [s.v, v]] as const) {
+      for (const [slot, data] of [
+        [s.m, m],
+        [s.v, v],
+      ] as const) {
         const init = tf.tensor(data, w.shape);
         slot.assign(init);
         init.dispose();
@@ -103,31 +101,19 @@ export class AdamW {
   /** Apply gradients (keyed by variable name). */
   apply(vars: tf.Variable[], grads: tf.NamedTensorMap): void {
     this.t++;
-    const b1 = this.beta1;
-    const b2 = this.beta2;
-    const c1 = this.lr / (1 - b1 ** this.t);
-    const c2 = 1 / Math.sqrt(1 - b2 ** this.t);
-    const decay = 1 - this.lr * this.weightDecay;
-    const heap = heapBackend();
+    const step = {
+      beta1: this.beta1,
+      beta2: this.beta2,
+      c1: this.lr / (1 - this.beta1 ** this.t),
+      c2: 1 / Math.sqrt(1 - this.beta2 ** this.t),
+      eps: this.eps,
+      decay: 1 - this.lr * this.weightDecay,
+    };
     for (const w of vars) {
       const g = grads[w.name];
       if (!g) continue;
       const s = this.slot(w);
-      // In place (native, one pass) only when nobody else holds the buffers; otherwise, and
-      // without the addon, as tfjs ops. (A JS heap loop here broke exact resume on the
-      // fallback path; the ops path is the tested fallback.)
-      const lib = nativeAddon();
-      if (heap && lib && heap.refCount(w.dataId) === 1 && heap.refCount(s.m.dataId) === 1 && heap.refCount(s.v.dataId) === 1) {
-        lib.adamw(heap.typedArrayFromHeap(w), heap.typedArrayFromHeap(g), heap.typedArrayFromHeap(s.m), heap.typedArrayFromHeap(s.v), b1, b2, c1, c2, this.eps, decay);
-      } else {
-        tf.tidy(() => {
-          const m = tf.add(tf.mul(s.m, b1), tf.mul(g, 1 - b1));
-          const v = tf.add(tf.mul(s.v, b2), tf.mul(tf.square(g), 1 - b2));
-          s.m.assign(m);
-          s.v.assign(v);
-          w.assign(tf.sub(tf.mul(w, decay), tf.mul(tf.div(m, tf.add(tf.mul(tf.sqrt(v), c2), this.eps)), c1)));
-        });
-      }
+      adamwUpdate(w, g, s.m, s.v, step);
     }
   }
 

@@ -87,12 +87,19 @@ export async function runFinetune(job0: FinetuneJob): Promise<FinetuneSummary> {
     if (job.train.seqLen > P) {
       // aimc's default length is cut to the model; a length the user asked for is refused.
       const fromDefault = job.settings?.sources.seq?.startsWith('aimc default');
-      if (!fromDefault) throw new Error(`sequence length ${job.train.seqLen} (${job.settings?.sources.seq ?? 'seq'}) exceeds the model's ${P} positions`);
+      if (!fromDefault) {
+        throw new Error(`sequence length ${job.train.seqLen} (${job.settings?.sources.seq ?? 'seq'}) exceeds the model's ${P} positions`);
+      }
       job = { ...job, train: { ...job.train, seqLen: P } };
     }
     if (!tokenizer) throw new Error(`${dir}: no tokenizer.json`);
     const target = device ?? (job.targetDevice ? new DeviceModel(loadProfile(job.targetDevice)) : null);
-    const attached = createAdapter(model, job.plugin, job.config, { device: target, horizon: job.hwa?.t ?? job.horizon ?? 86400, seed: job.train.seed, ...(job.configSource ? { source: job.configSource } : {}) });
+    const attached = createAdapter(model, job.plugin, job.config, {
+      device: target,
+      horizon: job.hwa?.t ?? job.horizon ?? 86400,
+      seed: job.train.seed,
+      ...(job.configSource ? { source: job.configSource } : {}),
+    });
     try {
       const counts = attached.counts();
       job.onStart?.({ counts, device });

@@ -8,7 +8,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { DeviceModel } from '../device/model.js';
 import type { LinearSite } from '../model/linear.js';
-import type { Transformer } from '../model/transformer.js';
 import { hwaLinear } from '../crossbar/hwa.js';
 import type { RandomStream } from '../tensor/random.js';
 
@@ -20,12 +19,10 @@ export interface HwaSetup {
   periphery?: boolean;
 }
 
-/** The sites a deployment puts on tiles by default: every attention and FFN projection. */
-export function defaultAnalogSites(model: Transformer): LinearSite[] {
-  return model.sites.filter((s) => s.role !== 'head' && s.role !== 'lm_head');
-}
-
-/** Installs HWA executors on the analog sites; `beginStep(rng)` draws new devices, `beginStep(null)` computes digitally. */
+/**
+ * Installs HWA executors on the analog sites; `beginStep(rng)` draws new devices,
+ * `beginStep(null)` computes digitally.
+ */
 export class HwaTraining {
   private rng: RandomStream | null = null;
 
@@ -35,7 +32,10 @@ export class HwaTraining {
   ) {
     for (const s of sites) {
       s.mode = 'hwa';
-      s.executor = (x, W) => (this.rng ? hwaLinear(x, W, setup.device, this.rng.child(s.name), { t: setup.t, periphery: setup.periphery ?? true }) : tf.matMul(x, W));
+      s.executor = (x, W) => {
+        if (!this.rng) return tf.matMul(x, W);
+        return hwaLinear(x, W, setup.device, this.rng.child(s.name), { t: setup.t, periphery: setup.periphery ?? true });
+      };
     }
   }
 

@@ -12,24 +12,19 @@ import { Transformer, type Batch } from '../model/transformer.js';
 import { saveCheckpoint, loadCheckpoint } from '../model/checkpoint.js';
 import { RandomStream } from '../tensor/random.js';
 import { softmaxCrossEntropy } from '../tensor/ops.js';
+import { maskTokens } from '../task/lm-batch.js';
 import { AdamW } from './adamw.js';
 import { readSafeTensors, toFloat32, writeSafeTensors } from '../model/safetensors.js';
+import { warmupLinear, type LoopOptions } from './schedule.js';
 
-export interface PretrainOptions {
+export interface PretrainOptions extends LoopOptions {
   config: ModelConfig;
   /** Token sequences (already tokenized), train and dev. */
   train: Int32Array[];
   dev: Int32Array[];
   out: string;
-  steps: number;
   batchSize: number;
   seqLen: number;
-  lr: number;
-  warmup: number;
-  weightDecay: number;
-  clip: number;
-  evalEvery: number;
-  seed: string;
   /** Special ids: mask (encoder), pad. */
   maskId: number;
   padId: number;
@@ -44,46 +39,15 @@ export interface EvalResult {
   perplexity: number;
 }
 
-/** Learning-rate multiplier: linear warmup to 1, then linear decay to 0 at `total`. */
-export function warmupLinear(step: number, warmup: number, total: number): number {
-  if (step < warmup) return (step + 1) / warmup;
-  return Math.max(0, (total - step) / Math.max(1, total - warmup));
-}
-
-/** Cut token streams into fixed-length sequences (documents joined by a separator). */
-export function packSequences(docs: Int32Array[], seqLen: number, sep: number): Int32Array[] {
-  const total = docs.reduce((a, d) => a + d.length + 1, 0);
-  const flat = new Int32Array(total);
-  let o = 0;
-  for (const d of docs) {
-    flat.set(d, o);
-    o += d.length;
-    flat[o++] = sep;
-  }
-  const out: Int32Array[] = [];
-  for (let s = 0; s + seqLen <= flat.length; s += seqLen) out.push(flat.slice(s, s + seqLen));
-  return out;
-}
-
-/** RoBERTa masking of one batch: returns inputs, positions to predict and their targets. */
-export function maskTokens(ids: Int32Array, rng: RandomStream, vocab: number, maskId: number, specials: Set<number>): { input: Int32Array; positions: Int32Array; targets: Int32Array } {
-  const u = rng.uniform(new Float64Array(ids.length * 3));
-  const input = ids.slice();
-  const pos: number[] = [];
-  for (let i = 0; i < ids.length; i++) {
-    if (specials.has(ids[i]!) || u[3 * i]! >= 0.15) continue;
-    pos.push(i);
-    const r = u[3 * i + 1]!;
-    if (r < 0.8) input[i] = maskId;
-    else if (r < 0.9) input[i] = Math.min(vocab - 1, Math.floor(u[3 * i + 2]! * vocab));
-  }
-  if (pos.length === 0) pos.push(0);
-  const positions = Int32Array.from(pos);
-  return { input, positions, targets: Int32Array.from(pos, (p) => ids[p]!) };
+/** A batch's loss and how many of its predicted tokens were right. */
+interface BatchLoss {
+  loss: tf.Scalar;
+  correct: number;
+  count: number;
 }
 
 /** Loss and predictions for one batch (encoder: MLM, decoder: next token). */
-function batchLoss(model: Transformer, seqs: Int32Array[], o: PretrainOptions, rng: RandomStream, train: boolean): { loss: tf.Scalar; correct: number; count: number } {
+function batchLoss(model: Transformer, seqs: Int32Array[], o: PretrainOptions, rng: RandomStream, train: boolean): BatchLoss {
   const B = seqs.length;
   const T = o.seqLen;
   const ids = new Int32Array(B * T);
@@ -113,7 +77,7 @@ function batchLoss(model: Transformer, seqs: Int32Array[], o: PretrainOptions, r
       if (pred[i] === targets[i]) correct++;
     }
     return { loss: tf.keep(loss), correct, count };
-  }) as { loss: tf.Scalar; correct: number; count: number };
+  }) as BatchLoss;
 }
 
 /** Evaluate on (up to `maxBatches` batches of) dev sequences with a fixed masking stream. */
@@ -168,10 +132,14 @@ export async function pretrain(o: PretrainOptions): Promise<{ model: Transformer
     model = loadCheckpoint(ckpt);
     state = JSON.parse(readFileSync(join(ckpt, 'state.json'), 'utf8')) as TrainState;
     const st = readSafeTensors(readFileSync(join(ckpt, 'optimizer.safetensors')), join(ckpt, 'optimizer.safetensors'));
-    opt.restore(Number(st.metadata.step ?? state.step), (name, which) => {
-      const t = st.tensors.get(`${which}/${name}`);
-      return t ? toFloat32(t, name, 'optimizer') : null;
-    }, model.params);
+    opt.restore(
+      Number(st.metadata.step ?? state.step),
+      (name, which) => {
+        const t = st.tensors.get(`${which}/${name}`);
+        return t ? toFloat32(t, name, 'optimizer') : null;
+      },
+      model.params,
+    );
   } else {
     model = new Transformer(o.config, o.seed);
     if (o.config.arch === 'encoder') model.withMlmHead(o.seed);
@@ -189,7 +157,12 @@ export async function pretrain(o: PretrainOptions): Promise<{ model: Transformer
     const loss = opt.minimize(() => batchLoss(model, seqs, o, rng.child('step', step), true).loss, vars, o.clip);
     const lv = loss.dataSync()[0]!;
     loss.dispose();
-    if (!Number.isFinite(lv)) throw new Error(`pretraining diverged at step ${step + 1} (loss ${lv}); the last checkpoint (step ${state.step}) is kept — resume with a lower --lr`);
+    if (!Number.isFinite(lv)) {
+      throw new Error(
+        `pretraining diverged at step ${step + 1} (loss ${lv}); ` +
+          `the last checkpoint (step ${state.step}) is kept — resume with a lower --lr`,
+      );
+    }
     tokens += o.batchSize * o.seqLen;
     const done = step + 1;
     let ev: EvalResult | undefined;

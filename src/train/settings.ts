@@ -50,7 +50,18 @@ export const TRAINING_DEFAULTS: Readonly<Omit<TrainingSettings, 'evalLimit' | 'p
 /** Warmup when nobody sets it: this fraction of the steps. */
 export const WARMUP_FRACTION = 0.1;
 
-export const TRAINING_KEYS: readonly TrainingKey[] = ['steps', 'batch', 'seq', 'lr', 'warmup', 'weightDecay', 'clip', 'evalEvery', 'evalLimit', 'patience'];
+export const TRAINING_KEYS: readonly TrainingKey[] = [
+  'steps',
+  'batch',
+  'seq',
+  'lr',
+  'warmup',
+  'weightDecay',
+  'clip',
+  'evalEvery',
+  'evalLimit',
+  'patience',
+];
 
 /** One layer of given settings and its name in messages (`--lr`, `spec training`, `adapter 'x' training`). */
 export interface SettingsLayer {
@@ -88,7 +99,9 @@ export function resolveTraining(layers: SettingsLayer[], plugin?: { name: string
     }
     if (k in TRAINING_DEFAULTS) set(k, TRAINING_DEFAULTS[k as keyof typeof TRAINING_DEFAULTS], 'aimc default');
   }
-  if (settings.warmup === undefined) set('warmup', Math.round(WARMUP_FRACTION * settings.steps!), `aimc default (${WARMUP_FRACTION * 100} % of steps)`);
+  if (settings.warmup === undefined) {
+    set('warmup', Math.round(WARMUP_FRACTION * settings.steps!), `aimc default (${WARMUP_FRACTION * 100} % of steps)`);
+  }
   if (settings.warmup! > settings.steps!) settings.warmup = settings.steps!;
   return { settings: settings as TrainingSettings, sources };
 }

@@ -8,22 +8,19 @@ import { sampleExamples, type Dataset, type Example } from '../data/datasets.js'
 import type { TextTokenizer } from '../model/tokenizer.js';
 import type { AttachedAdapter } from '../peft/host.js';
 import { RandomStream } from '../tensor/random.js';
+import { defaultAnalogSites } from '../model/sites.js';
+import { taskRunner, type Metrics, type TaskOptions } from '../task/tasks.js';
 import { AdamW } from './adamw.js';
-import { HwaTraining, defaultAnalogSites, type HwaSetup } from './hwa-sites.js';
-import { warmupLinear } from './pretrain.js';
-import { taskRunner, type Metrics, type TaskOptions } from './tasks.js';
+import { HwaTraining, type HwaSetup } from './hwa-sites.js';
+import { warmupLinear, type LoopOptions } from './schedule.js';
 
-export interface TrainOptions extends TaskOptions {
-  steps: number;
-  lr: number;
-  warmup: number;
-  weightDecay: number;
-  clip: number;
-  evalEvery: number;
-  seed: string;
+export interface TrainOptions extends TaskOptions, LoopOptions {
   /** Stop after this many evaluations without improvement (0/undefined: never). */
   patience?: number;
-  /** Evaluate on at most this many dev examples during training (a fixed subset spread over the split; default all). */
+  /**
+   * Evaluate on at most this many dev examples during training (a fixed subset spread over
+   * the split; default all).
+   */
   evalLimit?: number;
   hwa?: HwaSetup;
   onProgress?: (p: Progress) => void;
@@ -52,7 +49,10 @@ function better(a: number, b: number, higher: boolean): boolean {
   return higher ? a > b : a < b;
 }
 
-/** Train `adapter` (attached to its model) on data.train; returns the best dev metrics and the test metrics at that point. */
+/**
+ * Train `adapter` (attached to its model) on data.train; returns the best dev metrics and the
+ * test metrics at that point.
+ */
 export async function trainAdapter(adapter: AttachedAdapter, data: Dataset, tok: TextTokenizer, o: TrainOptions): Promise<TrainResult> {
   const model = adapter.model;
   const task = taskRunner(model, data, tok, o);
@@ -111,7 +111,13 @@ export async function trainAdapter(adapter: AttachedAdapter, data: Dataset, tok:
       }
       history.push(entry);
       const seconds = (performance.now() - start) / 1000;
-      o.onProgress?.({ step: step + 1, steps: o.steps, loss: lv, tokensPerSecond: tokens / Math.max(seconds, 1e-9), ...(entry.dev ? { dev: entry.dev } : {}) });
+      o.onProgress?.({
+        step: step + 1,
+        steps: o.steps,
+        loss: lv,
+        tokensPerSecond: tokens / Math.max(seconds, 1e-9),
+        ...(entry.dev ? { dev: entry.dev } : {}),
+      });
       if (stoppedEarly) break;
       // Let timers run (progress bars, signals) between steps.
       await new Promise((r) => setImmediate(r));
@@ -120,7 +126,16 @@ export async function trainAdapter(adapter: AttachedAdapter, data: Dataset, tok:
     evalMode();
     const test = task.finalEvaluate(data.test.length ? data.test : data.dev);
     const seconds = (performance.now() - start) / 1000;
-    return { main: task.main, bestStep: best?.step ?? 0, dev: best?.dev ?? {}, test, history, stoppedEarly, seconds, tokensPerSecond: tokens / Math.max(seconds, 1e-9) };
+    return {
+      main: task.main,
+      bestStep: best?.step ?? 0,
+      dev: best?.dev ?? {},
+      test,
+      history,
+      stoppedEarly,
+      seconds,
+      tokensPerSecond: tokens / Math.max(seconds, 1e-9),
+    };
   } finally {
     snapshot?.forEach((t) => t.dispose());
     hwa?.remove();

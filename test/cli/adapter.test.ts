@@ -43,9 +43,9 @@ describe('aimc adapter', () => {
     const r = await cli('adapter', 'params', 'lora', '--model', modelDir, '--config', f);
     expect(r.code).toBe(1);
     expect(r.err).toContain(`${f}: invalid config for adapter 'lora'`);
-    expect(r.err).toContain('/rank: must be >= 1');
+    expect(r.err).toContain('/rank: expected integer >= 1, got 0');
     const j = await cli('adapter', 'params', 'lora', '--model', modelDir, '--config', '{rank: 2}');
-    expect(j.err).toMatch(/--config: invalid JSON/);
+    expect(j.err).toMatch(/--config: invalid JSON at line 1, column 2: expected a property name in double quotes, got 'r'/);
   });
 });
 

@@ -9,8 +9,6 @@ import { TiledMatrix } from '../../src/crossbar/analog-matrix.js';
 import { converterStep } from '../../src/crossbar/periphery.js';
 import { hwaLinear } from '../../src/crossbar/hwa.js';
 import { tileGrid } from '../../src/crossbar/tiling.js';
-import { nativeAddon } from '../../src/tensor/native.js';
-import { jsForward } from '../../src/crossbar/fused-periphery.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -224,53 +222,5 @@ describe('hardware-aware training path', () => {
     const y = hwaLinear(x, W, dev, rng, { t: 86400 });
     const yIdeal = tf.matMul(x, W);
     expect(maxAbsDiff(y, yIdeal)).toBeGreaterThan(0);
-  });
-});
-
-describe('fused periphery (wasm heap) vs tfjs ops', () => {
-  it('agree up to float32 rounding on PCM at 1 day, with saturating rows', () => {
-    const dev = device('pcm-nandakumar-2019', (p) => (p.tile = { rows: 128, cols: 96 }));
-    const W = tf.abs(tf.randomNormal([300, 200], 0, 0.1, 'float32', 11)) as tf.Tensor2D;
-    // Row 0 is a constant vector: its outputs saturate and go through bound management.
-    const x = tf.concat([tf.ones([1, 300]), tf.randomNormal([15, 300], 0, 1, 'float32', 12)]) as tf.Tensor2D;
-    const tiled = TiledMatrix.map(W, dev);
-    const prog = tiled.program(new RandomStream('fused'));
-    const at = prog.at(86400, new RandomStream('fused-read'));
-    const fused = at.forward(x, new RandomStream('fused-mvm'));
-    const ops = at.forwardOps(x, new RandomStream('fused-mvm'));
-    const diff = tf.abs(tf.sub(fused, ops));
-    const scale = tf.max(tf.abs(ops)).dataSync()[0]!;
-    const d = diff.dataSync();
-    let far = 0;
-    for (const v of d) if (v > 1e-5 * scale) far++;
-    // Rare elements may land one quantization step apart when float64 and float32
-    // rounding straddle a level; the rest agree to float32 precision.
-    expect(far / d.length).toBeLessThan(0.01);
-    expect(tf.max(diff).dataSync()[0]!).toBeLessThan(0.05 * scale);
-    [W, x, fused, ops, diff].forEach((t) => t.dispose());
-    at.dispose();
-    prog.dispose();
-    tiled.dispose();
-  });
-});
-
-// Without the addon forward() is the JS loop itself (test/tensor/native.test.ts checks the
-// fallback is active), so there is nothing to compare.
-describe.runIf(nativeAddon() !== null)('native fused periphery', () => {
-  it('returns the same bits as the JS heap loops, bound management included', () => {
-    const dev = device('pcm-nandakumar-2019', (p) => (p.tile = { rows: 128, cols: 96 }));
-    // Positive weights: the all-ones rows then saturate every column tile (Σ ≈ 30 > 12).
-    const W = tf.abs(tf.randomNormal([300, 200], 0, 0.1, 'float32', 21)) as tf.Tensor2D;
-    const x = tf.concat([tf.ones([2, 300]), tf.randomNormal([30, 300], 0, 1, 'float32', 22)]) as tf.Tensor2D;
-    const tiled = TiledMatrix.map(W, dev);
-    const prog = tiled.program(new RandomStream('nat'));
-    const at = prog.at(3600, new RandomStream('nat-read'));
-    const a = at.forward(x, new RandomStream('nat-mvm')).dataSync();
-    const b = jsForward(at, x, new RandomStream('nat-mvm')).dataSync();
-    expect(Buffer.from(new Float32Array(a).buffer).equals(Buffer.from(new Float32Array(b).buffer))).toBe(true);
-    [W, x].forEach((t) => t.dispose());
-    at.dispose();
-    prog.dispose();
-    tiled.dispose();
   });
 });

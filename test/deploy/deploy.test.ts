@@ -11,10 +11,12 @@ import { loadProfile, withNoiseScale } from '../../src/device/profile.js';
 import { ProgrammedModel, programmedWeight } from '../../src/deploy/analog-sites.js';
 import { Deployment, type DeploySpec } from '../../src/deploy/deployment.js';
 import { runTrials } from '../../src/deploy/trials.js';
-import { meanStd, summarizeByTime } from '../../src/deploy/summary.js';
+import { summarizeByTime } from '../../src/deploy/summary.js';
+import { meanStd } from '../../src/stats/summary.js';
 import { formatDuration } from '../../src/input/values.js';
 import { cli } from '../helpers/cli.js';
 import { tinyEncoderOnDisk } from '../helpers/tiny.js';
+import { relativeWeightNoise } from '../../src/crossbar/mapping.js';
 
 let modelDir: string;
 let dataFile: string;
@@ -108,7 +110,7 @@ describe('programmed sites', () => {
     expect(s.scales.programming).toBe(2 * p.scales.programming);
     expect(s.scales.read).toBe(2 * p.scales.read);
     expect(s.scales.drift).toBe(p.scales.drift);
-    expect(new DeviceModel(s).relativeWeightNoise(3600)).toBeGreaterThan(1.5 * new DeviceModel(p).relativeWeightNoise(3600));
+    expect(relativeWeightNoise(new DeviceModel(s), 3600)).toBeGreaterThan(1.5 * relativeWeightNoise(new DeviceModel(p), 3600));
     expect(() => withNoiseScale(p, -1)).toThrow(/noise scale/);
   });
 });

@@ -6,7 +6,7 @@ import { createSite } from '../../src/model/linear.js';
 import { RandomStream } from '../../src/tensor/random.js';
 import { DeviceModel } from '../../src/device/model.js';
 import { loadProfile } from '../../src/device/profile.js';
-import { conductanceStats } from '../../src/device/stats.js';
+import { conductanceStats } from '../../src/crossbar/device-stats.js';
 import { ProgrammedModel } from '../../src/deploy/analog-sites.js';
 import { NonFiniteError } from '../../src/input/finite.js';
 import { aggregate } from '../../src/report/aggregate.js';

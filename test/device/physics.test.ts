@@ -10,7 +10,6 @@ import { loadProfile } from '../../src/device/profile.js';
 import type { DeviceProfile } from '../../src/device/types.js';
 import { RandomStream } from '../../src/tensor/random.js';
 import { phi, tolerances } from '../helpers/stats.js';
-import { nativeAddon } from '../../src/tensor/native.js';
 
 const clip = (x: number, lo: number, hi: number) => Math.min(Math.max(x, lo), hi);
 
@@ -262,43 +261,3 @@ describe('finite levels, faults, scales', () => {
   });
 });
 
-describe('relativeWeightNoise', () => {
-  it('grows with time without compensation and is a deterministic function of t', () => {
-    const dev = new DeviceModel(loadProfile('pcm-nandakumar-2019'));
-    const a = dev.relativeWeightNoise(1, { compensate: false });
-    const b = dev.relativeWeightNoise(31536000, { compensate: false });
-    expect(b).toBeGreaterThan(a);
-    expect(new DeviceModel(loadProfile('pcm-nandakumar-2019')).relativeWeightNoise(3600)).toBe(dev.relativeWeightNoise(3600));
-  });
-
-  it('is zero on the ideal device and compensation helps under PCM drift', () => {
-    expect(new DeviceModel(loadProfile('ideal')).relativeWeightNoise(86400)).toBeLessThan(1e-6);
-    const dev = new DeviceModel(loadProfile('pcm-nandakumar-2019'));
-    expect(dev.relativeWeightNoise(31536000, { compensate: true })).toBeLessThan(dev.relativeWeightNoise(31536000, { compensate: false }));
-  });
-});
-
-// Without the addon both runs are the tfjs path, so the comparison only means something with it.
-describe.runIf(nativeAddon() !== null)('fused physics stages: native evaluator vs tfjs ops', () => {
-  it('give the same conductances (same streams) up to float32 rounding', () => {
-    for (const name of ['pcm-nandakumar-2019', 'pcm-hermes-2023', 'rram-wan-2022']) {
-      const dev = new DeviceModel(loadProfile(name));
-      const target = tf.tensor1d(new RandomStream('targets').uniform(20_000)).mul(dev.gMax);
-      const run = () => {
-        const rng = new RandomStream(`stages/${name}`);
-        const p = dev.program(target, rng.child('p'));
-        const g = dev.conductanceAt(p, 86400, rng.child('r')).dataSync();
-        p.dispose();
-        return g;
-      };
-      const a = run();
-      process.env.AIMC_NATIVE_PHYSICS = '0';
-      const b = run();
-      delete process.env.AIMC_NATIVE_PHYSICS;
-      let worst = 0;
-      for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / (Math.abs(b[i]!) + 1e-3));
-      expect(worst, name).toBeLessThan(1e-4);
-      target.dispose();
-    }
-  });
-});

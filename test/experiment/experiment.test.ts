@@ -64,14 +64,14 @@ describe('experiment specs', () => {
     } catch (e) {
       const msg = (e as Error).message;
       expect(msg).toContain(`${f}: invalid experiment spec`);
-      expect(msg).toContain("/: unknown property 'extra'");
-      expect(msg).toContain('/trials: must be >= 1');
+      expect(msg).toContain("/extra: unknown property 'extra' (known: $schema, name,");
+      expect(msg).toContain('/trials: expected integer >= 1, got 0');
     }
     const semantic = writeSpec({ ...specJson('never'), times: ['soon'], adapters: [{ plugin: 'grasp', config: { groups: 0 } }, { plugin: 'lorra' }, { plugin: 'lora', label: 'grasp' }], devices: [{ device: 'pcm-nope' }], compare: [['grasp', 'ia3+hwa']] });
     await expect(loadSpec(semantic)).rejects.toThrow(SpecError);
     const err = await loadSpec(semantic).catch((e: Error) => e.message);
     expect(err).toMatch(/\/times\/0: 'soon' is not a duration/);
-    expect(err).toMatch(/\/adapters\/0: .*\/groups: must be >= 1/);
+    expect(err).toMatch(/\/adapters\/0: .*\/groups: expected integer >= 1, got 0/);
     expect(err).toMatch(/\/adapters\/1: unknown adapter 'lorra'/);
     expect(err).toMatch(/\/adapters\/2\/label: 'grasp' is used twice/);
     expect(err).toMatch(/\/devices\/0\/device: unknown device 'pcm-nope'/);

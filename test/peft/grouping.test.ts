@@ -12,7 +12,7 @@ import { loadAdapter, saveAdapter } from '../../src/peft/state.js';
 import { readSafeTensors, writeSafeTensors, toFloat32 } from '../../src/model/safetensors.js';
 import { RandomStream } from '../../src/tensor/random.js';
 import { perturb } from '../helpers/peft.js';
-import { featureGroups, groupSizes, randomPermutation } from '../../plugins/grasp/groups.js';
+import { featureGroups, groupSizes, randomPermutation } from '../../src/peft/grouping.js';
 
 const D = 18;
 const CONFIG: ModelConfig = { ...defaultConfig('encoder'), vocabSize: 30, hiddenSize: D, numHeads: 3, intermediateSize: 36, numLayers: 2, maxPositions: 16, numLabels: 3, dropout: 0 };
@@ -29,6 +29,18 @@ async function attach(name: string, m: Transformer, config: unknown, seed = 'tes
   return createAdapter(m, await loadPlugin(name), config, { seed });
 }
 
+
+describe('contiguous grouping', () => {
+  it('group sizes differ by at most one (array_split), K > D refused', () => {
+    expect(groupSizes(18, 4)).toEqual([5, 5, 4, 4]);
+    expect(groupSizes(16, 4)).toEqual([4, 4, 4, 4]);
+    expect(() => groupSizes(3, 4)).toThrow(/K = 4 exceeds the 3 input features/);
+  });
+
+  it('features in order, group by group', () => {
+    expect(Array.from(featureGroups(7, 3, null))).toEqual([0, 0, 0, 1, 1, 2, 2]);
+  });
+});
 
 describe('permuted grouping', () => {
   for (const [Dn, K] of [[18, 4], [64, 8], [7, 7], [100, 3]] as const) {

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import type { Cell } from '../../src/report/aggregate.js';
-import { compare, markdownReport, tCritical } from '../../src/report/markdown.js';
+import { compare, markdownReport } from '../../src/report/markdown.js';
+import { tCritical } from '../../src/stats/summary.js';
 
 /** A cell whose per-seed means are mean + offsets (digital 0.9 for every seed). */
 function cell(variant: string, t: number, mean: number, offsets: number[], extra: Partial<Cell> = {}): Cell {

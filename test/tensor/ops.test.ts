@@ -21,23 +21,23 @@ describe('addBias', () => {
   }
 });
 
-import { layerNorm, layerNormOps } from '../../src/tensor/ops.js';
+import { layerNorm } from '../../src/tensor/ops.js';
 
 describe('layerNorm', () => {
-  it('heap loops (wasm) equal the tfjs-op composition, forward and all three gradients', async () => {
-    await initBackend('wasm');
-    const x = tf.randomNormal([9, 16], 1, 2, 'float32', 4) as tf.Tensor2D;
-    const g = tf.randomNormal([16], 1, 0.3, 'float32', 5) as tf.Tensor1D;
-    const b = tf.randomNormal([16], 0, 0.3, 'float32', 6) as tf.Tensor1D;
-    const dy = tf.randomNormal([9, 16], 0, 1, 'float32', 7);
-    const loss = (ln: typeof layerNorm) => (xi: tf.Tensor, gi: tf.Tensor, bi: tf.Tensor) =>
-      tf.sum(tf.mul(ln(xi as tf.Tensor2D, gi as tf.Tensor1D, bi as tf.Tensor1D, 1e-5), dy));
-    const fast = tf.grads(loss(layerNorm))([x, g, b]);
-    const ref = tf.grads(loss(layerNormOps as typeof layerNorm))([x, g, b]);
-    const d = (a: tf.Tensor, c: tf.Tensor) => tf.max(tf.abs(tf.sub(a, c))).dataSync()[0]!;
-    expect(d(layerNorm(x, g, b), layerNormOps(x, g, b))).toBeLessThan(1e-5);
-    for (let i = 0; i < 3; i++) expect(d(fast[i]!, ref[i]!)).toBeLessThan(1e-4);
-  });
+  for (const backend of ['wasm', 'cpu']) {
+    it(`normalizes each row to mean β and std γ (${backend})`, async () => {
+      await initBackend(backend);
+      const x = tf.randomNormal([9, 16], 1, 2, 'float32', 4) as tf.Tensor2D;
+      const y = layerNorm(x, tf.fill([16], 3) as tf.Tensor1D, tf.fill([16], 0.5) as tf.Tensor1D, 1e-5).arraySync() as number[][];
+      for (const row of y) {
+        const mean = row.reduce((a, v) => a + v, 0) / row.length;
+        const sd = Math.sqrt(row.reduce((a, v) => a + (v - mean) ** 2, 0) / row.length);
+        expect(mean).toBeCloseTo(0.5, 4);
+        // eps = 1e-5 against a variance of ~4 shrinks the std by ~1e-6 relative.
+        expect(sd).toBeCloseTo(3, 3);
+      }
+    });
+  }
 });
 
 import { AdamW } from '../../src/train/adamw.js';
@@ -55,23 +55,17 @@ describe('wasm Identity shares buffers; in-place updates respect sharing', () =>
   });
 });
 
-import { gelu, geluOps, softmaxCrossEntropy, softmaxCrossEntropyOps } from '../../src/tensor/ops.js';
-import { nativeAddon } from '../../src/tensor/native.js';
+import { gelu, softmaxCrossEntropy } from '../../src/tensor/ops.js';
 
 describe('softmaxCrossEntropy', () => {
-  // The native kernel, the JS heap loop (AIMC_NATIVE=0 takes it) and the tfjs-op reference.
-  const d = (a: tf.Tensor, c: tf.Tensor) => tf.max(tf.abs(tf.sub(a, c))).dataSync()[0]!;
   for (const backend of ['wasm', 'cpu']) {
-    it(`loss and gradient equal the one-hot op composition, ignored rows included (${backend})`, async () => {
+    it(`loss is the mean over counted rows; ignored rows get no gradient (${backend})`, async () => {
       await initBackend(backend);
       const N = 37;
       const V = 301;
       const z = tf.mul(tf.randomNormal([N, V], 0, 1, 'float32', 11), 4) as tf.Tensor2D;
       const targets = Int32Array.from({ length: N }, (_, i) => (i % 7 === 3 ? -1 : (i * 53) % V));
       const fast = tf.valueAndGrad((x: tf.Tensor) => softmaxCrossEntropy(x as tf.Tensor2D, targets))(z);
-      const ref = tf.valueAndGrad((x: tf.Tensor) => softmaxCrossEntropyOps(x as tf.Tensor2D, targets))(z);
-      expect(Math.abs(fast.value.dataSync()[0]! - ref.value.dataSync()[0]!)).toBeLessThan(1e-5 * ref.value.dataSync()[0]!);
-      expect(d(fast.grad, ref.grad)).toBeLessThan(1e-6);
       // Ignored rows get no gradient; counted rows' gradients sum to zero (softmax − one-hot).
       const g = fast.grad.arraySync() as number[][];
       expect(g[3]!.every((v) => v === 0)).toBe(true);
@@ -99,17 +93,28 @@ describe('softmaxCrossEntropy', () => {
 });
 
 describe('gelu', () => {
-  for (const approx of ['erf', 'tanh'] as const) {
-    it(`fused ${approx} GELU equals the op composition, value and gradient`, async () => {
-      await initBackend('wasm');
-      const x = tf.mul(tf.randomNormal([513, 7], 0, 1, 'float32', 12), 3);
-      const dy = tf.randomNormal([513, 7], 0, 1, 'float32', 13);
-      const loss = (f: typeof gelu) => (xi: tf.Tensor) => tf.sum(tf.mul(f(xi, approx), dy));
-      const d = (a: tf.Tensor, c: tf.Tensor) => tf.max(tf.abs(tf.sub(a, c))).dataSync()[0]!;
-      expect(d(gelu(x, approx), geluOps(x, approx))).toBeLessThan(1e-5);
-      expect(d(tf.grad(loss(gelu))(x), tf.grad(loss(geluOps))(x))).toBeLessThan(1e-4);
-      // The fused path is what ran when the addon is there (else both sides are the ops).
-      if (nativeAddon()) expect(gelu(x, approx).dataId).not.toBe(geluOps(x, approx).dataId);
-    });
+  /** erf by Abramowitz–Stegun 7.1.26 is too coarse; integrate exp(−u²) with Simpson's rule. */
+  const erf = (x: number) => {
+    const n = 2000;
+    const h = x / n;
+    let s = 0;
+    for (let i = 0; i <= n; i++) s += (i === 0 || i === n ? 1 : i % 2 ? 4 : 2) * Math.exp(-((i * h) ** 2));
+    return ((2 / Math.sqrt(Math.PI)) * s * h) / 3;
+  };
+  const exact = (x: number) => 0.5 * x * (1 + erf(x / Math.SQRT2));
+  const tanhApprox = (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
+  for (const backend of ['wasm', 'cpu']) {
+    for (const approx of ['erf', 'tanh'] as const) {
+      it(`${approx} GELU is its formula, and its gradient the formula's derivative (${backend})`, async () => {
+        await initBackend(backend);
+        const xs = [-4, -1.5, -0.3, 0, 0.2, 1, 2.5, 5];
+        const f = approx === 'erf' ? exact : tanhApprox;
+        const y = gelu(tf.tensor1d(xs), approx).dataSync();
+        xs.forEach((x, i) => expect(Math.abs(y[i]! - f(x))).toBeLessThan(2e-6 * (1 + Math.abs(x))));
+        const g = tf.grad((x: tf.Tensor) => tf.sum(gelu(x, approx)))(tf.tensor1d(xs)).dataSync();
+        // Central difference in float64 of the formula, step 1e-4: error ~1e-8.
+        xs.forEach((x, i) => expect(Math.abs(g[i]! - (f(x + 1e-4) - f(x - 1e-4)) / 2e-4)).toBeLessThan(1e-5));
+      });
+    }
   }
 });

@@ -3,7 +3,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../../src/tensor/backend.js';
-import { maskTokens, packSequences, pretrain, warmupLinear, type PretrainOptions } from '../../src/train/pretrain.js';
+import { pretrain, type PretrainOptions } from '../../src/train/pretrain.js';
+import { warmupLinear } from '../../src/train/schedule.js';
+import { maskTokens, packSequences } from '../../src/task/lm-batch.js';
 import { defaultConfig } from '../../src/model/config.js';
 import { RandomStream } from '../../src/tensor/random.js';
 

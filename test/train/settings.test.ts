@@ -49,11 +49,11 @@ describe('training settings', () => {
   });
 
   for (const [training, message] of [
-    ['{ lr: -1 }', /training\.lr: expected a number in \(0, 10\), got -1/],
-    ['{ lr: "fast" }', /training\.lr: expected a number/],
-    ['{ warmup: 1.5 }', /training\.warmup: expected a non-negative integer/],
-    ['{ momentum: 0.9 }', /training\.momentum: unknown setting/],
-    ['[1, 2]', /training: expected an object/],
+    ['{ lr: -1 }', /index\.mjs: invalid plugin: \/training\/lr: expected number > 0, got -1/],
+    ['{ lr: "fast" }', /\/training\/lr: expected number, got string 'fast'/],
+    ['{ warmup: 1.5 }', /\/training\/warmup: expected integer, got 1\.5/],
+    ['{ momentum: 0.9 }', /\/training\/momentum: unknown property 'momentum'/],
+    ['[1, 2]', /\/training: expected object, got/],
   ] as const) {
     it(`a third-party plugin declaring training ${training} is refused`, async () => {
       const dir = mkdtempSync(join(tmpdir(), 'aimc-plugin-training-'));
@@ -63,4 +63,22 @@ describe('training settings', () => {
       await expect(loadPlugin(dir)).rejects.toThrow(message);
     });
   }
+
+  it('a plugin folder may state what it is in plugin.json; a field given differently twice is refused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aimc-plugin-manifest-'));
+    writeFileSync(join(dir, 'schema.json'), JSON.stringify({ type: 'object' }));
+    writeFileSync(join(dir, 'plugin.json'), JSON.stringify({ name: 'mine', description: 'd', training: { lr: 0.05 } }));
+    writeFileSync(join(dir, 'index.mjs'), "export default { create() { throw new Error('unused'); } };\n");
+    const { plugin } = await loadPlugin(dir);
+    expect([plugin.name, plugin.description, plugin.training?.lr]).toEqual(['mine', 'd', 0.05]);
+    const other = mkdtempSync(join(tmpdir(), 'aimc-plugin-manifest-'));
+    writeFileSync(join(other, 'schema.json'), JSON.stringify({ type: 'object' }));
+    writeFileSync(join(other, 'plugin.json'), JSON.stringify({ name: 'mine', description: 'd' }));
+    writeFileSync(join(other, 'index.mjs'), "export default { name: 'theirs', create() { throw new Error('unused'); } };\n");
+    await expect(loadPlugin(other)).rejects.toThrow(/index\.mjs: 'name' differs from .*plugin\.json's; give it in one place/);
+    const bare = mkdtempSync(join(tmpdir(), 'aimc-plugin-manifest-'));
+    writeFileSync(join(bare, 'schema.json'), JSON.stringify({ type: 'object' }));
+    writeFileSync(join(bare, 'index.mjs'), "export default { create() { throw new Error('unused'); } };\n");
+    await expect(loadPlugin(bare)).rejects.toThrow(/invalid plugin: .*missing required property 'name'/);
+  });
 });

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/tensor/backend.js';
 import { Transformer } from '../../src/model/transformer.js';
 import { defaultConfig, validateConfig } from '../../src/model/config.js';
-import { beamSearch, greedyDecode } from '../../src/train/generate.js';
+import { beamSearch, greedyDecode } from '../../src/task/generate.js';
 
 const V = 20;
 const MAX_POS = 16;

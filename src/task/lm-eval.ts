@@ -11,7 +11,7 @@ import type { TextTokenizer } from '../model/tokenizer.js';
 import type { Transformer } from '../model/transformer.js';
 import { softmaxCrossEntropy } from '../tensor/ops.js';
 import { RandomStream } from '../tensor/random.js';
-import { maskTokens, packSequences } from './pretrain.js';
+import { maskTokens, packSequences } from './lm-batch.js';
 
 export interface LmEvalResult {
   /** Mean cross-entropy per predicted token, nats. */
@@ -58,7 +58,9 @@ export function evaluateLm(model: Transformer, tok: TextTokenizer, seqs: Int32Ar
   const specials = new Set(tok.specialIds);
   specials.add(model.config.padTokenId);
   const maskId = tok.tokenId('<mask>');
-  if (model.config.arch === 'encoder' && maskId === undefined) throw new Error('masked-LM evaluation needs a <mask> token in the tokenizer');
+  if (model.config.arch === 'encoder' && maskId === undefined) {
+    throw new Error('masked-LM evaluation needs a <mask> token in the tokenizer');
+  }
   const rng = new RandomStream(o.seed ?? 'aimc/lm-eval');
   let lossSum = 0;
   let correct = 0;
@@ -98,7 +100,10 @@ export function evaluateLm(model: Transformer, tok: TextTokenizer, seqs: Int32Ar
       });
       return { loss, counted, ok, by };
     });
-    if (!Number.isFinite(r.loss)) throw new Error(`language-model evaluation: the loss of sequences ${i}–${i + n - 1} is ${r.loss} (non-finite weights or activations)`);
+    if (!Number.isFinite(r.loss)) {
+      const which = `sequences ${i}–${i + n - 1}`;
+      throw new Error(`language-model evaluation: the loss of ${which} is ${r.loss} (non-finite weights or activations)`);
+    }
     lossSum += r.loss * r.counted;
     count += r.counted;
     correct += r.ok;
@@ -106,5 +111,13 @@ export function evaluateLm(model: Transformer, tok: TextTokenizer, seqs: Int32Ar
   }
   if (!count) throw new Error('language-model evaluation: no token to predict (the split is empty or shorter than one sequence)');
   const loss = lossSum / count;
-  return { loss, accuracy: correct / count, perplexity: Math.exp(loss), bitsPerByte: lossSum / Math.LN2 / Math.max(bytes, 1), tokens: count, bytes, sequences: seqs.length };
+  return {
+    loss,
+    accuracy: correct / count,
+    perplexity: Math.exp(loss),
+    bitsPerByte: lossSum / Math.LN2 / Math.max(bytes, 1),
+    tokens: count,
+    bytes,
+    sequences: seqs.length,
+  };
 }

@@ -1,11 +1,14 @@
 /**
- * Shared by grasp and stochgrasp: the K groups over a site's D input features — contiguous,
- * or the K values repeated ⌈D/K⌉ times over a fixed random permutation of the channels — and
- * the two ways of applying per-group scales and shifts (before the projection, or folded into it).
+ * Grouped input features, for plugins that learn per-group values (grasp, stochgrasp): the K
+ * groups over a site's D input features — contiguous, or the K values repeated ⌈D/K⌉ times
+ * over a fixed random permutation of the channels — and the two ways of applying per-group
+ * scales and shifts (before the projection, or folded into it). Host code, so a plugin never
+ * imports another plugin.
  */
 import type * as tfNs from '@tensorflow/tfjs';
-import type { Adapter, LinearSite, SiteHooks } from '../../src/peft/types.js';
-import type { RandomStream } from '../../src/tensor/random.js';
+import type { RandomStream } from '../tensor/random.js';
+import type { Adapter, LinearSite, Placement, PluginContext, SiteHooks } from './types.js';
+import { variableMembers } from './variables.js';
 
 /** How features are assigned to groups. */
 export type Grouping = 'contiguous' | 'permuted';
@@ -59,11 +62,6 @@ export function expansionOf(tf: typeof tfNs, groups: Int32Array, K: number): tfN
   return tf.tensor2d(e, [K, D]);
 }
 
-/** Contiguous expansion E[K, D]. */
-export function expansion(tf: typeof tfNs, D: number, K: number): tfNs.Tensor2D {
-  return expansionOf(tf, featureGroups(D, K, null), K);
-}
-
 /** One site's grouping: its expansion matrix and, when permuted, the permutation (saved with the adapter). */
 export class SiteGrouping {
   E: tfNs.Tensor2D;
@@ -82,6 +80,14 @@ export class SiteGrouping {
     this.E = expansionOf(tf, featureGroups(D, K, this.perm), K);
   }
 
+  /**
+   * A target site's grouping over its input features; a permutation is drawn from the
+   * adapter's stream `grouping/SITE`, so it depends on the seed and the site alone.
+   */
+  static forSite(ctx: Pick<PluginContext, 'tf' | 'rng'>, site: LinearSite, K: number, grouping: Grouping): SiteGrouping {
+    return new SiteGrouping(ctx.tf, site.inFeatures, K, grouping, ctx.rng.child('grouping', site.name));
+  }
+
   /** Restore a saved permutation (checked: exactly 0…D−1 once each) and rebuild E. */
   setPermutation(values: ArrayLike<number>, name: string): void {
     const seen = new Uint8Array(this.D);
@@ -89,7 +95,8 @@ export class SiteGrouping {
     if (values.length !== this.D) throw new Error(`${name}: expected a permutation of ${this.D} channels, got ${values.length} values`);
     for (let i = 0; i < this.D; i++) {
       const v = values[i]!;
-      if (!Number.isInteger(v) || v < 0 || v >= this.D || seen[v]) throw new Error(`${name}: not a permutation of 0…${this.D - 1} (entry ${i} is ${v})`);
+      if (!Number.isInteger(v) || v < 0 || v >= this.D || seen[v])
+        throw new Error(`${name}: not a permutation of 0…${this.D - 1} (entry ${i} is ${v})`);
       seen[v] = 1;
       p[i] = v;
     }
@@ -113,14 +120,17 @@ export class SiteGrouping {
 }
 
 /**
- * trainableVariables, parameterCount, state and load for grouped adapters: the variables,
- * plus each permuted site's permutation as `SITE.permutation` in the saved state (not
- * trained, not counted), so a loaded adapter uses exactly the channels it was trained with.
+ * trainableVariables, parameterCount, state, load and dispose for grouped adapters: the
+ * variables, plus each permuted site's permutation as `SITE.permutation` in the saved state
+ * (not trained, not counted), so a loaded adapter uses exactly the channels it was trained
+ * with. The adapter owns both: dispose frees the variables and the groupings.
  */
-export function groupedMembers(vars: Map<string, tfNs.Variable>, groupings: Map<string, SiteGrouping>): Pick<Adapter, 'trainableVariables' | 'parameterCount' | 'state' | 'load'> {
+export function groupedMembers(
+  vars: Map<string, tfNs.Variable>,
+  groupings: Map<string, SiteGrouping>,
+): Pick<Adapter, 'trainableVariables' | 'parameterCount' | 'state' | 'load' | 'dispose'> {
   return {
-    trainableVariables: () => [...vars.values()],
-    parameterCount: () => [...vars.values()].reduce((a, v) => a + v.size, 0),
+    ...variableMembers(vars),
     state: () => {
       const st = new Map<string, tfNs.Tensor>(vars);
       for (const [site, g] of groupings) {
@@ -135,6 +145,10 @@ export function groupedMembers(vars: Map<string, tfNs.Variable>, groupings: Map<
         if (site !== null && groupings.get(site)?.perm) groupings.get(site)!.setPermutation(t.dataSync(), n);
         else vars.get(n)!.assign(t);
       }),
+    dispose: () => {
+      vars.forEach((v) => v.dispose());
+      groupings.forEach((g) => g.dispose());
+    },
   };
 }
 
@@ -143,10 +157,24 @@ export function groupedMembers(vars: Map<string, tfNs.Variable>, groupings: Map<
  * method can sample per step): digital = x·diag(s) + b before the projection; merged =
  * W' = diag(s)·W and bias' = bias + b·W, the same function with nothing left in the periphery.
  */
-export function modulationHooks(tf: typeof tfNs, site: LinearSite, placement: 'digital' | 'merged', scale: () => tfNs.Tensor2D, shift: () => tfNs.Tensor2D): SiteHooks {
+export function modulationHooks(
+  tf: typeof tfNs,
+  site: LinearSite,
+  placement: Placement,
+  scale: () => tfNs.Tensor2D,
+  shift: () => tfNs.Tensor2D,
+): SiteHooks {
   if (placement === 'digital') return { before: (x) => tf.add(tf.mul(x, scale()), shift()) as tfNs.Tensor2D };
   return {
     weightDelta: () => tf.mul(tf.reshape(tf.sub(scale(), 1), [site.inFeatures, 1]), site.weight) as tfNs.Tensor2D,
     biasDelta: () => tf.reshape(tf.matMul(shift(), site.weight), [site.outFeatures]) as tfNs.Tensor1D,
   };
+}
+
+/**
+ * Multiply-adds per token that modulationHooks leave in the digital periphery: one per input
+ * feature of each site when digital, none when merged.
+ */
+export function modulationMacsPerToken(sites: readonly LinearSite[], placement: Placement): number {
+  return placement === 'digital' ? sites.reduce((a, s) => a + s.inFeatures, 0) : 0;
 }

@@ -56,7 +56,9 @@ function headRunner(model: Transformer, data: Dataset, tok: TextTokenizer, o: Ta
         // One sum per batch: any NaN or infinity in the logits makes it non-finite (argMax would hide them).
         return [(regression ? tf.reshape(logits, [-1]) : tf.argMax(logits, 1)).dataSync(), tf.sum(logits).dataSync()[0]!] as const;
       });
-      if (!Number.isFinite(total)) throw new NonFiniteError([], `the model's outputs for examples ${i}–${i + chunk.length - 1} are not finite`);
+      if (!Number.isFinite(total)) {
+        throw new NonFiniteError([], `the model's outputs for examples ${i}–${i + chunk.length - 1} are not finite`);
+      }
       out.push(...Array.from(v));
     }
     return out;
@@ -64,7 +66,10 @@ function headRunner(model: Transformer, data: Dataset, tok: TextTokenizer, o: Ta
   const evaluate = (examples: Example[]): Metrics => {
     const pred = predict(examples);
     const gold = examples.map((e) => e.label!);
-    if (regression) return { pearson: pearson(pred, gold), spearman: spearman(pred, gold), mse: pred.reduce((a, p, i) => a + (p - gold[i]!) ** 2, 0) / Math.max(pred.length, 1) };
+    if (regression) {
+      const mse = pred.reduce((a, p, i) => a + (p - gold[i]!) ** 2, 0) / Math.max(pred.length, 1);
+      return { pearson: pearson(pred, gold), spearman: spearman(pred, gold), mse };
+    }
     const m: Metrics = { accuracy: acc(pred, gold), mcc: matthews(pred, gold, n) };
     if (n === 2) m.f1 = f1(pred, gold, 1);
     return m;
@@ -75,7 +80,10 @@ function headRunner(model: Transformer, data: Dataset, tok: TextTokenizer, o: Ta
     loss: (examples, train) => {
       const logits = model.classify(batchOf(examples), fwd(train));
       if (regression) return tf.losses.meanSquaredError(tf.tensor1d(examples.map((e) => e.label!)), tf.reshape(logits, [-1])) as tf.Scalar;
-      return softmaxCrossEntropy(logits, Int32Array.from(examples, (e) => e.label!));
+      return softmaxCrossEntropy(
+        logits,
+        Int32Array.from(examples, (e) => e.label!),
+      );
     },
     tokens: (examples) => batchOf(examples).mask!.reduce((a, v) => a + v, 0),
     evaluate,
@@ -121,7 +129,7 @@ function decoderRunner(model: Transformer, data: Dataset, tok: TextTokenizer, o:
     let count = 0;
     rows.forEach((r, b) => {
       r.ids.forEach((id, t) => ((ids[b * T + t] = id), (mask[b * T + t] = 1)));
-      for (let t = Math.max(r.start, 1) - 1; t + 1 < r.ids.length; t++) (tgt[b * T + t] = r.ids[t + 1]!), count++;
+      for (let t = Math.max(r.start, 1) - 1; t + 1 < r.ids.length; t++) ((tgt[b * T + t] = r.ids[t + 1]!), count++);
     });
     const batch: Batch = { ids, mask, B, T };
     return { loss: softmaxCrossEntropy(model.lmLogits(batch, fwd(train)), tgt), count };
@@ -146,7 +154,11 @@ function decoderRunner(model: Transformer, data: Dataset, tok: TextTokenizer, o:
   return {
     main: 'perplexity',
     higherIsBetter: false,
-    loss: (examples, train) => lossOf(examples.map((e) => rowOf(e, draw++)), train).loss,
+    loss: (examples, train) =>
+      lossOf(
+        examples.map((e) => rowOf(e, draw++)),
+        train,
+      ).loss,
     tokens: (examples) => examples.reduce((a, e) => a + rowOf(e, 0).ids.length, 0),
     evaluate,
     finalEvaluate: (examples) => {
@@ -157,7 +169,10 @@ function decoderRunner(model: Transformer, data: Dataset, tok: TextTokenizer, o:
       const maxNew = o.maxNewTokens ?? 64;
       for (const e of examples) {
         const p = prompt(e).slice(-(model.config.maxPositions - 1));
-        const out = (o.beams ?? 1) > 1 ? beamSearch(model, p, { beams: o.beams!, maxNewTokens: maxNew, eosId: eos }) : greedyDecode(model, p, { maxNewTokens: maxNew, eosId: eos });
+        const out =
+          (o.beams ?? 1) > 1
+            ? beamSearch(model, p, { beams: o.beams!, maxNewTokens: maxNew, eosId: eos })
+            : greedyDecode(model, p, { maxNewTokens: maxNew, eosId: eos });
         hyps.push(tokenizeForMetrics(tok.decode(out)));
         refs.push(e.refs!.map(tokenizeForMetrics));
       }
@@ -172,7 +187,9 @@ export function taskRunner(model: Transformer, data: Dataset, tok: TextTokenizer
   if (data.kind === 'classification' || data.kind === 'regression') {
     if (arch !== 'encoder') throw new Error(`${data.name}: a ${data.kind} task needs an encoder (the model is a ${arch})`);
     const want = data.kind === 'regression' ? 1 : data.labels.length;
-    if (model.config.numLabels !== want) throw new Error(`${data.name}: the model's head has ${model.config.numLabels} outputs, the task needs ${want}`);
+    if (model.config.numLabels !== want) {
+      throw new Error(`${data.name}: the model's head has ${model.config.numLabels} outputs, the task needs ${want}`);
+    }
     return headRunner(model, data, tok, o);
   }
   if (arch !== 'decoder') throw new Error(`${data.name}: a ${data.kind} task needs a decoder (the model is an ${arch})`);

@@ -4,7 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { NonFiniteError } from '../input/finite.js';
-import type { DeviceModel } from './model.js';
+import type { DeviceModel } from '../device/model.js';
+import { programWeights, weightPopulation, weightsAt } from './mapping.js';
 import { RandomStream } from '../tensor/random.js';
 
 export interface ConductanceStat {
@@ -40,20 +41,25 @@ export function conductanceStats(
     const target = tf.fill([samples], gT);
     const programmed = dev.program(target, rng.child('device'));
     const w = tf.fill([samples], gRel);
-    const pw = dev.programWeights(w, rng.child('weights'));
+    const pw = programWeights(dev, w, rng.child('weights'));
     for (const t of times) {
       const [gMean, gStd, err, errC] = tf.tidy(() => {
         const g = dev.conductanceAt(programmed, t, rng.child('read', t));
         const { mean, variance } = tf.moments(g);
-        const wt = dev.weightsAt(pw, t, rng.child('wread', t));
-        const c = dev.weightPopulation(t).gdc;
+        const wt = weightsAt(dev, pw, t, rng.child('wread', t));
+        const c = weightPopulation(dev, t).gdc;
         const rmsOf = (x: tf.Tensor) => tf.sqrt(tf.mean(tf.square(tf.sub(x, gRel))));
         // Sample std (n-1) so small --samples stay unbiased.
         const std = tf.sqrt(tf.mul(variance, samples / Math.max(samples - 1, 1)));
         return tf.stack([mean, std, rmsOf(wt), rmsOf(tf.mul(wt, c))]).dataSync();
       }) as unknown as [number, number, number, number];
       const row = { gRel, t, gTarget: gT, progStd: dev.programNoiseStdAt(gT), gMean, gStd, weightError: err, weightErrorCompensated: errC };
-      for (const [k, v] of Object.entries(row)) if (!Number.isFinite(v)) throw new NonFiniteError([`g = ${gRel}·gMax, t = ${t} s`, `device ${dev.name}`], `${k} is ${v} — the profile's physics produces NaN or infinity for conductances this device reaches`);
+      for (const [k, v] of Object.entries(row))
+        if (!Number.isFinite(v))
+          throw new NonFiniteError(
+            [`g = ${gRel}·gMax, t = ${t} s`, `device ${dev.name}`],
+            `${k} is ${v} — the profile's physics produces NaN or infinity for conductances this device reaches`,
+          );
       rows.push(row);
     }
     programmed.dispose();

@@ -144,7 +144,10 @@ export function beamSearch(model: Transformer, prompt: number[], o: BeamOptions)
   let done = false;
   for (let step = 0; step < steps && live.length > 0; step++) {
     const len = step + 1;
-    const logits = nextLogits(model, live.map((h) => prompt.concat(h.tokens)));
+    const logits = nextLogits(
+      model,
+      live.map((h) => prompt.concat(h.tokens)),
+    );
     // 2k candidates (as HF): even if k of them end in eos, k others can continue.
     const cands: { beam: number; token: number; logp: number }[] = [];
     logits.forEach((x, b) => {

@@ -134,7 +134,7 @@ export function pearson(x: number[], y: number[]): number {
 function averageRanks(v: number[]): number[] {
   const order = v.map((_, i) => i).sort((a, b) => v[a]! - v[b]!);
   const r = new Array<number>(v.length);
-  for (let i = 0; i < order.length; ) {
+  for (let i = 0; i < order.length;) {
     let j = i;
     while (j + 1 < order.length && v[order[j + 1]!] === v[order[i]!]) j++;
     const avg = (i + j) / 2 + 1;

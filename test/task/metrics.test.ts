@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { accuracy, bleu, f1, macroF1, matthews, pearson, perplexity, rougeL, spearman, tokenizeForMetrics } from '../../src/train/metrics.js';
+import { accuracy, bleu, f1, macroF1, matthews, pearson, perplexity, rougeL, spearman, tokenizeForMetrics } from '../../src/task/metrics.js';
 
 const w = (s: string) => s.split(' ');
 

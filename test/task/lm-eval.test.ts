@@ -7,7 +7,7 @@ import { initBackend } from '../../src/tensor/backend.js';
 import { Transformer } from '../../src/model/transformer.js';
 import { defaultConfig } from '../../src/model/config.js';
 import { loadTokenizer, type TextTokenizer } from '../../src/model/tokenizer.js';
-import { evalSequences, evaluateLm } from '../../src/train/lm-eval.js';
+import { evalSequences, evaluateLm } from '../../src/task/lm-eval.js';
 import { cli, wordLevelTokenizer } from '../helpers/cli.js';
 
 let tok: TextTokenizer;

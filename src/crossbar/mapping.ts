@@ -1,0 +1,111 @@
+/**
+ * Weights ↔ conductances, as the profile's mapping section says: normalized weights (|w| ≤ 1,
+ * the tile's scale divided out) are programmed as conductance targets — differential: w > 0
+ * on G+, w < 0 on G−, w = (G+ − G−)/(gMax − gMin); single: one device per weight, w mapped
+ * linearly onto [gMin, gMax] against a fixed mid-range reference — and read back at time t.
+ * Also the statistics that depend on the mapping: global drift compensation and the
+ * relative weight noise StochGRASP targets.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { DeviceModel, ProgrammedDevices } from '../device/model.js';
+import { RandomStream } from '../tensor/random.js';
+
+/** A weight matrix's devices after programming (neg null for single-device mapping). */
+export interface ProgrammedWeights {
+  readonly pos: ProgrammedDevices;
+  readonly neg: ProgrammedDevices | null;
+  dispose(): void;
+}
+
+/** Program normalized weights (|w| ≤ 1; clipped) on `device`'s conductances; draws from `rng`/g± or /g. */
+export function programWeights(device: DeviceModel, w: tf.Tensor, rng: RandomStream): ProgrammedWeights {
+  const span = device.gMax - device.gMin;
+  const wc = tf.clipByValue(w, -1, 1);
+  if (device.profile.mapping.scheme === 'single') {
+    const target = tf.tidy(() => tf.add(tf.mul(tf.add(wc, 1), span / 2), device.gMin));
+    wc.dispose();
+    const pos = device.program(target, rng.child('g'));
+    target.dispose();
+    return { pos, neg: null, dispose: () => pos.dispose() };
+  }
+  const tp = tf.tidy(() => tf.add(tf.mul(tf.relu(wc), span), device.gMin));
+  const tn = tf.tidy(() => tf.add(tf.mul(tf.relu(tf.neg(wc)), span), device.gMin));
+  wc.dispose();
+  const pos = device.program(tp, rng.child('g+'));
+  const neg = device.program(tn, rng.child('g-'));
+  tp.dispose();
+  tn.dispose();
+  return { pos, neg, dispose: () => (pos.dispose(), neg.dispose()) };
+}
+
+/** Normalized weights read from programmed devices at t seconds (uncompensated). */
+export function weightsAt(device: DeviceModel, pw: ProgrammedWeights, t: number, rng: RandomStream): tf.Tensor {
+  const span = device.gMax - device.gMin;
+  return tf.tidy(() => {
+    const gp = device.conductanceAt(pw.pos, t, rng.child('g+'));
+    if (!pw.neg) return tf.sub(tf.mul(tf.sub(gp, device.gMin), 2 / span), 1);
+    const gn = device.conductanceAt(pw.neg, t, rng.child('g-'));
+    return tf.div(tf.sub(gp, gn), span);
+  });
+}
+
+/** Global drift compensation factor: mean |W| read after programming over mean |W| now. */
+export function driftCompensationFactor(referenceMeanAbs: number, currentMeanAbs: number): number {
+  return referenceMeanAbs / Math.max(currentMeanAbs, 1e-12);
+}
+
+export interface WeightPopulation {
+  /** RMS error of read weights against their targets, relative to max|W| (uncompensated). */
+  rms: number;
+  /** The same with global drift compensation. */
+  rmsCompensated: number;
+  /** The compensation factor such a layer would apply. */
+  gdc: number;
+}
+
+const populations = new WeakMap<DeviceModel, Map<string, WeightPopulation>>();
+
+/**
+ * Weights uniform in [−1, 1] (`samples` of them, from a fixed internal stream, so a
+ * deterministic function of device and t; cached) programmed as the profile maps them and
+ * read at t: rms error without and with global drift compensation.
+ */
+export function weightPopulation(device: DeviceModel, t: number, samples = 65536): WeightPopulation {
+  let cache = populations.get(device);
+  if (!cache) populations.set(device, (cache = new Map()));
+  const key = `${t}/${samples}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const rng = new RandomStream(`weightPopulation/${device.name}/${samples}`);
+  const wT = tf.tensor1d(
+    rng
+      .child('w')
+      .uniform(new Float32Array(samples))
+      .map((u) => 2 * u - 1),
+  );
+  const pw = programWeights(device, wT, rng.child('program'));
+  const wt = weightsAt(device, pw, t, rng.child('read', t));
+  const w0 = weightsAt(device, pw, 0, rng.child('read', 0));
+  const [m0, mt] = tf.tidy(() => tf.stack([tf.mean(tf.abs(w0)), tf.mean(tf.abs(wt))]).dataSync());
+  const c = driftCompensationFactor(m0!, mt!);
+  const [rms, rmsC] = tf.tidy(() => {
+    const rmsOf = (w: tf.Tensor) => tf.sqrt(tf.mean(tf.square(tf.sub(w, wT))));
+    return tf.stack([rmsOf(wt), rmsOf(tf.mul(wt, c))]).dataSync();
+  }) as unknown as [number, number];
+  wt.dispose();
+  w0.dispose();
+  pw.dispose();
+  wT.dispose();
+  const out = { rms, rmsCompensated: rmsC, gdc: c };
+  cache.set(key, out);
+  return out;
+}
+
+/**
+ * Effective std of programmed-and-drifted weights relative to max|W| at t seconds
+ * (dimensionless), with global drift compensation when enabled (default: the profile's setting).
+ */
+export function relativeWeightNoise(device: DeviceModel, t: number, opts: { compensate?: boolean; samples?: number } = {}): number {
+  const pop = weightPopulation(device, t, opts.samples);
+  return (opts.compensate ?? device.driftCompensation) ? pop.rmsCompensated : pop.rms;
+}

@@ -1,0 +1,193 @@
+/**
+ * The analog tile MVM with its periphery — the one definition of what a crossbar read
+ * computes, for x[B, in] against a matrix split into row tiles (and column tiles):
+ *
+ *   per row tile i: α = max|x_i| per input row (abs-max noise management, else 1);
+ *   DAC: q = quantize(clip(x_i/α·s, ±dacBound), dacStep); y = q·W_i (normalized weights);
+ *   output noise y += σ·ε; ADC: quantize(clip(y, ±adcBound), adcStep)/s; iterative bound
+ *   management: while an output of a column tile reaches the ADC bound, halve that input
+ *   row's s (s = 2^-k, k ≤ iterations) and redo the pass for it; then acc += y·α·scale_i.
+ *   Finally y = acc·gdc (global drift compensation factor, 1 when off).
+ *
+ * Noise of pass k of row tile i comes from stream rng/rowtile-i/bm-k. The reference is tfjs
+ * ops; the native engine does matmul and periphery in one call (native/analog.cc) with the
+ * same noise streams. Adding a non-ideality to the periphery means editing this reference
+ * and each engine's kernel (docs/architecture.md lists the files).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { RandomStream } from '../random.js';
+import { heapTensor, type NativeEngine } from './engine.js';
+import { defineKernel } from './kernel.js';
+import { normalTensor } from './sampling.js';
+
+export interface Span {
+  start: number;
+  size: number;
+}
+
+/** How the matrix lies on tiles; built once per mapped matrix. */
+export interface TileLayout {
+  inFeatures: number;
+  outFeatures: number;
+  rowSpans: readonly Span[];
+  colSpans: readonly Span[];
+  /** Column tile of each output column, [outFeatures]. */
+  colTileOf: Int32Array;
+}
+
+/** The periphery in the kernel's terms (steps 0 = no quantization). */
+export interface TilePeriphery {
+  dacStep: number;
+  dacBound: number;
+  adcStep: number;
+  adcBound: number;
+  /** Output noise std, units of a full-scale unit-weight output. */
+  outputNoise: number;
+  absMax: boolean;
+  iterative: boolean;
+  iterations: number;
+}
+
+export interface TileRead {
+  x: tf.Tensor2D;
+  layout: TileLayout;
+  periphery: TilePeriphery;
+  /** Normalized weights per row tile at the read time, [rows_i, out]. */
+  weights: readonly tf.Tensor2D[];
+  /** Weight scale per row tile, [1, out]. */
+  scales: readonly tf.Tensor2D[];
+  /** The same scales as host arrays (engines that need them; cached by the caller). */
+  hostScales: () => Float32Array[];
+  /** Global drift-compensation factor (1 when off). */
+  gdc: number;
+}
+
+/** Clip to ±bound, then round to multiples of step (step 0: no rounding): a converter. */
+export function clipQuantize(x: tf.Tensor, bound: number, step: number): tf.Tensor {
+  return tf.tidy(() => {
+    const c = tf.clipByValue(x, -bound, bound);
+    return step > 0 ? tf.mul(tf.round(tf.div(c, step)), step) : c.clone();
+  });
+}
+
+/** 1 where any output of a column tile reaches the ADC bound, per row: [B, colTiles]. */
+function saturated(y: tf.Tensor2D, colSpans: readonly Span[], bound: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const a = tf.abs(y);
+    const per = colSpans.map((c) =>
+      colSpans.length === 1 ? tf.max(a, 1, true) : tf.max(tf.slice(a, [0, c.start], [y.shape[0], c.size]), 1, true),
+    );
+    return tf.cast(tf.greaterEqual(per.length === 1 ? per[0]! : tf.concat(per, 1), bound), 'float32') as tf.Tensor2D;
+  });
+}
+
+/** [B, colTiles] → [B, out] by repeating each column tile's flag over its columns. */
+function expandCols(flags: tf.Tensor2D, colSpans: readonly Span[]): tf.Tensor2D {
+  return tf.tidy(() => {
+    const parts = colSpans.map((c, j) => tf.tile(tf.slice(flags, [0, j], [flags.shape[0], 1]), [1, c.size]));
+    return (parts.length === 1 ? parts[0]! : tf.concat(parts, 1)) as tf.Tensor2D;
+  });
+}
+
+/** One row tile in normalized units: DAC, matmul, output noise, ADC, iterative bound management. */
+function tileMVM(r: TileRead, xn: tf.Tensor2D, i: number, rng: RandomStream): tf.Tensor2D {
+  const p = r.periphery;
+  const W = r.weights[i]!;
+  const once = (scale: number, k: number): { y: tf.Tensor2D; sat: tf.Tensor2D } =>
+    tf.tidy(() => {
+      const xin = scale === 1 ? xn : tf.mul(xn, scale);
+      const xq = clipQuantize(xin, p.dacBound, p.dacStep);
+      let y = tf.matMul(xq, W) as tf.Tensor2D;
+      if (p.outputNoise > 0) y = tf.add(y, tf.mul(normalTensor(rng.child(`bm-${k}`), y.shape), p.outputNoise)) as tf.Tensor2D;
+      const sat = saturated(y, r.layout.colSpans, p.adcBound);
+      return { y: tf.div(clipQuantize(y, p.adcBound, p.adcStep), scale) as tf.Tensor2D, sat };
+    });
+  let { y, sat } = once(1, 0);
+  if (!p.iterative) {
+    sat.dispose();
+    return y;
+  }
+  for (let k = 1; k <= p.iterations; k++) {
+    // Small [B, colTiles] readback: deciding whether to iterate needs the host.
+    if (!sat.dataSync().some((v) => v > 0)) break;
+    const next = once(2 ** -k, k);
+    const merged = tf.tidy(() => {
+      const mask = tf.cast(expandCols(sat, r.layout.colSpans), 'bool');
+      // Still saturated only where it was and remains so.
+      return { y: tf.where(mask, next.y, y) as tf.Tensor2D, sat: tf.mul(sat, next.sat) as tf.Tensor2D };
+    });
+    [y, sat, next.y, next.sat].forEach((t) => t.dispose());
+    ({ y, sat } = merged);
+  }
+  sat.dispose();
+  return y;
+}
+
+function reference(r: TileRead, rng: RandomStream): tf.Tensor2D {
+  const { x, layout } = r;
+  const B = x.shape[0];
+  const parts = layout.rowSpans.map((span, i) =>
+    tf.tidy(() => {
+      const xi = layout.rowSpans.length === 1 ? x : (tf.slice(x, [0, span.start], [B, span.size]) as tf.Tensor2D);
+      const alpha = r.periphery.absMax ? (tf.maximum(tf.max(tf.abs(xi), 1, true), 1e-12) as tf.Tensor2D) : (tf.ones([B, 1]) as tf.Tensor2D);
+      const y = tileMVM(r, tf.div(xi, alpha) as tf.Tensor2D, i, rng.child(`rowtile-${i}`));
+      return tf.mul(tf.mul(y, alpha), r.scales[i]!) as tf.Tensor2D;
+    }),
+  );
+  const sum = parts.length === 1 ? parts[0]! : (tf.addN(parts) as tf.Tensor2D);
+  if (parts.length > 1) parts.forEach((q) => q.dispose());
+  if (r.gdc === 1) return sum;
+  const out = tf.mul(sum, r.gdc) as tf.Tensor2D;
+  sum.dispose();
+  return out;
+}
+
+function native(e: NativeEngine, r: TileRead, rng: RandomStream): tf.Tensor2D {
+  const h = e.heap!;
+  const { x, layout: L, periphery: p } = r;
+  const [B, inF] = x.shape;
+  const tiles = L.rowSpans.length;
+  const K = p.iterative ? p.iterations : 0;
+  const states = new Int32Array(tiles * (K + 1) * 4);
+  if (p.outputNoise > 0) {
+    for (let i = 0; i < tiles; i++) {
+      for (let k = 0; k <= K; k++) {
+        const st = rng.child(`rowtile-${i}`, `bm-${k}`).state();
+        states.set([st.a, st.b, st.c, st.d], (i * (K + 1) + k) * 4);
+      }
+    }
+  }
+  const rowStarts = Int32Array.from([...L.rowSpans.map((s) => s.start), inF]);
+  const params = Float64Array.of(
+    p.dacStep,
+    p.dacBound,
+    p.adcStep,
+    p.adcBound,
+    p.outputNoise,
+    p.absMax ? 1 : 0,
+    p.iterative ? 1 : 0,
+    K,
+    r.gdc,
+  );
+  const out = heapTensor(h, [B, L.outFeatures]) as tf.Tensor2D;
+  // Views after the allocation (it may grow the heap).
+  const weights = r.weights.map((w) => h.typedArrayFromHeap(w));
+  e.lib.analogForward(
+    h.typedArrayFromHeap(x),
+    B,
+    inF,
+    L.outFeatures,
+    rowStarts,
+    weights,
+    r.hostScales(),
+    L.colTileOf,
+    L.colSpans.length,
+    params,
+    states,
+    h.typedArrayFromHeap(out),
+  );
+  return out;
+}
+
+/** y[B, out] = the analog read of x[B, in] through the tiles' periphery (noise from `rng`). */
+export const analogTile = defineKernel({ name: 'analogTile', needs: 'heap', reference, native });

@@ -49,6 +49,11 @@ export function weightsAt(device: DeviceModel, pw: ProgrammedWeights, t: number,
   });
 }
 
+/** `n` normalized weights uniform in [−1, 1) from `rng`, as a tensor. */
+export function uniformWeights(rng: RandomStream, n: number): tf.Tensor1D {
+  return tf.tensor1d(rng.uniform(new Float32Array(n)).map((u) => 2 * u - 1));
+}
+
 /** Global drift compensation factor: mean |W| read after programming over mean |W| now. */
 export function driftCompensationFactor(referenceMeanAbs: number, currentMeanAbs: number): number {
   return referenceMeanAbs / Math.max(currentMeanAbs, 1e-12);
@@ -77,12 +82,7 @@ export function weightPopulation(device: DeviceModel, t: number, samples = 65536
   const hit = cache.get(key);
   if (hit) return hit;
   const rng = new RandomStream(`weightPopulation/${device.name}/${samples}`);
-  const wT = tf.tensor1d(
-    rng
-      .child('w')
-      .uniform(new Float32Array(samples))
-      .map((u) => 2 * u - 1),
-  );
+  const wT = uniformWeights(rng.child('w'), samples);
   const pw = programWeights(device, wT, rng.child('program'));
   const wt = weightsAt(device, pw, t, rng.child('read', t));
   const w0 = weightsAt(device, pw, 0, rng.child('read', 0));

@@ -130,6 +130,21 @@ function scanJson(text: string): JsonScan {
     i++;
     return escaped ? (JSON.parse(text.slice(start, i)) as string) : text.slice(start + 1, i - 1);
   };
+  /** After an item of an object or array: true at ',' (another follows), false past `close`. */
+  const more = (close: '}' | ']', what: string): boolean => {
+    ws();
+    if (text[i] === ',') {
+      const comma = i++;
+      ws();
+      if (text[i] === close) fail(`trailing comma before '${close}'`, comma);
+      return true;
+    }
+    if (text[i] === close) {
+      i++;
+      return false;
+    }
+    return fail(`expected ',' or '${close}' after ${what}, got ${got()}`);
+  };
   const value = (path: string): void => {
     ws();
     const c = text[i];
@@ -153,18 +168,7 @@ function scanJson(text: string): JsonScan {
         if (text[i] !== ':') fail(`expected ':' after property name '${key}', got ${got()}`);
         i++;
         value(`${path}/${escapePointer(key)}`);
-        ws();
-        if (text[i] === ',') {
-          const comma = i++;
-          ws();
-          if (text[i] === '}') fail("trailing comma before '}'", comma);
-          continue;
-        }
-        if (text[i] === '}') {
-          i++;
-          return;
-        }
-        fail(`expected ',' or '}' after a property value, got ${got()}`);
+        if (!more('}', 'a property value')) return;
       }
     }
     if (c === '[') {
@@ -176,18 +180,7 @@ function scanJson(text: string): JsonScan {
       }
       for (let n = 0; ; n++) {
         value(`${path}/${n}`);
-        ws();
-        if (text[i] === ',') {
-          const comma = i++;
-          ws();
-          if (text[i] === ']') fail("trailing comma before ']'", comma);
-          continue;
-        }
-        if (text[i] === ']') {
-          i++;
-          return;
-        }
-        fail(`expected ',' or ']' after an array item, got ${got()}`);
+        if (!more(']', 'an array item')) return;
       }
     }
     if (c === '"') {

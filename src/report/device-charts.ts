@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { TopLevelSpec } from 'vega-lite';
 import type { DeviceModel } from '../device/model.js';
 import { conductanceStats } from '../crossbar/device-stats.js';
-import { programWeights, weightsAt } from '../crossbar/mapping.js';
+import { programWeights, uniformWeights, weightsAt } from '../crossbar/mapping.js';
 import { RandomStream } from '../tensor/random.js';
 import { renderSvg, VEGA_LITE_SCHEMA } from './vega.js';
 import { formatDuration } from '../input/values.js';
@@ -65,12 +65,7 @@ export async function deviceCharts(dev: DeviceModel, o: DeviceChartOptions): Pro
   // Weight errors of a layer of uniform weights, before compensation, at chosen times.
   const rng = new RandomStream(`device-plot/${dev.name}/hist`);
   const n = o.samples;
-  const wT = tf.tensor1d(
-    rng
-      .child('w')
-      .uniform(new Float32Array(n))
-      .map((u) => 2 * u - 1),
-  );
+  const wT = uniformWeights(rng.child('w'), n);
   const pw = programWeights(dev, wT, rng.child('program'));
   const histRows: { t: string; error: number }[] = [];
   for (const t of o.histTimes) {

@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { loadDataset } from '../data/datasets.js';
-import { trainByteLevelBpe } from '../model/bpe-train.js';
+import { trainByteLevelBpe, withTemplate } from '../model/bpe-train.js';
 import { loadTokenizer } from '../model/tokenizer.js';
 import { defaultConfig, validateConfig, type ModelConfig } from '../model/config.js';
-import { saveCheckpoint } from '../model/checkpoint.js';
+import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
 import { packSequences } from '../task/lm-batch.js';
 import { pretrain, type EvalResult } from '../train/pretrain.js';
-import { parseNonNegative, parsePositiveInt } from '../input/values.js';
+import { parseNonNegative, parseNumber, parsePositiveInt } from '../input/values.js';
+import { readJsonFile } from '../input/json.js';
 import { BACKEND_OPTION, progressOptions, SEED_OPTION, startBackend } from './common.js';
 import { checkOutputDir } from '../input/paths.js';
 
@@ -38,15 +39,28 @@ export function registerPretrainCommand(program: Command): void {
     .option('--eval-every <n>', 'steps between dev evaluations and checkpoints', '200')
     .option('--dropout <x>', 'dropout', '0.1')
     .option('--pre-ln', "encoder: LayerNorm before each sublayer (pre-LN, with a final LayerNorm) instead of RoBERTa's post-LN")
+    .option('--mask-rate <x>', 'encoder: fraction of tokens selected for prediction (RoBERTa: 0.15)', '0.15')
+    .option('--init-from <dir>', "start from an aimc model's matching parameters (e.g. an encoder from a decoder); its tokenizer is used")
     .option(...SEED_OPTION)
     .option(...BACKEND_OPTION)
     .action(async (o: Record<string, string | boolean | undefined> & Record<string, string>) => {
       const arch = o.arch as ModelConfig['arch'];
       if (arch !== 'encoder' && arch !== 'decoder') throw new Error(`--arch: expected encoder or decoder, got '${o.arch}'`);
       checkOutputDir(o.out!, '--out');
+      const maskRate = parseNumber(o.maskRate!, '--mask-rate', { min: 0, exclusiveMin: true, max: 1 });
       await startBackend(o.backend, true);
       const data = loadDataset(o.dataset!);
       mkdirSync(o.out!, { recursive: true });
+      const init = o.initFrom ? loadCheckpoint(o.initFrom) : undefined;
+      if (init && !existsSync(join(o.out!, 'tokenizer.json'))) {
+        // The source's vocabulary, with this architecture's post-processor.
+        const src = readJsonFile(join(o.initFrom!, 'tokenizer.json'), { what: 'tokenizer', duplicates: 'allow' }).value as Record<
+          string,
+          unknown
+        >;
+        writeFileSync(join(o.out!, 'tokenizer.json'), JSON.stringify(withTemplate(src, arch === 'encoder' ? 'roberta' : 'none')));
+        console.error(`warm start from ${o.initFrom} (${init.config.arch}); its tokenizer is used`);
+      }
       if (!existsSync(join(o.out!, 'tokenizer.json'))) {
         console.error(`training a byte-level BPE tokenizer (${o.vocab} tokens) on ${data.name} train…`);
         const texts = data.train.map((e) => e.text);
@@ -99,6 +113,10 @@ export function registerPretrainCommand(program: Command): void {
         seed: o.seed!,
         maskId: 4,
         padId: 1,
+        maskRate,
+        onWarmStart: (w) =>
+          console.error(`warm start: ${w.copied.length} parameters copied, ${w.fresh.length} fresh (${w.fresh.join(', ') || 'none'})`),
+        ...(init ? { init } : {}),
         onProgress: (p) =>
           bar.update(p.step, {
             loss: p.loss.toFixed(3),
@@ -110,6 +128,7 @@ export function registerPretrainCommand(program: Command): void {
       await saveCheckpoint(res.model, o.out!);
       const summary = {
         command: `aimc pretrain ${process.argv.slice(3).join(' ')}`,
+        ...(o.initFrom ? { initFrom: o.initFrom } : {}),
         config,
         steps,
         trainSequences: train.length,

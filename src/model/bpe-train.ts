@@ -132,16 +132,7 @@ export function trainByteLevelBpe(texts: Iterable<string>, o: BpeOptions): Recor
     added_tokens: added,
     normalizer: null,
     pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
-    post_processor:
-      o.template === 'roberta'
-        ? {
-            type: 'RobertaProcessing',
-            sep: ['</s>', vocab.get('</s>')],
-            cls: ['<s>', vocab.get('<s>')],
-            trim_offsets: true,
-            add_prefix_space: false,
-          }
-        : null,
+    post_processor: postProcessor(o.template ?? 'none', (t) => vocab.get(t)!),
     decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
     model: {
       type: 'BPE',
@@ -155,4 +146,21 @@ export function trainByteLevelBpe(texts: Iterable<string>, o: BpeOptions): Recor
       merges: merges.map(([a, b]) => `${a} ${b}`),
     },
   };
+}
+
+/** The post-processor of a template: RoBERTa's `<s> A </s></s> B </s>`, or none (GPT-2). */
+function postProcessor(template: 'roberta' | 'none', id: (token: string) => number): Record<string, unknown> | null {
+  if (template === 'none') return null;
+  return { type: 'RobertaProcessing', sep: ['</s>', id('</s>')], cls: ['<s>', id('<s>')], trim_offsets: true, add_prefix_space: false };
+}
+
+/** A tokenizer.json written by trainByteLevelBpe with its post-processor set for `template` (same vocabulary). */
+export function withTemplate(json: Record<string, unknown>, template: 'roberta' | 'none'): Record<string, unknown> {
+  const added = (json.added_tokens ?? []) as { id: number; content: string }[];
+  const id = (t: string) => {
+    const a = added.find((x) => x.content === t);
+    if (!a) throw new Error(`tokenizer has no '${t}' token (needed by the ${template} template)`);
+    return a.id;
+  };
+  return { ...json, post_processor: postProcessor(template, id) };
 }

@@ -27,13 +27,24 @@ export interface MaskedBatch {
   targets: Int32Array;
 }
 
-/** RoBERTa masking of one batch: returns inputs, positions to predict and their targets. */
-export function maskTokens(ids: Int32Array, rng: RandomStream, vocab: number, maskId: number, specials: Set<number>): MaskedBatch {
+/**
+ * RoBERTa masking of one batch: a fraction `rate` of the tokens (specials excepted) is
+ * selected for prediction (RoBERTa 0.15, as Hugging Face's `mlm_probability`); returns
+ * inputs, positions to predict and their targets.
+ */
+export function maskTokens(
+  ids: Int32Array,
+  rng: RandomStream,
+  vocab: number,
+  maskId: number,
+  specials: Set<number>,
+  rate = 0.15,
+): MaskedBatch {
   const u = rng.uniform(new Float64Array(ids.length * 3));
   const input = ids.slice();
   const pos: number[] = [];
   for (let i = 0; i < ids.length; i++) {
-    if (specials.has(ids[i]!) || u[3 * i]! >= 0.15) continue;
+    if (specials.has(ids[i]!) || u[3 * i]! >= rate) continue;
     pos.push(i);
     const r = u[3 * i + 1]!;
     if (r < 0.8) input[i] = maskId;

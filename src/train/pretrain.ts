@@ -1,6 +1,7 @@
 /**
- * Pretraining: masked LM for the encoder (RoBERTa's recipe: 15 % of tokens selected, of
- * which 80 % → <mask>, 10 % → random token, 10 % unchanged), causal LM for the decoder.
+ * Pretraining: masked LM for the encoder (RoBERTa's recipe: 15 % of tokens selected — or the
+ * rate given — of which 80 % → <mask>, 10 % → random token, 10 % unchanged), causal LM for
+ * the decoder; optionally warm-started from another checkpoint.
  * AdamW with linear warmup and linear decay, global-norm gradient clipping, periodic dev
  * evaluation and checkpoints (model + optimizer moments + step) so a killed run resumes.
  */
@@ -16,6 +17,7 @@ import { maskTokens } from '../task/lm-batch.js';
 import { AdamW } from './adamw.js';
 import { readSafeTensors, toFloat32, writeSafeTensors } from '../model/safetensors.js';
 import { warmupLinear, type LoopOptions } from './schedule.js';
+import { warmStart, type WarmStart } from '../model/warm-start.js';
 
 export interface PretrainOptions extends LoopOptions {
   config: ModelConfig;
@@ -28,6 +30,12 @@ export interface PretrainOptions extends LoopOptions {
   /** Special ids: mask (encoder), pad. */
   maskId: number;
   padId: number;
+  /** Encoder: fraction of tokens selected for prediction (default 0.15). */
+  maskRate?: number;
+  /** A fresh run starts from this model's matching parameters (see model/warm-start.ts). */
+  init?: Transformer;
+  /** Told what the warm start copied (fresh runs with `init` only). */
+  onWarmStart?: (w: WarmStart) => void;
   onProgress?: (p: { step: number; loss: number; tokensPerSecond: number; eval?: EvalResult }) => void;
 }
 
@@ -56,7 +64,7 @@ function batchLoss(model: Transformer, seqs: Int32Array[], o: PretrainOptions, r
     let logits: tf.Tensor2D;
     let targets: Int32Array;
     if (model.config.arch === 'encoder') {
-      const m = maskTokens(ids, rng.child('mask'), model.config.vocabSize, o.maskId, new Set([o.padId]));
+      const m = maskTokens(ids, rng.child('mask'), model.config.vocabSize, o.maskId, new Set([o.padId]), o.maskRate);
       const batch: Batch = { ids: m.input, B, T };
       logits = model.mlmLogits(batch, m.positions, train ? { train: rng.child('dropout') } : {});
       targets = m.targets;
@@ -143,6 +151,7 @@ export async function pretrain(o: PretrainOptions): Promise<{ model: Transformer
   } else {
     model = new Transformer(o.config, o.seed);
     if (o.config.arch === 'encoder') model.withMlmHead(o.seed);
+    if (o.init) o.onWarmStart?.(warmStart(model, o.init));
   }
   const vars = model.variables();
   const rng = new RandomStream(`${o.seed}/train`);

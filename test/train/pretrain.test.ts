@@ -40,6 +40,9 @@ describe('pretraining pieces', () => {
     expect(Array.from(m.targets)).toEqual(Array.from(m.positions, (q) => ids[q]!));
     const again = maskTokens(ids, new RandomStream('mask-test'), 100, 4, new Set([1]));
     expect(Array.from(again.positions)).toEqual(Array.from(m.positions));
+    // Another rate selects that fraction (HF's mlm_probability), the split unchanged.
+    const m40 = maskTokens(ids, new RandomStream('mask-test'), 100, 4, new Set([1]), 0.4);
+    expect(Math.abs(m40.positions.length / eligible - 0.4)).toBeLessThan(5 * Math.sqrt((0.4 * 0.6) / eligible));
   });
 });
 
@@ -82,6 +85,28 @@ describe('pretrain()', () => {
       resumed.model.dispose();
     });
   }
+
+  it('warm start: an encoder from a decoder takes every layer and the aligned positions, the rest stays fresh', async () => {
+    const dec = await pretrain(base(mkdtempSync(join(tmpdir(), 'aimc-pt-')), 3, 'decoder'));
+    const seen: { copied: string[]; fresh: string[] }[] = [];
+    const o = { ...base(mkdtempSync(join(tmpdir(), 'aimc-pt-')), 1, 'encoder'), init: dec.model, onWarmStart: (w: { copied: string[]; fresh: string[] }) => seen.push(w), lr: 0 };
+    const enc = await pretrain(o);
+    expect(seen).toHaveLength(1);
+    const { copied, fresh } = seen[0]!;
+    // Every layer parameter of the decoder has its encoder counterpart.
+    const layers = [...dec.model.params.keys()].filter((n) => n.startsWith('decoder.'));
+    expect(copied.filter((n) => n.startsWith('encoder.')).sort()).toEqual(layers.map((n) => n.replace(/^decoder\./, 'encoder.')).sort());
+    expect(copied).toContain('embed.tokens');
+    expect(copied).toContain('embed.positions');
+    expect(fresh).toEqual(expect.arrayContaining(['embed.token_type', 'embed.ln.gamma', 'mlm.dense.weight']));
+    // With lr 0 the copies are exact: layer weights, and position p of the decoder at row padId + 1 + p.
+    const w = (m: typeof enc.model, n: string) => Array.from(m.params.get(n)!.dataSync());
+    expect(w(enc.model, 'encoder.0.attn.q.weight')).toEqual(w(dec.model, 'decoder.0.attn.q.weight'));
+    const D = dec.model.config.hiddenSize;
+    expect(w(enc.model, 'embed.positions').slice(2 * D, 3 * D)).toEqual(w(dec.model, 'embed.positions').slice(0, D));
+    enc.model.dispose();
+    dec.model.dispose();
+  });
 
   it('learns: the dev loss falls below the uniform-guess loss', async () => {
     const out = mkdtempSync(join(tmpdir(), 'aimc-pt-'));

@@ -111,7 +111,7 @@ export function registerModelCommands(program: Command): void {
     .argument('<model>', 'shipped model name or checkpoint directory')
     .option('--text <text>', "input text (needs the model's tokenizer)")
     .option('--text-pair <text>', 'second text for pair tasks')
-    .option('--ids <list>', 'token ids, e.g. 0,5,7 (used as given)')
+    .option('--ids <list>', 'token ids, e.g. 0,5,7 (encoders: pad ids are masked, as a tokenizer’s attention_mask)')
     .option('--json', 'print {"logits": [...]}')
     .option(...BACKEND_OPTION)
     .action(async (name: string, opts: { text?: string; textPair?: string; ids?: string; json?: boolean; backend?: string }) => {
@@ -124,7 +124,10 @@ export function registerModelCommands(program: Command): void {
         if (!tokenizer) throw new Error(`${dir}: no tokenizer.json; use --ids`);
         ids = Int32Array.from(tokenizer.encode(opts.text!, opts.textPair));
       }
-      const batch = { ids, B: 1, T: ids.length };
+      // Pads are masked as a Hugging Face tokenizer's attention_mask would mask them (encoders).
+      const pad = m.config.padTokenId;
+      const masked = m.config.arch === 'encoder' && ids.includes(pad);
+      const batch = { ids, B: 1, T: ids.length, ...(masked ? { mask: Float32Array.from(ids, (t) => (t === pad ? 0 : 1)) } : {}) };
       const logits = tf.tidy(() => {
         if (m.config.arch === 'encoder') return m.classify(batch);
         return tf.slice(m.lmLogits(batch), [ids.length - 1, 0], [1, m.config.vocabSize]);

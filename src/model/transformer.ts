@@ -189,21 +189,21 @@ export class Transformer {
     return p.ffnOut.apply(act(p.ffnIn.apply(h)) as tf.Tensor2D);
   }
 
-  /** Position ids [B·T]: RoBERTa's padding-offset cumsum for the encoder, 0..T−1 for the decoder. */
+  /**
+   * Position ids [B·T]. Encoder: RoBERTa's create_position_ids_from_input_ids — from the ids,
+   * not the attention mask: each non-pad token gets padding_idx + (its rank among the row's
+   * non-pad tokens), every pad token padding_idx. Decoder: 0..T−1.
+   */
   positionIds(batch: Batch): Int32Array {
-    const { B, T } = batch;
+    const { B, T, ids } = batch;
     const out = new Int32Array(B * T);
     const pad = this.config.padTokenId;
     for (let b = 0; b < B; b++) {
       let c = 0;
       for (let t = 0; t < T; t++) {
-        const real = batch.mask ? batch.mask[b * T + t]! > 0 : true;
-        if (this.config.arch === 'encoder') {
-          if (real) c++;
-          out[b * T + t] = real ? c + pad : pad;
-        } else {
-          out[b * T + t] = t;
-        }
+        const i = b * T + t;
+        if (this.config.arch !== 'encoder') out[i] = t;
+        else out[i] = ids[i] === pad ? pad : ++c + pad;
       }
     }
     return out;

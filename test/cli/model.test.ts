@@ -7,6 +7,7 @@ import { Transformer } from '../../src/model/transformer.js';
 import { saveCheckpoint } from '../../src/model/checkpoint.js';
 import { saveHuggingFace } from '../../src/model/hf.js';
 import { defaultConfig } from '../../src/model/config.js';
+import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/tensor/backend.js';
 
 
@@ -36,6 +37,27 @@ describe('aimc model', () => {
     const la = (JSON.parse(a.out) as { logits: number[] }).logits;
     expect(la).toHaveLength(3);
     expect(la).toEqual((JSON.parse(b.out) as { logits: number[] }).logits);
+  });
+
+  it('run --ids on an encoder masks pad ids as a tokenizer would: right padding leaves the logits unchanged', async () => {
+    // Hugging Face's RoBERTa with the tokenizer's attention_mask and position ids from the ids
+    // (pads at padding_idx) gives right-padded input the unpadded input's logits: the
+    // expected values, whatever the forward computes.
+    // Weights ×25 (std 0.5): at the 0.02 initialization the logits barely depend on the input.
+    const strong = new Transformer({ ...defaultConfig('encoder'), vocabSize: 20, hiddenSize: 16, numHeads: 2, intermediateSize: 32, maxPositions: 12, numLabels: 3 }, 'cli-pad');
+    for (const v of strong.params.values()) if (v.rank === 2) v.assign(tf.mul(v, 25));
+    const dir = mkdtempSync(join(tmpdir(), 'aimc-cli-pad-'));
+    await saveCheckpoint(strong, dir);
+    strong.dispose();
+    const plain = await cli('model', 'run', dir, '--ids', '0,4,5,2', '--json');
+    const padded = await cli('model', 'run', dir, '--ids', '0,4,5,2,1,1,1', '--json');
+    expect(padded.code).toBe(0);
+    const a = (JSON.parse(plain.out) as { logits: number[] }).logits;
+    const b = (JSON.parse(padded.out) as { logits: number[] }).logits;
+    b.forEach((v, i) => expect(Math.abs(v - a[i]!)).toBeLessThan(1e-4 * (1 + Math.abs(a[i]!))));
+    // Not a vacuous check: a non-pad token in place of the pads does change them.
+    const other = (JSON.parse((await cli('model', 'run', dir, '--ids', '0,4,5,2,3,3,3', '--json')).out) as { logits: number[] }).logits;
+    expect(Math.max(...other.map((v, i) => Math.abs(v - a[i]!)))).toBeGreaterThan(1e-2);
   });
 
   it('run on a Hugging Face gpt2 directory gives next-token logits over the vocabulary', async () => {

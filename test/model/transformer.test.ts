@@ -94,6 +94,10 @@ describe('encoder positions', () => {
     const m = new Transformer(cfg('encoder'), 'pos');
     const ids = m.positionIds(batch([[5, 6, 7]], 5));
     expect(Array.from(ids)).toEqual([2, 3, 4, 1, 1]);
+    // From the ids, as create_position_ids_from_input_ids: a pad anywhere gets padding_idx
+    // and does not advance the count, mask or no mask.
+    const mid = m.positionIds({ ids: Int32Array.of(0, 5, 1, 7), B: 1, T: 4 });
+    expect(Array.from(mid)).toEqual([2, 3, 1, 4]);
     m.dispose();
   });
 });

@@ -4,10 +4,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { installMatMulGradient } from './matmul-grad.js';
+import { registerAimcBackend } from './kernels/aimc-backend.js';
 import { installWasmKernels } from './wasm-kernels.js';
 import { installNativeMatMul, nativeAddon, nativeInfo, nativeMatMulInstalled, nativeUnavailableReason } from './kernels/index.js';
 
-export const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
+export const BACKENDS = ['tensorflow', 'aimc', 'wasm', 'cpu'] as const;
+/** Tried in this order when nothing is requested ('aimc' only on request until it is the default). */
+const AUTO_ORDER: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
 export type BackendName = (typeof BACKENDS)[number];
 
 /** Why a backend could not be used, for the one line we print when falling back. */
@@ -40,11 +43,28 @@ async function tryWasm(): Promise<boolean> {
   }
 }
 
+/** The cpu backend's storage with the native kernels: needs the addon. */
+async function tryAimc(): Promise<boolean> {
+  if (!nativeAddon()) {
+    failures.set('aimc', `needs the native kernels (${nativeUnavailableReason()})`);
+    return false;
+  }
+  registerAimcBackend();
+  return tf.setBackend('aimc');
+}
+
 async function trySet(name: BackendName): Promise<boolean> {
-  const ok = name === 'tensorflow' ? await tryTensorflow() : name === 'wasm' ? await tryWasm() : await tf.setBackend('cpu');
+  const ok =
+    name === 'tensorflow'
+      ? await tryTensorflow()
+      : name === 'wasm'
+        ? await tryWasm()
+        : name === 'aimc'
+          ? await tryAimc()
+          : await tf.setBackend('cpu');
   if (ok) await tf.ready();
   // The native SGEMM replaces the wasm matmul kernels only; other backends keep their own.
-  if (ok && name === 'wasm') {
+  if (ok && (name === 'wasm' || name === 'aimc')) {
     installWasmKernels();
     installNativeMatMul();
   }
@@ -78,7 +98,7 @@ export async function initBackend(requested?: string): Promise<BackendName> {
     active = name;
     return name;
   }
-  for (const name of BACKENDS) {
+  for (const name of AUTO_ORDER) {
     if (await trySet(name)) {
       active = name;
       return name;
@@ -96,11 +116,11 @@ export function activeBackend(): BackendName {
 /** One line for long commands to print, e.g. "backend: wasm (tensorflow unavailable: ...)". */
 export function backendBanner(): string {
   const name = activeBackend();
-  const skipped = BACKENDS.slice(0, BACKENDS.indexOf(name))
+  const skipped = AUTO_ORDER.slice(0, Math.max(AUTO_ORDER.indexOf(name), 0))
     .map((b) => `${b} unavailable: ${failures.get(b) ?? 'not requested'}`)
     .join('; ');
   let native = '';
-  if (name === 'wasm') {
+  if (name === 'wasm' || name === 'aimc') {
     const info = nativeInfo();
     native =
       nativeMatMulInstalled() && info

@@ -5,7 +5,7 @@ import { matMulT, batchMatMulGradConfig } from '../../src/tensor/matmul-grad.js'
 
 describe('backend selection', () => {
   it('rejects unknown backend names, naming the origin', () => {
-    expect(() => parseBackendName('gpu', '--backend')).toThrow(/--backend: unknown backend 'gpu' \(expected one of tensorflow, wasm, cpu\)/);
+    expect(() => parseBackendName('gpu', '--backend')).toThrow(/--backend: unknown backend 'gpu' \(expected one of tensorflow, aimc, wasm, cpu\)/);
   });
 
   it('selects wasm by default here (no tfjs-node installed) and says why tensorflow was skipped', async () => {
@@ -18,6 +18,34 @@ describe('backend selection', () => {
   it('honours an explicit request', async () => {
     expect(await initBackend('cpu')).toBe('cpu');
     expect(tf.getBackend()).toBe('cpu');
+  });
+});
+
+import { Transformer } from '../../src/model/transformer.js';
+import { defaultConfig } from '../../src/model/config.js';
+import { nativeAddon } from '../../src/tensor/kernels/index.js';
+
+describe.runIf(nativeAddon() !== null)('the aimc backend (cpu storage, native kernels; issue 14, not yet the default)', () => {
+  it("runs a transformer and its gradients to the wasm backend's results", async () => {
+    const cfg = { ...defaultConfig('encoder'), vocabSize: 30, hiddenSize: 16, numHeads: 2, intermediateSize: 32, numLayers: 2, maxPositions: 12, numLabels: 3, dropout: 0 };
+    const ids = Int32Array.from([0, 5, 6, 7, 2, 1, 0, 9, 8, 2, 1, 1]);
+    const mask = Float32Array.from(ids, (t) => (t === 1 ? 0 : 1));
+    const run = async (backend: string) => {
+      expect(await initBackend(backend)).toBe(backend);
+      const m = new Transformer(cfg, 'aimc-backend');
+      const batch = { ids, mask, B: 2, T: 6 };
+      const logits = Array.from(m.classify(batch).dataSync());
+      const vars = m.variables();
+      const { grads } = tf.variableGrads(() => tf.sum(tf.square(m.classify(batch))) as tf.Scalar, vars);
+      const g = Array.from(grads[vars[3]!.name]!.dataSync());
+      m.dispose();
+      return { logits, g };
+    };
+    const a = await run('aimc');
+    expect(backendBanner()).toMatch(/^backend: aimc, native kernels/);
+    const b = await run('wasm');
+    a.logits.forEach((v, i) => expect(Math.abs(v - b.logits[i]!)).toBeLessThan(1e-4 * (1 + Math.abs(b.logits[i]!))));
+    a.g.forEach((v, i) => expect(Math.abs(v - b.g[i]!)).toBeLessThan(1e-4 * (1 + Math.abs(b.g[i]!))));
   });
 });
 

@@ -155,9 +155,15 @@ export interface HeapBackend {
   refCount(dataId: object): number;
 }
 
-/** The active backend when it is wasm (tensors are views of its heap), else null. */
+/**
+ * The active backend when the native kernels can read and write its tensors in place: wasm
+ * (views of its heap) or aimc (the cpu backend's typed arrays), else null.
+ */
 export function heapBackend(): HeapBackend | null {
-  return tf.getBackend() === 'wasm' ? (tf.backend() as unknown as HeapBackend) : null;
+  const name = tf.getBackend();
+  if (name === 'wasm') return tf.backend() as unknown as HeapBackend;
+  if (name === 'aimc') return (tf.backend() as unknown as { heap: HeapBackend }).heap;
+  return null;
 }
 
 /** A new, uninitialized float32 tensor on the heap. Take views only after all allocations. */

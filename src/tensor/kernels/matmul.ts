@@ -95,23 +95,37 @@ function epilogue(c: Float32Array, N: number, bias: Float32Array | null, activat
   }
 }
 
+/** The in-place view of a kernel's backend: the wasm backend itself, or the aimc backend's adapter. */
+function heapOf(backend: unknown): HeapBackend {
+  const b = backend as { heap?: HeapBackend };
+  return b.heap ?? (backend as HeapBackend);
+}
+
+/** Backends whose matmuls the native SGEMM replaces (their tensors are reachable in place). */
+const NATIVE_MATMUL_BACKENDS = ['wasm', 'aimc'];
+
 /**
- * Register native BatchMatMul and _FusedMatMul for the 'wasm' backend (idempotent).
- * Returns false (and changes nothing) when the addon is unavailable.
+ * Register native BatchMatMul and _FusedMatMul for the wasm and aimc backends (idempotent,
+ * for whichever is registered). Returns false (and changes nothing) when the addon is unavailable.
  */
 export function installNativeMatMul(): boolean {
   const lib = nativeAddon();
   if (!lib) return false;
-  if (originals.size) return true;
-  override(tf.BatchMatMul, (args, original) => {
+  for (const backendName of NATIVE_MATMUL_BACKENDS) installFor(lib, backendName);
+  return true;
+}
+
+function installFor(lib: NativeAddon, backendName: string): void {
+  if (originals.has(`${backendName}/${tf.BatchMatMul}`)) return;
+  override(backendName, tf.BatchMatMul, (args, original) => {
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     const { transposeA, transposeB } = (args.attrs ?? {}) as { transposeA?: boolean; transposeB?: boolean };
-    return nativeMatMul(lib, args.backend as HeapBackend, a, b, !!transposeA, !!transposeB) ?? original(args);
+    return nativeMatMul(lib, heapOf(args.backend), a, b, !!transposeA, !!transposeB) ?? original(args);
   });
-  override(tf._FusedMatMul, (args, original) => {
+  override(backendName, tf._FusedMatMul, (args, original) => {
     const { a, b, bias, preluActivationWeights } = args.inputs;
     const attrs = (args.attrs ?? {}) as { transposeA?: boolean; transposeB?: boolean; activation?: string; leakyreluAlpha?: number };
-    const backend = args.backend as HeapBackend;
+    const backend = heapOf(args.backend);
     if (preluActivationWeights || (bias && bias.dtype !== 'float32')) return original(args);
     const act = attrs.activation ?? 'linear';
     if (!['linear', 'relu', 'relu6', 'sigmoid', 'leakyrelu', 'elu'].includes(act)) return original(args);
@@ -125,29 +139,28 @@ export function installNativeMatMul(): boolean {
     }
     return out;
   });
-  return true;
 }
 
 type Run = (args: KernelArgs) => tf.TensorInfo;
 
-/** Replace wasm's kernel `name` by `impl`, which may hand any call back to the original. */
-function override(name: string, impl: (args: KernelArgs, original: Run) => tf.TensorInfo): void {
-  const orig = tf.getKernel(name, 'wasm');
+/** Replace a backend's kernel `name` by `impl`, which may hand any call back to the original. */
+function override(backendName: string, name: string, impl: (args: KernelArgs, original: Run) => tf.TensorInfo): void {
+  const orig = tf.getKernel(name, backendName);
   if (!orig) return;
-  originals.set(name, orig);
+  originals.set(`${backendName}/${name}`, orig);
   const original = orig.kernelFunc as unknown as Run;
-  tf.unregisterKernel(name, 'wasm');
+  tf.unregisterKernel(name, backendName);
   tf.registerKernel({
     kernelName: name,
-    backendName: 'wasm',
+    backendName,
     kernelFunc: ((args: KernelArgs) => impl(args, original)) as unknown as tf.KernelFunc,
   });
 }
 
-/** Restore tfjs's own wasm kernels (tests compare both paths). */
+/** Restore tfjs's own matmul kernels (tests compare both paths). */
 export function uninstallNativeMatMul(): void {
-  for (const [name, cfg] of originals) {
-    tf.unregisterKernel(name, 'wasm');
+  for (const cfg of originals.values()) {
+    tf.unregisterKernel(cfg.kernelName, cfg.backendName);
     tf.registerKernel(cfg);
   }
   originals.clear();

@@ -1,0 +1,38 @@
+/**
+ * The `aimc` backend: tfjs's cpu backend — tensors are ordinary JS typed arrays, so there is
+ * no 32-bit heap and no 4 GB ceiling on everything a run holds — with the native engine's
+ * kernels registered for the hot operations (the matmuls; the kernels of this folder reach
+ * its tensors in place through `heap`). Every other operation runs the cpu backend's own
+ * kernel, registered here under this backend's name.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import type { HeapBackend } from './engine.js';
+
+export const AIMC_BACKEND = 'aimc';
+
+export class AimcBackend extends MathBackendCPU {
+  /** In-place access for the native kernels (same contract as the wasm heap). */
+  readonly heap: HeapBackend = {
+    makeOutput: (shape, dtype) => {
+      const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
+      return { dataId: this.write(values, shape, dtype), shape, dtype };
+    },
+    typedArrayFromHeap: (t) => {
+      const v = this.data.get(t.dataId)?.values;
+      if (!(v instanceof Float32Array)) throw new Error(`aimc backend: tensor of dtype ${t.dtype} has no float32 storage`);
+      return v;
+    },
+    refCount: (dataId) => this.refCount(dataId),
+  };
+}
+
+let registered = false;
+
+/** Register the backend and a copy of every cpu kernel under its name (idempotent). */
+export function registerAimcBackend(): void {
+  if (registered) return;
+  registered = true;
+  tf.registerBackend(AIMC_BACKEND, () => new AimcBackend(), 0);
+  for (const k of tf.getKernelsForBackend('cpu')) tf.registerKernel({ ...k, backendName: AIMC_BACKEND });
+}

@@ -10,6 +10,7 @@
 #include "expr.h"
 #include "random.h"
 #include "sgemm.h"
+#include "tensor_ops.h"
 
 namespace {
 
@@ -474,6 +475,90 @@ Napi::Value Gelu(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+
+/** An Int32Array of dimensions, each >= 0 (rank <= 8); false after throwing. */
+bool get_shape(const Napi::Env& env, const Napi::Value& v, const char* name, std::vector<int>* out, int64_t* size) {
+  int32_t* d;
+  size_t n;
+  if (!get_typed<int32_t, Napi::Int32Array>(env, v, napi_int32_array, name, &d, &n)) return false;
+  if (n > 8) {
+    Napi::RangeError::New(env, std::string(name) + ": rank above 8").ThrowAsJavaScriptException();
+    return false;
+  }
+  out->assign(d, d + n);
+  *size = 1;
+  for (int x : *out) {
+    if (x < 0) {
+      Napi::RangeError::New(env, std::string(name) + ": negative dimension").ThrowAsJavaScriptException();
+      return false;
+    }
+    *size *= x;
+  }
+  return true;
+}
+
+// transpose(in, shape, perm, out): out dimension d is input dimension perm[d].
+Napi::Value Transpose(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  F32 in, out;
+  std::vector<int> shape, perm;
+  int64_t n, pn;
+  if (info.Length() != 4 || !get_f32(env, info[0], "in", &in) || !get_shape(env, info[1], "shape", &shape, &n) ||
+      !get_shape(env, info[2], "perm", &perm, &pn) || !get_f32(env, info[3], "out", &out)) {
+    return env.Undefined();
+  }
+  std::vector<bool> seen(shape.size(), false);
+  bool ok = perm.size() == shape.size() && !shape.empty();
+  for (int p : perm) ok = ok && p >= 0 && p < static_cast<int>(shape.size()) && !seen[p] && (seen[p] = true);
+  if (!ok || in.length < static_cast<size_t>(n) || out.length < static_cast<size_t>(n)) {
+    Napi::RangeError::New(env, "transpose: perm is not a permutation of the shape's axes, or an array is too short").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  aimc::transpose(in.data, shape.data(), perm.data(), static_cast<int>(shape.size()), out.data);
+  return env.Undefined();
+}
+
+// binary(op, a, aShape, b, bShape, outShape, out): broadcasting add/sub/mul/div (op 0..3);
+// the three shapes have the same rank (padded with leading 1s by the caller).
+Napi::Value Binary(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int op;
+  F32 a, b, out;
+  std::vector<int> as, bs, os;
+  int64_t na, nb, no;
+  if (info.Length() != 7 || !get_dim(env, info[0], "op", &op) || !get_f32(env, info[1], "a", &a) || !get_shape(env, info[2], "aShape", &as, &na) ||
+      !get_f32(env, info[3], "b", &b) || !get_shape(env, info[4], "bShape", &bs, &nb) || !get_shape(env, info[5], "outShape", &os, &no) ||
+      !get_f32(env, info[6], "out", &out)) {
+    return env.Undefined();
+  }
+  bool ok = op <= 3 && as.size() == os.size() && bs.size() == os.size();
+  for (size_t d = 0; ok && d < os.size(); d++) ok = (as[d] == os[d] || as[d] == 1) && (bs[d] == os[d] || bs[d] == 1);
+  if (!ok || a.length < static_cast<size_t>(na) || b.length < static_cast<size_t>(nb) || out.length < static_cast<size_t>(no)) {
+    Napi::RangeError::New(env, "binary: shapes do not broadcast to the output shape, or an array is too short").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  aimc::binary(op, a.data, as.data(), b.data, bs.data(), os.data(), static_cast<int>(os.size()), out.data);
+  return env.Undefined();
+}
+
+// softmax(rows, cols, in, out): over the last axis.
+Napi::Value Softmax(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int rows, cols;
+  F32 in, out;
+  if (info.Length() != 4 || !get_dim(env, info[0], "rows", &rows) || !get_dim(env, info[1], "cols", &cols) || !get_f32(env, info[2], "in", &in) ||
+      !get_f32(env, info[3], "out", &out)) {
+    return env.Undefined();
+  }
+  const size_t n = static_cast<size_t>(rows) * cols;
+  if (cols == 0 || in.length < n || out.length < n) {
+    Napi::RangeError::New(env, "softmax: no columns, or an array too short for rows x cols").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  aimc::softmax(in.data, rows, cols, out.data);
+  return env.Undefined();
+}
+
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
@@ -495,6 +580,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("fillNormal", Napi::Function::New(env, Fill<true>));
   exports.Set("fillUniform", Napi::Function::New(env, Fill<false>));
   exports.Set("analogForward", Napi::Function::New(env, AnalogForward));
+  exports.Set("transpose", Napi::Function::New(env, Transpose));
+  exports.Set("binary", Napi::Function::New(env, Binary));
+  exports.Set("softmax", Napi::Function::New(env, Softmax));
   return exports;
 }
 

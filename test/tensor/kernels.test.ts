@@ -368,3 +368,72 @@ describe('the kernel list', () => {
     expect(kernelDefs().map((k) => k.name).sort()).toEqual([...tested].sort());
   });
 });
+
+describe.runIf(expectNative)('aimc backend: native transpose, broadcasting arithmetic, softmax vs the cpu kernels', () => {
+  /** Run f on the cpu backend (the reference kernels) and on aimc (the native ones). */
+  const both = async (f: () => tf.Tensor): Promise<[Float32Array, Float32Array, number[]]> => {
+    await initBackend('cpu');
+    const ref = f();
+    const r = ref.dataSync() as Float32Array;
+    const shape = ref.shape;
+    await initBackend('aimc');
+    const got = f();
+    expect(got.shape).toEqual(shape);
+    const g = got.dataSync() as Float32Array;
+    await initBackend('wasm');
+    return [g, r, shape];
+  };
+  const t = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed);
+
+  it('transpose: every permutation of rank 2–4 shapes, odd sizes', async () => {
+    const cases: [number[], number[]][] = [
+      [[7, 13], [1, 0]],
+      [[3, 5, 7], [0, 2, 1]],
+      [[3, 5, 7], [2, 0, 1]],
+      [[2, 3, 4, 5], [0, 2, 1, 3]],
+      [[2, 3, 4, 5], [3, 1, 0, 2]],
+      [[1, 9, 1, 4], [2, 3, 0, 1]],
+      [[130, 70], [1, 0]],
+    ];
+    for (const [shape, perm] of cases) {
+      const [g, r] = await both(() => tf.transpose(t(shape, 1), perm));
+      expect(Array.from(g), `${shape} ${perm}`).toEqual(Array.from(r));
+    }
+  });
+
+  it('add, sub, mul, div with same shapes, scalars, rows, columns and two-sided broadcasting', async () => {
+    const pairs: [number[], number[]][] = [
+      [[40, 33], [40, 33]],
+      [[40, 33], [33]],
+      [[40, 33], [40, 1]],
+      [[40, 33], []],
+      [[], [6, 5]],
+      [[4, 1, 5], [1, 3, 1]],
+      [[2, 3, 4, 5], [3, 1, 5]],
+      [[300, 200], [300, 200]],
+    ];
+    for (const [sa, sb] of pairs) {
+      for (const op of [tf.add, tf.sub, tf.mul, tf.div] as const) {
+        // Divisors kept away from 0 so the comparison is of arithmetic, not of infinities.
+        const [g, r] = await both(() => op(t(sa, 2), op === tf.div ? tf.add(tf.abs(t(sb, 3)), 0.5) : t(sb, 3)));
+        g.forEach((v, i) => expect(Math.abs(v - r[i]!), `${sa} ${sb} ${op.name}`).toBeLessThanOrEqual(1e-6 * Math.abs(r[i]!)));
+      }
+    }
+  });
+
+  it('softmax over the last axis (other axes and dtypes take the cpu kernel)', async () => {
+    for (const shape of [[7, 13], [3, 4, 50], [1, 1]]) {
+      const [g, r] = await both(() => tf.softmax(tf.mul(t(shape, 4), 5)));
+      g.forEach((v, i) => expect(Math.abs(v - r[i]!)).toBeLessThan(1e-6));
+    }
+  });
+
+  it('refuses malformed calls instead of reading out of bounds', () => {
+    const lib = nativeAddon()!;
+    const f = (n: number) => new Float32Array(n);
+    expect(() => lib.transpose(f(6), Int32Array.of(2, 3), Int32Array.of(0, 0), f(6))).toThrow(/not a permutation/);
+    expect(() => lib.transpose(f(5), Int32Array.of(2, 3), Int32Array.of(1, 0), f(6))).toThrow(/too short/);
+    expect(() => lib.binary(0, f(6), Int32Array.of(2, 3), f(2), Int32Array.of(1, 2), Int32Array.of(2, 3), f(6))).toThrow(/do not broadcast/);
+    expect(() => lib.softmax(3, 4, f(11), f(12))).toThrow(/too short/);
+  });
+});

@@ -7,7 +7,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import type { HeapBackend } from './engine.js';
+import { nativeAddon, type HeapBackend } from './engine.js';
+import { registerAimcOps } from './aimc-ops.js';
 
 export const AIMC_BACKEND = 'aimc';
 
@@ -35,4 +36,6 @@ export function registerAimcBackend(): void {
   registered = true;
   tf.registerBackend(AIMC_BACKEND, () => new AimcBackend(), 0);
   for (const k of tf.getKernelsForBackend('cpu')) tf.registerKernel({ ...k, backendName: AIMC_BACKEND });
+  const lib = nativeAddon();
+  if (lib) registerAimcOps(lib, AIMC_BACKEND, (b) => (b as AimcBackend).heap);
 }

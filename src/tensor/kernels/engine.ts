@@ -80,6 +80,20 @@ export interface NativeAddon {
   /** GELU: mode 0 out = x·Φ(x) (erf); mode 1 out = a·(Φ(x) + x·φ(x)); modes 2, 3 the same for the tanh approximation. */
   gelu(mode: 0 | 1 | 2 | 3, x: Float32Array, a: Float32Array, out: Float32Array): void;
   info(): NativeInfo;
+  /** out = in transposed by perm (Int32Arrays; rank <= 8). */
+  transpose(input: Float32Array, shape: Int32Array, perm: Int32Array, out: Float32Array): void;
+  /** out = a op b (0 add, 1 sub, 2 mul, 3 div) with broadcasting; shapes padded to one rank. */
+  binary(
+    op: number,
+    a: Float32Array,
+    aShape: Int32Array,
+    b: Float32Array,
+    bShape: Int32Array,
+    outShape: Int32Array,
+    out: Float32Array,
+  ): void;
+  /** Softmax over the last axis of input[rows, cols]. */
+  softmax(rows: number, cols: number, input: Float32Array, out: Float32Array): void;
   setZigguratTables(kn: Int32Array, wn: Float64Array, fn: Float64Array): void;
   fillNormal(state: Int32Array, out: Float32Array): void;
   fillUniform(state: Int32Array, out: Float32Array): void;

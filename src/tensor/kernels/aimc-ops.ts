@@ -1,0 +1,78 @@
+/**
+ * Native kernels for the aimc backend's generic operations: the cpu backend's own kernels are
+ * the reference (and run whatever these do not cover: other dtypes, other axes); the native
+ * engine does float32 transposes, broadcasting add/sub/mul/div and last-axis softmax in place
+ * on the backend's typed arrays, split over the pool (native/tensor_ops.cc).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { HeapBackend, NativeAddon } from './engine.js';
+
+interface KernelArgs {
+  inputs: Record<string, tf.TensorInfo | undefined>;
+  backend: unknown;
+  attrs?: Record<string, unknown>;
+}
+type Run = (args: KernelArgs) => tf.TensorInfo;
+
+const BINARY_OPS: Record<string, number> = { [tf.Add]: 0, [tf.Sub]: 1, [tf.Multiply]: 2, [tf.RealDiv]: 3 };
+
+/** numpy broadcasting of two shapes, each padded to the result's rank; null if they do not broadcast. */
+function broadcast(a: number[], b: number[]): { a: number[]; b: number[]; out: number[] } | null {
+  const r = Math.max(a.length, b.length);
+  const pa = [...Array(r - a.length).fill(1), ...a];
+  const pb = [...Array(r - b.length).fill(1), ...b];
+  const out: number[] = [];
+  for (let d = 0; d < r; d++) {
+    if (pa[d] !== pb[d] && pa[d] !== 1 && pb[d] !== 1) return null;
+    out.push(pa[d] === 1 ? pb[d]! : pa[d]!);
+  }
+  return { a: pa, b: pb, out };
+}
+
+/** Register the native kernels for `backendName` over its existing (cpu) kernels. */
+export function registerAimcOps(lib: NativeAddon, backendName: string, heapOf: (backend: unknown) => HeapBackend): void {
+  const over = (name: string, impl: (args: KernelArgs, h: HeapBackend) => tf.TensorInfo | null) => {
+    const orig = tf.getKernel(name, backendName);
+    if (!orig) return;
+    const original = orig.kernelFunc as unknown as Run;
+    tf.unregisterKernel(name, backendName);
+    tf.registerKernel({
+      kernelName: name,
+      backendName,
+      kernelFunc: ((args: KernelArgs) => impl(args, heapOf(args.backend)) ?? original(args)) as unknown as tf.KernelFunc,
+    });
+  };
+  over(tf.Transpose, ({ inputs, attrs }, h) => {
+    const x = inputs.x!;
+    const perm = (attrs?.perm ?? []) as number[];
+    if (x.dtype !== 'float32' || x.shape.length === 0 || x.shape.length > 8) return null;
+    const out = h.makeOutput(
+      perm.map((p) => x.shape[p]!),
+      'float32',
+    );
+    lib.transpose(h.typedArrayFromHeap(x), Int32Array.from(x.shape), Int32Array.from(perm), h.typedArrayFromHeap(out));
+    return out;
+  });
+  for (const [name, op] of Object.entries(BINARY_OPS)) {
+    over(name, ({ inputs }, h) => {
+      const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+      if (a.dtype !== 'float32' || b.dtype !== 'float32') return null;
+      const s = broadcast(a.shape, b.shape);
+      if (!s || s.out.length > 8) return null;
+      const out = h.makeOutput(s.out, 'float32');
+      const shape = (v: number[]) => Int32Array.from(v);
+      lib.binary(op, h.typedArrayFromHeap(a), shape(s.a), h.typedArrayFromHeap(b), shape(s.b), shape(s.out), h.typedArrayFromHeap(out));
+      return { ...out, shape: s.out };
+    });
+  }
+  over(tf.Softmax, ({ inputs, attrs }, h) => {
+    const x = inputs.logits!;
+    const dim = (attrs?.dim ?? -1) as number;
+    const r = x.shape.length;
+    if (x.dtype !== 'float32' || r === 0 || (dim !== -1 && dim !== r - 1)) return null;
+    const cols = x.shape[r - 1]!;
+    const out = h.makeOutput(x.shape, 'float32');
+    lib.softmax(x.shape.reduce((p, q) => p * q, 1) / Math.max(cols, 1), cols, h.typedArrayFromHeap(x), h.typedArrayFromHeap(out));
+    return out;
+  });
+}

@@ -541,6 +541,24 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// unary(op, in, alpha, out): op 0 relu, 1 step (alpha below zero).
+Napi::Value Unary(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int op;
+  F32 in, out;
+  if (info.Length() != 4 || !get_dim(env, info[0], "op", &op) || !get_f32(env, info[1], "in", &in) || !info[2].IsNumber() ||
+      !get_f32(env, info[3], "out", &out)) {
+    if (!env.IsExceptionPending()) Napi::TypeError::New(env, "unary(op, in, alpha, out)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (op > 1 || out.length < in.length) {
+    Napi::RangeError::New(env, "unary: unknown op, or out shorter than in").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  aimc::unary(op, in.data, static_cast<int64_t>(in.length), static_cast<float>(info[2].As<Napi::Number>().DoubleValue()), out.data);
+  return env.Undefined();
+}
+
 // softmax(rows, cols, in, out): over the last axis.
 Napi::Value Softmax(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -583,6 +601,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("transpose", Napi::Function::New(env, Transpose));
   exports.Set("binary", Napi::Function::New(env, Binary));
   exports.Set("softmax", Napi::Function::New(env, Softmax));
+  exports.Set("unary", Napi::Function::New(env, Unary));
   return exports;
 }
 

@@ -41,6 +41,17 @@ void transpose(const float* in, const int* shape, const int* perm, int rank, flo
     step[d] = in_stride[perm[d]];
   }
   if (n == 0) return;
+  if (rank == 2 && perm[0] == 1) {
+    // A matrix transpose in 32×32 blocks: both sides stay in cache.
+    const int64_t R = shape[0], C = shape[1];
+    split((C + 31) / 32, 1, [&](int64_t b0, int64_t b1) {
+      for (int64_t cb = b0 * 32; cb < std::min(C, b1 * 32); cb += 32)
+        for (int64_t rb = 0; rb < R; rb += 32)
+          for (int64_t c = cb; c < std::min(C, cb + 32); c++)
+            for (int64_t r = rb; r < std::min(R, rb + 32); r++) out[c * R + r] = in[r * C + c];
+    });
+    return;
+  }
   const int64_t inner = out_shape[rank - 1];
   const int64_t inner_step = step[rank - 1];
   const int64_t rows = n / inner;
@@ -143,6 +154,15 @@ void binary(int op, const float* a, const int* a_shape, const float* b, const in
       binary_typed(a, a_shape, b, b_shape, out_shape, rank, out, [](float x, float y) { return x / y; });
       break;
   }
+}
+
+void unary(int op, const float* in, int64_t n, float alpha, float* out) {
+  split(n, 1 << 15, [&](int64_t i0, int64_t i1) {
+    if (op == 0)
+      for (int64_t i = i0; i < i1; i++) out[i] = in[i] > 0 ? in[i] : (std::isnan(in[i]) ? in[i] : 0.0f);
+    else
+      for (int64_t i = i0; i < i1; i++) out[i] = std::isnan(in[i]) ? in[i] : (in[i] > 0 ? 1.0f : alpha);
+  });
 }
 
 void softmax(const float* in, int64_t rows, int64_t cols, float* out) {

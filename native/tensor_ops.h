@@ -10,6 +10,9 @@ void transpose(const float* in, const int* shape, const int* perm, int rank, flo
 /** out = a op b with numpy broadcasting (shapes already padded to `rank`); op 0 add, 1 sub, 2 mul, 3 div. */
 void binary(int op, const float* a, const int* a_shape, const float* b, const int* b_shape, const int* out_shape, int rank, float* out);
 
+/** Elementwise: op 0 relu (NaN kept), op 1 step (1 where x > 0, else alpha; NaN kept). */
+void unary(int op, const float* in, int64_t n, float alpha, float* out);
+
 /** Softmax over the last axis of in[rows, cols]. */
 void softmax(const float* in, int64_t rows, int64_t cols, float* out);
 

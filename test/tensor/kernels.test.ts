@@ -421,6 +421,14 @@ describe.runIf(expectNative)('aimc backend: native transpose, broadcasting arith
     }
   });
 
+  it('relu and step (its gradient), NaN passed through', async () => {
+    const x = () => tf.concat([t([500], 5), tf.tensor1d([0, -0, NaN, -1e-30, 1e-30])]);
+    for (const f of [(v: tf.Tensor) => tf.relu(v), (v: tf.Tensor) => tf.step(v), (v: tf.Tensor) => tf.step(v, 0.25)]) {
+      const [g, r] = await both(() => f(x()));
+      expect(Array.from(g)).toEqual(Array.from(r));
+    }
+  });
+
   it('softmax over the last axis (other axes and dtypes take the cpu kernel)', async () => {
     for (const shape of [[7, 13], [3, 4, 50], [1, 1]]) {
       const [g, r] = await both(() => tf.softmax(tf.mul(t(shape, 4), 5)));

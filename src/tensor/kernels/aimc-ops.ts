@@ -1,7 +1,7 @@
 /**
  * Native kernels for the aimc backend's generic operations: the cpu backend's own kernels are
  * the reference (and run whatever these do not cover: other dtypes, other axes); the native
- * engine does float32 transposes, broadcasting add/sub/mul/div and last-axis softmax in place
+ * engine does float32 transposes, broadcasting add/sub/mul/div, ReLU and its step, and last-axis softmax in place
  * on the backend's typed arrays, split over the pool (native/tensor_ops.cc).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -63,6 +63,18 @@ export function registerAimcOps(lib: NativeAddon, backendName: string, heapOf: (
       const shape = (v: number[]) => Int32Array.from(v);
       lib.binary(op, h.typedArrayFromHeap(a), shape(s.a), h.typedArrayFromHeap(b), shape(s.b), shape(s.out), h.typedArrayFromHeap(out));
       return { ...out, shape: s.out };
+    });
+  }
+  for (const [name, op] of [
+    [tf.Relu, 0],
+    [tf.Step, 1],
+  ] as const) {
+    over(name, ({ inputs, attrs }, h) => {
+      const x = inputs.x!;
+      if (x.dtype !== 'float32') return null;
+      const out = h.makeOutput(x.shape, 'float32');
+      lib.unary(op, h.typedArrayFromHeap(x), (attrs?.alpha ?? 0) as number, h.typedArrayFromHeap(out));
+      return out;
     });
   }
   over(tf.Softmax, ({ inputs, attrs }, h) => {

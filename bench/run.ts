@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     .option('--only <list>', 'comma-separated workloads')
     .option('--json', 'JSON lines only (no summary table)')
     .option('--no-reference', 'skip the PyTorch reference')
-    .option('--backend <name>', 'tensorflow | wasm | cpu')
+    .option('--backend <name>', 'tensorflow | aimc | wasm | cpu')
     .parse(process.argv);
   const opts = program.opts<{ only?: string; json?: boolean; reference: boolean; backend?: string }>();
   const only = opts.only ? opts.only.split(',').map((s) => s.trim()) : [];

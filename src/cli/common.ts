@@ -25,7 +25,7 @@ export function progressOptions(format: string): { format: string; hideCursor: t
 export type OptionArgs = readonly [flags: string, description: string, defaultValue?: string];
 
 /** `--backend`: every command that computes takes it. */
-export const BACKEND_OPTION: OptionArgs = ['--backend <name>', 'tensorflow | wasm | cpu'];
+export const BACKEND_OPTION: OptionArgs = ['--backend <name>', 'tensorflow | aimc | wasm | cpu'];
 /** `--seed` of the commands that train or deploy. */
 export const SEED_OPTION: OptionArgs = ['--seed <s>', 'seed', 'aimc'];
 /** `--json` of the commands whose JSON is their table as it is. */

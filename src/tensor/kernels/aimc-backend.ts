@@ -21,8 +21,17 @@ export class AimcBackend extends MathBackendCPU {
     },
     typedArrayFromHeap: (t) => {
       const v = this.data.get(t.dataId)?.values;
-      if (!(v instanceof Float32Array)) throw new Error(`aimc backend: tensor of dtype ${t.dtype} has no float32 storage`);
-      return v;
+      if (v instanceof Float32Array) return v;
+      // The cpu backend keeps some float32 tensors in another container (e.g. a plain Array or
+      // a typed array of another type from the tensor's constructor): convert once, in place.
+      if (t.dtype === 'float32' && v && typeof (v as ArrayLike<number>).length === 'number') {
+        const f = Float32Array.from(v as ArrayLike<number>);
+        this.data.get(t.dataId)!.values = f;
+        return f;
+      }
+      throw new Error(
+        `aimc backend: tensor of dtype ${t.dtype} has no float32 storage (${v === undefined ? 'no data' : Object.prototype.toString.call(v)})`,
+      );
     },
     refCount: (dataId) => this.refCount(dataId),
   };

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { trainByteLevelBpe, bytesToUnicode } from '../../src/model/bpe-train.js';
+import { trainByteLevelBpe, bytesToUnicode, withTemplate } from '../../src/model/bpe-train.js';
 import { loadTokenizer } from '../../src/model/tokenizer.js';
 import { brownTextDataset } from '../../src/data/datasets.js';
 
@@ -42,6 +42,17 @@ describe('byte-level BPE training', () => {
     const ids = tok.encode('one', 'two');
     expect(ids.filter((i) => i === 2)).toHaveLength(3);
     expect(ids[0]).toBe(0);
+  });
+
+  it('withTemplate swaps the post-processor and keeps the vocabulary (a warm start across architectures)', () => {
+    const plain = withTemplate(json, 'none');
+    const d2 = mkdtempSync(join(tmpdir(), 'aimc-bpe-'));
+    writeFileSync(join(d2, 'tokenizer.json'), JSON.stringify(plain));
+    const t2 = loadTokenizer(d2)!;
+    const ids = t2.encode('The jury said it was fine.');
+    // The same ids, without RoBERTa's <s> … </s> around them.
+    expect(ids).toEqual(tok.encode('The jury said it was fine.').slice(1, -1));
+    expect(JSON.stringify(withTemplate(plain, 'roberta'))).toBe(JSON.stringify(json));
   });
 
   it('is deterministic', () => {

@@ -4,6 +4,7 @@
  * schema cannot say — plugins and their configs, devices, durations, model, task — so a bad
  * spec is refused before any work starts.
  */
+import { engineMemoryLimit } from '../tensor/backend.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
@@ -99,7 +100,6 @@ export interface ResolvedSpec {
 const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /** The wasm engine's heap (its 32-bit address space). */
-const HEAP_BYTES = 4 * 2 ** 30;
 
 /** Label of adapter entry i. */
 export function labelOf(a: ExperimentSpec['adapters'][number]): string {
@@ -197,18 +197,19 @@ export async function loadSpec(file: string): Promise<ResolvedSpec> {
       }
     }
     // Memory a training job needs: weights, gradients and AdamW's two moments (4 floats per
-    // parameter), plus activations (~24 floats per token, layer and width), on a float32
-    // engine whose heap holds 4 GB.
+    // parameter), plus activations (~24 floats per token, layer and width), against what the
+    // active backend can hold (wasm: a 4 GB heap).
     const c = m.config;
     const batch = Math.max(spec.training?.batch ?? 16, ...spec.adapters.map((a) => a.training?.batch ?? 0));
     const seq = Math.min(P, Math.max(spec.training?.seq ?? 128, ...spec.adapters.map((a) => a.training?.seq ?? 0)));
     const activations = 24 * batch * seq * c.hiddenSize * c.numLayers + 4 * batch * seq * c.intermediateSize * c.numLayers;
     const bytes = 4 * (4 * m.parameterCount() + activations);
-    if (bytes > HEAP_BYTES) {
+    const limit = engineMemoryLimit();
+    if (bytes > limit.bytes) {
       const size = `${(m.parameterCount() / 1e6).toFixed(1)} M-parameter model`;
       problems.push(
         `/training: batch ${batch} × ${seq} tokens on this ${size} needs about ${(bytes / 2 ** 30).toFixed(1)} GB, ` +
-          `more than the engine's ${HEAP_BYTES / 2 ** 30} GB; lower training.batch or training.seq`,
+          `more than ${limit.what}; lower training.batch or training.seq`,
       );
     }
     m.dispose();

@@ -96,7 +96,7 @@ export function validateConfig(c: ModelConfig, file = 'config'): ModelConfig {
     const D = c.hiddenSize;
     const params = (c.vocabSize + c.maxPositions + c.numLabels) * D + c.numLayers * (4 * D * D + 2 * D * c.intermediateSize);
     if (params > MAX_PARAMETERS) {
-      const most = `${MAX_PARAMETERS.toExponential(0)} (a float32 engine with a 4 GB heap)`;
+      const most = `${MAX_PARAMETERS.toExponential(0)} (4 GB of float32 weights)`;
       problems.push(`the sizes describe ${params.toExponential(2)} parameters; aimc holds at most ${most}`);
     }
   }

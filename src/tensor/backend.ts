@@ -2,6 +2,7 @@
  * Backend selection: `tensorflow` (tfjs-node-gpu or tfjs-node, when installed and loadable)
  * > `wasm` (the embedded default) > `cpu`. `--backend` or AIMC_BACKEND override the order.
  */
+import { totalmem } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { installMatMulGradient } from './matmul-grad.js';
 import { registerAimcBackend } from './kernels/aimc-backend.js';
@@ -128,4 +129,15 @@ export function backendBanner(): string {
         : `, native kernels off: ${nativeUnavailableReason()}`;
   }
   return `backend: ${name}${native}${skipped ? ` (${skipped})` : ''}`;
+}
+
+/**
+ * Bytes the active backend can hold in all (for refusing work that cannot fit before it
+ * starts): wasm's 32-bit heap is 4 GiB; the other backends keep tensors in process memory,
+ * bounded by the machine's.
+ */
+export function engineMemoryLimit(): { bytes: number; what: string } {
+  const name = active ?? 'wasm';
+  if (name === 'wasm') return { bytes: 4 * 2 ** 30, what: "the wasm engine's 4 GB heap (--backend aimc has no such ceiling)" };
+  return { bytes: totalmem(), what: `this machine's ${(totalmem() / 2 ** 30).toFixed(0)} GB of memory` };
 }

@@ -96,6 +96,9 @@ export function readSafeTensors(buf: Uint8Array, file: string): SafeTensorsFile 
   return { tensors, metadata };
 }
 
+/** True on little-endian hosts (every platform Node supports today). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** Decode a tensor to float32 (F32, F16, BF16, F64 and integer types), copying. */
 export function toFloat32(t: SafeTensor, name: string, file: string): Float32Array {
   const n = t.shape.reduce((a, b) => a * b, 1);
@@ -103,18 +106,20 @@ export function toFloat32(t: SafeTensor, name: string, file: string): Float32Arr
   const out = new Float32Array(n);
   switch (t.dtype) {
     case 'F32':
-      for (let i = 0; i < n; i++) out[i] = dv.getFloat32(4 * i, true);
+      // The file is little-endian, as this host: one copy of the bytes (a per-element
+      // DataView read was an eighth of loading a 125 M-parameter checkpoint).
+      if (LITTLE_ENDIAN) new Uint8Array(out.buffer).set(t.bytes.subarray(0, 4 * n));
+      else for (let i = 0; i < n; i++) out[i] = dv.getFloat32(4 * i, true);
       break;
     case 'F64':
       for (let i = 0; i < n; i++) out[i] = dv.getFloat64(8 * i, true);
       break;
-    case 'BF16':
-      for (let i = 0; i < n; i++) {
-        const u = new Uint32Array(1);
-        u[0] = dv.getUint16(2 * i, true) << 16;
-        out[i] = new Float32Array(u.buffer)[0]!;
-      }
+    case 'BF16': {
+      // bfloat16 is the upper half of a float32: write the bits through an integer view.
+      const bits = new Uint32Array(out.buffer);
+      for (let i = 0; i < n; i++) bits[i] = dv.getUint16(2 * i, true) << 16;
       break;
+    }
     case 'F16':
       for (let i = 0; i < n; i++) out[i] = halfToFloat(dv.getUint16(2 * i, true));
       break;

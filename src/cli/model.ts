@@ -1,7 +1,8 @@
 /** `aimc model info | map | run`. */
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs';
-import { loadModel } from '../model/load.js';
+import { describeModel, loadModel } from '../model/load.js';
+import { loadTokenizer } from '../model/tokenizer.js';
 import { defaultAnalogSites } from '../model/sites.js';
 import { DeviceModel } from '../device/model.js';
 import { loadProfile } from '../device/profile.js';
@@ -40,27 +41,27 @@ export function registerModelCommands(program: Command): void {
     .option(...JSON_OPTION)
     .option(...BACKEND_OPTION)
     .action(async (name: string, opts: { json?: boolean; backend?: string }) => {
-      await startBackend(opts.backend, !opts.json);
-      const { model: m, dir, format, tokenizer } = loadModel(name);
+      // From config.json and the weights' header: nothing is allocated, so any size is instant.
+      const { dir, format, config: c, layout } = describeModel(name);
+      const tokenizer = loadTokenizer(dir);
       const byRole = new Map<string, number>();
-      for (const s of m.sites) byRole.set(s.role, (byRole.get(s.role) ?? 0) + s.parameterCount());
-      const inSites = m.sites.reduce((a, s) => a + s.parameterCount(), 0);
-      byRole.set('embeddings+norms', m.parameterCount() - inSites);
+      for (const s of layout.sites) byRole.set(s.role, (byRole.get(s.role) ?? 0) + s.parameters);
+      const inSites = layout.sites.reduce((a, s) => a + s.parameters, 0);
+      byRole.set('embeddings+norms', layout.parameters - inSites);
       const info = {
         dir,
         format,
-        config: m.config,
-        parameters: m.parameterCount(),
+        config: c,
+        parameters: layout.parameters,
         parametersByRole: Object.fromEntries(byRole),
         tokenizer: tokenizer ? { vocabSize: tokenizer.vocabSize } : null,
-        sites: m.sites.map((s) => ({ name: s.name, role: s.role, in: s.inFeatures, out: s.outFeatures, parameters: s.parameterCount() })),
+        sites: layout.sites.map((s) => ({ name: s.name, role: s.role, in: s.inFeatures, out: s.outFeatures, parameters: s.parameters })),
       };
       if (opts.json) {
         console.log(JSON.stringify(info, null, 2));
       } else {
-        const c = m.config;
         const shape = `${c.numLayers} layers, d=${c.hiddenSize}, ${c.numHeads} heads, FFN ${c.intermediateSize}, vocab ${c.vocabSize}`;
-        console.log(`${dir} (${format}): ${c.arch}, ${shape}, ${m.parameterCount()} parameters`);
+        console.log(`${dir} (${format}): ${c.arch}, ${shape}, ${layout.parameters} parameters`);
         const t1 = table(['role', 'parameters']);
         for (const [r, n] of byRole) t1.push([r, n]);
         console.log(t1.toString());
@@ -68,7 +69,6 @@ export function registerModelCommands(program: Command): void {
         for (const s of info.sites) t2.push([s.name, s.role, s.in, s.out, s.parameters]);
         console.log(t2.toString());
       }
-      m.dispose();
     });
 
   model

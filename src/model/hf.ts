@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readJsonFile } from '../input/json.js';
 import { join } from 'node:path';
 import { isPreLn, validateConfig, type ModelConfig } from './config.js';
-import { readSafeTensors, toFloat32, writeSafeTensors } from './safetensors.js';
+import { readSafeTensors, readSafeTensorsHeader, toFloat32, writeSafeTensors } from './safetensors.js';
 import { modelFromTensors } from './checkpoint.js';
 import type { Transformer } from './transformer.js';
 
@@ -178,6 +178,15 @@ export function isHuggingFaceDir(dir: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** A Hugging Face directory's config as aimc reads it, from config.json and the weights' header (no weights read). */
+export function hfConfigOf(dir: string): ModelConfig {
+  const cfgFile = join(dir, 'config.json');
+  const stFile = join(dir, 'model.safetensors');
+  if (!existsSync(stFile)) throw new Error(`${dir}: no model.safetensors`);
+  const names = [...readSafeTensorsHeader(stFile).keys()].map((n) => n.replace(/^(roberta|transformer)\./, ''));
+  return configFromHf(readHfJson(cfgFile).value as HfConfig, names.includes('classifier.out_proj.weight'), cfgFile);
 }
 
 /** Load a Hugging Face `roberta` or `gpt2` directory as an aimc Transformer. */

@@ -3,7 +3,11 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../input/package-root.js';
 import { loadCheckpoint } from './checkpoint.js';
-import { isHuggingFaceDir, loadHuggingFace } from './hf.js';
+import { hfConfigOf, isHuggingFaceDir, loadHuggingFace } from './hf.js';
+import { modelLayout, type ModelLayout } from './layout.js';
+import { validateConfig, type ModelConfig } from './config.js';
+import { readSafeTensorsHeader } from './safetensors.js';
+import { readJsonFile } from '../input/json.js';
 import { loadTokenizer, type TextTokenizer } from './tokenizer.js';
 import { Transformer } from './transformer.js';
 
@@ -32,11 +36,8 @@ export interface LoadedModel {
   freshHead?: boolean;
 }
 
-/**
- * Load MODEL: a shipped name or a directory path. With `numLabels` (aimc checkpoints), the
- * model gets a task head of that size, new ones drawn from `seed`'s stream.
- */
-export function loadModel(nameOrDir: string, opts: { numLabels?: number; seed?: string } = {}): LoadedModel {
+/** The directory of MODEL: a shipped model's name or a path; throws when there is none. */
+function modelDir(nameOrDir: string): string {
   const shipped = join(modelsDir(), nameOrDir);
   const dir = !nameOrDir.includes('/') && existsSync(join(shipped, 'config.json')) ? shipped : nameOrDir;
   if (!existsSync(dir)) {
@@ -44,6 +45,42 @@ export function loadModel(nameOrDir: string, opts: { numLabels?: number; seed?: 
     throw new Error(`unknown model '${nameOrDir}' (shipped: ${names.length ? names.join(', ') : 'none'}; or give a checkpoint directory)`);
   }
   if (!existsSync(join(dir, 'config.json'))) throw new Error(`${dir}: no config.json (not a model directory)`);
+  return dir;
+}
+
+/** MODEL's config and layout from config.json and the weights' header alone (nothing allocated): for `model info`. */
+export function describeModel(nameOrDir: string): {
+  dir: string;
+  format: 'aimc' | 'huggingface';
+  config: ModelConfig;
+  layout: ModelLayout;
+} {
+  const dir = modelDir(nameOrDir);
+  if (isHuggingFaceDir(dir)) {
+    const config = hfConfigOf(dir);
+    return { dir, format: 'huggingface', config, layout: modelLayout(config) };
+  }
+  const cfgFile = join(dir, 'config.json');
+  const stFile = join(dir, 'model.safetensors');
+  if (!existsSync(stFile)) throw new Error(`${dir}: not an aimc checkpoint (missing model.safetensors)`);
+  const config = readJsonFile(cfgFile, { what: 'model config' }).value as ModelConfig;
+  validateConfig(config, cfgFile);
+  const shapes = readSafeTensorsHeader(stFile);
+  const emb = shapes.get('embed.tokens');
+  if (emb && (emb[0] !== config.vocabSize || emb[1] !== config.hiddenSize)) {
+    throw new Error(
+      `${cfgFile}: vocabSize ${config.vocabSize} × hiddenSize ${config.hiddenSize} does not match ${stFile}'s embed.tokens [${emb.join(', ')}]`,
+    );
+  }
+  return { dir, format: 'aimc', config, layout: modelLayout(config, shapes.has('mlm.dense.weight')) };
+}
+
+/**
+ * Load MODEL: a shipped name or a directory path. With `numLabels` (aimc checkpoints), the
+ * model gets a task head of that size, new ones drawn from `seed`'s stream.
+ */
+export function loadModel(nameOrDir: string, opts: { numLabels?: number; seed?: string } = {}): LoadedModel {
+  const dir = modelDir(nameOrDir);
   const hf = isHuggingFaceDir(dir);
   let model = hf ? loadHuggingFace(dir) : loadCheckpoint(dir, opts);
   if (hf && opts.numLabels !== undefined && model.config.numLabels !== opts.numLabels) {

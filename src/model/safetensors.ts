@@ -4,6 +4,7 @@
  * "__metadata__": {string: string}}, then the raw little-endian tensor bytes. The reader
  * trusts nothing: every field is checked and a problem is reported with the file name.
  */
+import { closeSync, openSync, readSync } from 'node:fs';
 
 export type SafeDType = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
@@ -187,4 +188,43 @@ export function writeSafeTensors(
     pos += t.data.length * 4;
   }
   return out;
+}
+
+/**
+ * The tensor names and shapes a safetensors file declares, from its header alone (8 bytes
+ * and the JSON that follows; no weights read) — for describing a checkpoint. Loading
+ * validates the whole file.
+ */
+export function readSafeTensorsHeader(file: string): Map<string, number[]> {
+  const fd = openSync(file, 'r');
+  try {
+    const len = Buffer.alloc(8);
+    if (readSync(fd, len, 0, 8, 0) < 8)
+      throw new SafeTensorsError(file, 'truncated: a safetensors file starts with an 8-byte header length');
+    const n = len.readBigUInt64LE(0);
+    if (n > BigInt(MAX_HEADER_BYTES))
+      throw new SafeTensorsError(file, `header length ${n} bytes exceeds the ${MAX_HEADER_BYTES}-byte limit`);
+    const buf = Buffer.alloc(Number(n));
+    if (readSync(fd, buf, 0, buf.length, 8) < buf.length) throw new SafeTensorsError(file, `truncated: header says ${n} bytes`);
+    let header: unknown;
+    try {
+      header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(buf));
+    } catch (e) {
+      throw new SafeTensorsError(file, `header is not valid UTF-8 JSON (${(e as Error).message})`);
+    }
+    if (header === null || typeof header !== 'object' || Array.isArray(header))
+      throw new SafeTensorsError(file, 'header must be a JSON object');
+    const out = new Map<string, number[]>();
+    for (const [name, e] of Object.entries(header as Record<string, { shape?: unknown }>)) {
+      if (name === '__metadata__') continue;
+      const shape = e?.shape;
+      if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || (d as number) < 0)) {
+        throw new SafeTensorsError(file, `tensor '${name}': shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+      }
+      out.set(name, shape as number[]);
+    }
+    return out;
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -1,13 +1,20 @@
 /** `aimc model info | map | run`. */
+import { copyFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs';
-import { describeModel, loadModel } from '../model/load.js';
+import { describeModel, loadModel, modelsDir } from '../model/load.js';
+import { MODEL_PRESETS } from '../model/presets.js';
+import { Transformer } from '../model/transformer.js';
+import { saveHuggingFace } from '../model/hf.js';
+import { nativeAddon } from '../tensor/kernels/index.js';
+import { checkOutputDir } from '../input/paths.js';
 import { loadTokenizer } from '../model/tokenizer.js';
 import { defaultAnalogSites } from '../model/sites.js';
 import { DeviceModel } from '../device/model.js';
 import { loadProfile } from '../device/profile.js';
 import { tileGrid } from '../crossbar/tiling.js';
-import { BACKEND_OPTION, JSON_OPTION, startBackend, table } from './common.js';
+import { BACKEND_OPTION, JSON_OPTION, SEED_OPTION, startBackend, table } from './common.js';
 import { loadDataset } from '../data/datasets.js';
 import { evalSequences, evaluateLm } from '../task/lm-eval.js';
 import { parseInteger, parseList, parsePositiveInt } from '../input/values.js';
@@ -69,6 +76,33 @@ export function registerModelCommands(program: Command): void {
         for (const s of info.sites) t2.push([s.name, s.role, s.in, s.out, s.parameters]);
         console.log(t2.toString());
       }
+    });
+
+  model
+    .command('init')
+    .description("write a preset's sizes (roberta-base, roberta-large, gpt2, gpt2-medium) with random weights in Hugging Face layout")
+    .argument('<preset>', Object.keys(MODEL_PRESETS).join(' | '))
+    .requiredOption('--out <dir>', 'output directory (config.json, model.safetensors, tokenizer.json)')
+    .option(
+      '--tokenizer <dir>',
+      "copy this directory's tokenizer.json (default: aimc-enc-tiny's, a byte-level BPE whose ids fit any preset)",
+    )
+    .option(...SEED_OPTION)
+    .option(...BACKEND_OPTION)
+    .action(async (preset: string, o: { out: string; tokenizer?: string; seed: string; backend?: string }) => {
+      const config = MODEL_PRESETS[preset];
+      if (!config) throw new Error(`unknown preset '${preset}' (known: ${Object.keys(MODEL_PRESETS).join(', ')})`);
+      checkOutputDir(o.out, '--out');
+      const tokDir = o.tokenizer ?? join(modelsDir(), 'aimc-enc-tiny');
+      const tokFile = join(tokDir, 'tokenizer.json');
+      if (!existsSync(tokFile)) throw new Error(`--tokenizer: ${tokFile} does not exist`);
+      // The 355 M-parameter presets do not fit wasm's 4 GB heap beside their temporaries.
+      await startBackend(o.backend ?? (nativeAddon() ? 'aimc' : undefined), true);
+      const m = new Transformer(config, o.seed);
+      await saveHuggingFace(m, o.out);
+      copyFileSync(tokFile, join(o.out, 'tokenizer.json'));
+      console.log(`${o.out}: ${preset} (${(m.parameterCount() / 1e6).toFixed(1)} M parameters, random weights, seed '${o.seed}')`);
+      m.dispose();
     });
 
   model

@@ -4,6 +4,7 @@ import { Transformer } from '../../src/model/transformer.js';
 import { defaultConfig, type ModelConfig } from '../../src/model/config.js';
 import { modelLayout } from '../../src/model/layout.js';
 import { describeModel, loadModel, shippedModels } from '../../src/model/load.js';
+import { MODEL_PRESETS } from '../../src/model/presets.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -50,5 +51,15 @@ describe('model layout from the config alone', () => {
       expect(d.layout.sites.map((s) => s.name)).toEqual(model.sites.map((s) => s.name));
       model.dispose();
     }
+  });
+
+  it("the presets have Hugging Face's published sizes", () => {
+    // transformers' parameter counts: RobertaModel (with its pooler) and GPT2Model. aimc's
+    // encoders carry a 2-class head instead of the pooler: − D² − D (pooler) + D² + D + 2D + 2.
+    const head = (D: number) => -(D * D + D) + (D * D + D + 2 * D + 2);
+    expect(modelLayout(MODEL_PRESETS['roberta-base']!).parameters).toBe(124_645_632 + head(768));
+    expect(modelLayout(MODEL_PRESETS['roberta-large']!).parameters).toBe(355_359_744 + head(1024));
+    expect(modelLayout(MODEL_PRESETS.gpt2!).parameters).toBe(124_439_808);
+    expect(modelLayout(MODEL_PRESETS['gpt2-medium']!).parameters).toBe(354_823_168);
   });
 });

@@ -66,6 +66,12 @@ describe('aimc model', () => {
     expect((JSON.parse(r.out) as { logits: number[] }).logits).toHaveLength(20);
   });
 
+  it('init refuses an unknown preset, naming the known ones', async () => {
+    const r = await cli('model', 'init', 'bert-huge', '--out', join(tmpdir(), 'aimc-init-none'));
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/unknown preset 'bert-huge' \(known: roberta-base, roberta-large, gpt2, gpt2-medium\)/);
+  });
+
   it('info counts parameters per role and lists the sites', async () => {
     const r = await cli('model', 'info', encDir, '--json');
     const info = JSON.parse(r.out) as { parameters: number; parametersByRole: Record<string, number>; sites: { name: string }[] };

@@ -1,11 +1,42 @@
 /** Shared CLI plumbing. */
 import Table from 'cli-table3';
 import { backendBanner, initBackend } from '../tensor/backend.js';
+import { describeModel } from '../model/load.js';
+import { nativeAddon } from '../tensor/kernels/index.js';
 
 /** Initialize the backend; long commands announce it on stderr so stdout stays parseable. */
-export async function startBackend(requested: string | undefined, announce: boolean): Promise<void> {
+export async function startBackend(requested: string | undefined, announce: boolean, why?: string): Promise<void> {
   await initBackend(requested);
-  if (announce) console.error(backendBanner());
+  if (announce) console.error(backendBanner() + (why ? ` — ${why}` : ''));
+}
+
+/** wasm keeps every tensor in one 32-bit heap. */
+const WASM_HEAP_BYTES = 4 * 2 ** 30;
+
+/**
+ * Start the backend for work on MODEL (batch × seq tokens a step). Unless a backend is
+ * requested (flag or AIMC_BACKEND), a model whose estimated needs exceed wasm's 4 GB heap
+ * runs on the aimc backend when the native kernels are there, and the banner says why.
+ * Estimate: weights and activations (~28 floats per token, layer and width, as the spec
+ * check counts them), ×3 for the temporaries of a step — calibrated on RoBERTa-base, whose
+ * fine-tuning at 8 × 128 tokens aborts on wasm (estimate ×3 = 6 GB) and at 2 × 32 runs (1.8 GB).
+ */
+export async function startBackendFor(requested: string | undefined, announce: boolean, model: string, batch: number, seq: number): Promise<void> {
+  if (requested !== undefined || process.env.AIMC_BACKEND) return startBackend(requested, announce);
+  const c = backendChoice(model, batch, seq);
+  return startBackend(c.backend, announce, c.why);
+}
+
+/** The automatic backend for MODEL at batch × seq tokens (see startBackendFor): aimc or the default order. */
+export function backendChoice(model: string, batch: number, seq: number): { backend: 'aimc' | undefined; why?: string } {
+  const { config: c, layout } = describeModel(model);
+  const T = Math.min(seq, c.maxPositions);
+  const activations = 24 * batch * T * c.hiddenSize * c.numLayers + 4 * batch * T * c.intermediateSize * c.numLayers;
+  const bytes = 3 * 4 * (layout.parameters + activations);
+  if (bytes <= WASM_HEAP_BYTES) return { backend: undefined };
+  const need = `${(layout.parameters / 1e6).toFixed(1)} M parameters at ${batch} × ${T} tokens need ~${(bytes / 2 ** 30).toFixed(1)} GB`;
+  if (!nativeAddon()) return { backend: undefined, why: `${need}, more than wasm's 4 GB heap; without the native kernels there is no aimc backend` };
+  return { backend: 'aimc', why: `chosen because ${need}, more than wasm's 4 GB heap` };
 }
 
 /** A compact table (no row separators, no colours) for terminal output. */

@@ -6,7 +6,7 @@ import { Deployment, type DeploySpec } from '../deploy/deployment.js';
 import { runTrials } from '../deploy/trials.js';
 import { summarizeByTime } from '../deploy/summary.js';
 import { formatDuration, MAX_NOISE_SCALE, MAX_TIMES, MAX_TRIALS, parseDurations, parseNumber, parsePositiveInt } from '../input/values.js';
-import { BACKEND_OPTION, MODEL_OPTION, SEED_OPTION, startBackend, table } from './common.js';
+import { BACKEND_OPTION, MODEL_OPTION, SEED_OPTION, startBackendFor, table } from './common.js';
 import { checkOutputFile } from '../input/paths.js';
 
 /** Register `aimc deploy`. */
@@ -51,7 +51,8 @@ export function registerDeployCommand(program: Command): void {
       };
       // More threads than trials would idle: capped at the work available.
       const workers = o.workers ? Math.min(parsePositiveInt(s('workers'), '--workers', 1024), trials) : undefined;
-      await startBackend(s('backend'), true);
+      // Deployments evaluate in batches of 32 (Deployment's default).
+      await startBackendFor(o.backend as string | undefined, true, spec.model, 32, spec.seqLen ?? 128);
       // Loading checks model, adapter, task and device before any trial runs.
       const dep = await Deployment.load(spec);
       const main = dep.main.name;

@@ -9,7 +9,7 @@ import { validatePluginConfig } from '../peft/host.js';
 import { runFinetune, type FinetuneSummary } from '../train/finetune.js';
 import { parseConfigArg } from './adapter.js';
 import { parseDuration, parseNonNegative, parseNonNegativeInt, parsePositiveInt } from '../input/values.js';
-import { BACKEND_OPTION, MODEL_OPTION, progressOptions, SEED_OPTION, startBackend } from './common.js';
+import { BACKEND_OPTION, MODEL_OPTION, progressOptions, SEED_OPTION, startBackendFor } from './common.js';
 import { checkOutputDir } from '../input/paths.js';
 import { describeTraining, resolveTraining, TRAINING_DEFAULTS, WARMUP_FRACTION, type TrainingSettings } from '../train/settings.js';
 import { trainOptionsOf } from '../train/finetune.js';
@@ -76,7 +76,7 @@ export function registerFinetuneCommand(program: Command): void {
       const opts = { ...trainOptionsOf(t), beams: parsePositiveInt(s('beams'), '--beams'), seed: s('seed') };
       const data = loadDataset(s('task'));
       checkTrainable(data);
-      await startBackend(s('backend'), true);
+      await startBackendFor(o.backend as string | undefined, true, s('model'), t.batch, t.seq);
       const bar = new cliProgress.SingleBar(
         progressOptions('finetune {bar} {value}/{total} | loss {loss} | {metric} | {tps} tok/s | ETA {eta_formatted}'),
         cliProgress.Presets.shades_classic,

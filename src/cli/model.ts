@@ -14,7 +14,7 @@ import { defaultAnalogSites } from '../model/sites.js';
 import { DeviceModel } from '../device/model.js';
 import { loadProfile } from '../device/profile.js';
 import { tileGrid } from '../crossbar/tiling.js';
-import { BACKEND_OPTION, JSON_OPTION, SEED_OPTION, startBackend, table } from './common.js';
+import { BACKEND_OPTION, JSON_OPTION, SEED_OPTION, startBackend, startBackendFor, table } from './common.js';
 import { loadDataset } from '../data/datasets.js';
 import { evalSequences, evaluateLm } from '../task/lm-eval.js';
 import { parseInteger, parseList, parsePositiveInt } from '../input/values.js';
@@ -209,7 +209,7 @@ export function registerModelCommands(program: Command): void {
       const data = loadDataset(opts.dataset);
       const texts = data[opts.split as 'train' | 'dev' | 'test'].map((e) => (e.textPair ? `${e.text} ${e.textPair}` : e.text));
       if (!texts.length) throw new Error(`${opts.dataset}: the ${opts.split} split is empty`);
-      await startBackend(opts.backend, !opts.json);
+      await startBackendFor(opts.backend, !opts.json, name, batchSize, opts.seq === undefined ? 128 : parsePositiveInt(opts.seq, '--seq'));
       const { model: m, tokenizer, dir } = loadModel(name);
       try {
         if (!tokenizer) throw new Error(`${dir}: no tokenizer.json`);

@@ -94,3 +94,35 @@ describe('aimc model', () => {
     expect((await cli('model', 'run', encDir, '--ids', '4,x')).err).toMatch(/--ids: 'x' is not an integer in \[0, 19\]/);
   });
 });
+
+import { backendChoice } from '../../src/cli/common.js';
+import { MODEL_PRESETS } from '../../src/model/presets.js';
+import { nativeAddon } from '../../src/tensor/kernels/index.js';
+
+describe('automatic backend for a model', () => {
+  /** A Hugging Face directory of a preset's sizes: config.json and a header-only safetensors (no weights needed to decide). */
+  const fakeHf = (preset: string): string => {
+    const c = MODEL_PRESETS[preset]!;
+    const dir = mkdtempSync(join(tmpdir(), 'aimc-choice-'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ model_type: 'roberta', vocab_size: c.vocabSize, hidden_size: c.hiddenSize, num_hidden_layers: c.numLayers, num_attention_heads: c.numHeads, intermediate_size: c.intermediateSize, max_position_embeddings: c.maxPositions + 2, pad_token_id: 1, layer_norm_eps: 1e-5, hidden_act: 'gelu' }));
+    const header = Buffer.from(JSON.stringify({ 'roberta.embeddings.word_embeddings.weight': { dtype: 'F32', shape: [c.vocabSize, c.hiddenSize], data_offsets: [0, 4] } }));
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(header.length));
+    writeFileSync(join(dir, 'model.safetensors'), Buffer.concat([len, header]));
+    return dir;
+  };
+
+  it('small models keep the default order; RoBERTa-base at 8 × 128 goes to aimc (wasm aborts there), at 2 × 32 stays', () => {
+    expect(backendChoice(encDir, 16, 128)).toEqual({ backend: undefined });
+    const base = fakeHf('roberta-base');
+    const big = backendChoice(base, 8, 128);
+    if (nativeAddon()) {
+      expect(big.backend).toBe('aimc');
+      expect(big.why).toMatch(/^chosen because 124\.1 M parameters at 8 × 128 tokens need ~\d+\.\d GB, more than wasm's 4 GB heap$/);
+    } else {
+      expect(big.backend).toBeUndefined();
+      expect(big.why).toMatch(/without the native kernels/);
+    }
+    expect(backendChoice(base, 2, 32)).toEqual({ backend: undefined });
+  });
+});

@@ -21,7 +21,13 @@ const WASM_HEAP_BYTES = 4 * 2 ** 30;
  * check counts them), ×3 for the temporaries of a step — calibrated on RoBERTa-base, whose
  * fine-tuning at 8 × 128 tokens aborts on wasm (estimate ×3 = 6 GB) and at 2 × 32 runs (1.8 GB).
  */
-export async function startBackendFor(requested: string | undefined, announce: boolean, model: string, batch: number, seq: number): Promise<void> {
+export async function startBackendFor(
+  requested: string | undefined,
+  announce: boolean,
+  model: string,
+  batch: number,
+  seq: number,
+): Promise<void> {
   if (requested !== undefined || process.env.AIMC_BACKEND) return startBackend(requested, announce);
   const c = backendChoice(model, batch, seq);
   return startBackend(c.backend, announce, c.why);
@@ -35,7 +41,8 @@ export function backendChoice(model: string, batch: number, seq: number): { back
   const bytes = 3 * 4 * (layout.parameters + activations);
   if (bytes <= WASM_HEAP_BYTES) return { backend: undefined };
   const need = `${(layout.parameters / 1e6).toFixed(1)} M parameters at ${batch} × ${T} tokens need ~${(bytes / 2 ** 30).toFixed(1)} GB`;
-  if (!nativeAddon()) return { backend: undefined, why: `${need}, more than wasm's 4 GB heap; without the native kernels there is no aimc backend` };
+  if (!nativeAddon())
+    return { backend: undefined, why: `${need}, more than wasm's 4 GB heap; without the native kernels there is no aimc backend` };
   return { backend: 'aimc', why: `chosen because ${need}, more than wasm's 4 GB heap` };
 }
 

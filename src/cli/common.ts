@@ -1,6 +1,7 @@
 /** Shared CLI plumbing. */
 import Table from 'cli-table3';
-import { backendBanner, initBackend } from '../tensor/backend.js';
+import { backendBanner, initBackend, WASM_HEAP_BYTES } from '../tensor/backend.js';
+import { activationFloats } from '../model/layout.js';
 import { describeModel } from '../model/load.js';
 import { nativeAddon } from '../tensor/kernels/index.js';
 
@@ -9,9 +10,6 @@ export async function startBackend(requested: string | undefined, announce: bool
   await initBackend(requested);
   if (announce) console.error(backendBanner() + (why ? ` — ${why}` : ''));
 }
-
-/** wasm keeps every tensor in one 32-bit heap. */
-const WASM_HEAP_BYTES = 4 * 2 ** 30;
 
 /**
  * Start the backend for work on MODEL (batch × seq tokens a step). Unless a backend is
@@ -37,8 +35,7 @@ export async function startBackendFor(
 export function backendChoice(model: string, batch: number, seq: number): { backend: 'aimc' | undefined; why?: string } {
   const { config: c, layout } = describeModel(model);
   const T = Math.min(seq, c.maxPositions);
-  const activations = 24 * batch * T * c.hiddenSize * c.numLayers + 4 * batch * T * c.intermediateSize * c.numLayers;
-  const bytes = 3 * 4 * (layout.parameters + activations);
+  const bytes = 3 * 4 * (layout.parameters + activationFloats(c, batch, T));
   if (bytes <= WASM_HEAP_BYTES) return { backend: undefined };
   const need = `${(layout.parameters / 1e6).toFixed(1)} M parameters at ${batch} × ${T} tokens need ~${(bytes / 2 ** 30).toFixed(1)} GB`;
   if (!nativeAddon())

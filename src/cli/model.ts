@@ -97,7 +97,8 @@ export function registerModelCommands(program: Command): void {
       const tokFile = join(tokDir, 'tokenizer.json');
       if (!existsSync(tokFile)) throw new Error(`--tokenizer: ${tokFile} does not exist`);
       // The 355 M-parameter presets do not fit wasm's 4 GB heap beside their temporaries.
-      await startBackend(o.backend ?? (nativeAddon() ? 'aimc' : undefined), true);
+      const auto = process.env.AIMC_BACKEND || !nativeAddon() ? undefined : 'aimc';
+      await startBackend(o.backend ?? auto, true);
       const m = new Transformer(config, o.seed);
       await saveHuggingFace(m, o.out);
       copyFileSync(tokFile, join(o.out, 'tokenizer.json'));

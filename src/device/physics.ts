@@ -29,7 +29,8 @@ export class DevicePhysics {
   /** Drift exponent ν from the target g and a normal draw eps; null without drift. */
   readonly driftExponent: CompiledExpr | null;
   private readonly constants: Record<string, number>;
-  private readonly compiled = new Map<string, CompiledExpr>();
+  /** Compiled stages by variant, and stages bound to a time (every tile of every read at t asks again). */
+  private readonly cache = new Map<string, CompiledExpr | null>();
 
   constructor(private readonly p: DeviceProfile) {
     this.constants = { gMax: p.conductance.gMax, gMin: p.conductance.gMin };
@@ -58,18 +59,26 @@ export class DevicePhysics {
     });
   }
 
-  /** A stage compiled on first use, once per profile. */
-  private once(key: string, make: () => CompiledExpr): CompiledExpr {
-    let e = this.compiled.get(key);
-    if (!e) this.compiled.set(key, (e = make()));
-    return e;
-  }
-
   /**
    * The read stage at t (drift, then accumulated 1/f read noise) with t's numbers bound, over
    * gProg, nu, eps; null when the conductance does not change (no drift or t = 0, and no read noise).
    */
   read(t: number): CompiledExpr | null {
+    return this.once(`read@${t}`, () => this.readAt(t));
+  }
+
+  /** The relaxation stage at t over g (target), gCur, eps; null without relaxation data. */
+  relaxation(t: number): CompiledExpr | null {
+    return this.once(`relax@${t}`, () => this.relaxationAt(t));
+  }
+
+  /** The value under `key`, made on first use (a stage compiled once per profile, or bound once per t). */
+  private once<T extends CompiledExpr | null>(key: string, make: () => T): T {
+    if (!this.cache.has(key)) this.cache.set(key, make());
+    return this.cache.get(key) as T;
+  }
+
+  private readAt(t: number): CompiledExpr | null {
     const p = this.p;
     const t0 = p.drift?.t0 ?? 0;
     const drifts = !!p.drift && t > 0;
@@ -85,8 +94,7 @@ export class DevicePhysics {
     return stage.bind({ L, k });
   }
 
-  /** The relaxation stage at t over g (target), gCur, eps; null without relaxation data. */
-  relaxation(t: number): CompiledExpr | null {
+  private relaxationAt(t: number): CompiledExpr | null {
     const rel = this.p.relaxation;
     if (!rel || !rel.points.length) return null;
     const pts = rel.points;

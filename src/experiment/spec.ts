@@ -5,6 +5,7 @@
  * spec is refused before any work starts.
  */
 import { engineMemoryLimit } from '../tensor/backend.js';
+import { activationFloats } from '../model/layout.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
@@ -202,7 +203,7 @@ export async function loadSpec(file: string): Promise<ResolvedSpec> {
     const c = m.config;
     const batch = Math.max(spec.training?.batch ?? 16, ...spec.adapters.map((a) => a.training?.batch ?? 0));
     const seq = Math.min(P, Math.max(spec.training?.seq ?? 128, ...spec.adapters.map((a) => a.training?.seq ?? 0)));
-    const activations = 24 * batch * seq * c.hiddenSize * c.numLayers + 4 * batch * seq * c.intermediateSize * c.numLayers;
+    const activations = activationFloats(c, batch, seq);
     const bytes = 4 * (4 * m.parameterCount() + activations);
     const limit = engineMemoryLimit();
     if (bytes > limit.bytes) {

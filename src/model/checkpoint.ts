@@ -61,31 +61,48 @@ export function modelFromTensors(
   return model;
 }
 
-/**
- * Load an aimc checkpoint directory. With `numLabels`, the model gets a classification head
- * of that size (initialized anew unless the checkpoint has one of that size) and the
- * masked-LM head is left out — the starting point of fine-tuning.
- */
-export function loadCheckpoint(dir: string, opts: { numLabels?: number; seed?: string } = {}): Transformer {
+/** An aimc checkpoint's file paths and its validated config.json. */
+export function checkpointConfig(dir: string): { config: ModelConfig; cfgFile: string; stFile: string } {
   const cfgFile = join(dir, 'config.json');
   const stFile = join(dir, 'model.safetensors');
   for (const f of [cfgFile, stFile]) {
     if (!existsSync(f)) throw new Error(`${dir}: not an aimc checkpoint (missing ${f.slice(dir.length + 1)})`);
   }
   // aimc writes this file (JSON.stringify never repeats a key): a duplicated key is a hand edit gone wrong, refused.
-  let config = readJsonFile(cfgFile, { what: 'model config' }).value as ModelConfig;
+  const config = readJsonFile(cfgFile, { what: 'model config' }).value as ModelConfig;
   validateConfig(config, cfgFile);
-  const st = readSafeTensors(readFileSync(stFile), stFile);
-  // The config's sizes against the stored tensors before the model is allocated.
-  const emb = st.tensors.get('embed.tokens');
-  if (emb && (emb.shape[0] !== config.vocabSize || emb.shape[1] !== config.hiddenSize)) {
+  return { config, cfgFile, stFile };
+}
+
+/** The config's sizes against the stored tensors' shapes (the task head's when `checkHead`), before the model is allocated. */
+export function checkStoredShapes(
+  config: ModelConfig,
+  shapeOf: (name: string) => number[] | undefined,
+  cfgFile: string,
+  stFile: string,
+  checkHead: boolean,
+): void {
+  const emb = shapeOf('embed.tokens');
+  if (emb && (emb[0] !== config.vocabSize || emb[1] !== config.hiddenSize)) {
     const sizes = `vocabSize ${config.vocabSize} × hiddenSize ${config.hiddenSize}`;
-    throw new Error(`${cfgFile}: ${sizes} does not match ${stFile}'s embed.tokens [${emb.shape.join(', ')}]`);
+    throw new Error(`${cfgFile}: ${sizes} does not match ${stFile}'s embed.tokens [${emb.join(', ')}]`);
   }
-  const head = st.tensors.get('head.out.weight');
-  if (head && opts.numLabels === undefined && head.shape[1] !== config.numLabels) {
-    throw new Error(`${cfgFile}: numLabels ${config.numLabels} does not match ${stFile}'s head.out.weight [${head.shape.join(', ')}]`);
+  const head = shapeOf('head.out.weight');
+  if (head && checkHead && head[1] !== config.numLabels) {
+    throw new Error(`${cfgFile}: numLabels ${config.numLabels} does not match ${stFile}'s head.out.weight [${head.join(', ')}]`);
   }
+}
+
+/**
+ * Load an aimc checkpoint directory. With `numLabels`, the model gets a classification head
+ * of that size (initialized anew unless the checkpoint has one of that size) and the
+ * masked-LM head is left out — the starting point of fine-tuning.
+ */
+export function loadCheckpoint(dir: string, opts: { numLabels?: number; seed?: string } = {}): Transformer {
+  const { config: stored, cfgFile, stFile } = checkpointConfig(dir);
+  let config = stored;
+  const st = readSafeTensors(readFileSync(stFile), stFile);
+  checkStoredShapes(config, (n) => st.tensors.get(n)?.shape, cfgFile, stFile, opts.numLabels === undefined);
   const retarget = opts.numLabels !== undefined && opts.numLabels !== config.numLabels;
   if (opts.numLabels !== undefined) config = { ...config, numLabels: opts.numLabels };
   return modelFromTensors(

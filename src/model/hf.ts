@@ -180,13 +180,18 @@ export function isHuggingFaceDir(dir: string): boolean {
   }
 }
 
+/** A parameter name without the base model's prefix (`roberta.` / `transformer.`); heads keep theirs. */
+const withoutBasePrefix = (name: string) => name.replace(/^(roberta|transformer)\./, '');
+/** Present when the checkpoint has a sequence-classification head. */
+const CLASSIFIER_WEIGHT = 'classifier.out_proj.weight';
+
 /** A Hugging Face directory's config as aimc reads it, from config.json and the weights' header (no weights read). */
 export function hfConfigOf(dir: string): ModelConfig {
   const cfgFile = join(dir, 'config.json');
   const stFile = join(dir, 'model.safetensors');
   if (!existsSync(stFile)) throw new Error(`${dir}: no model.safetensors`);
-  const names = [...readSafeTensorsHeader(stFile).keys()].map((n) => n.replace(/^(roberta|transformer)\./, ''));
-  return configFromHf(readHfJson(cfgFile).value as HfConfig, names.includes('classifier.out_proj.weight'), cfgFile);
+  const names = [...readSafeTensorsHeader(stFile).keys()].map(withoutBasePrefix);
+  return configFromHf(readHfJson(cfgFile).value as HfConfig, names.includes(CLASSIFIER_WEIGHT), cfgFile);
 }
 
 /** Load a Hugging Face `roberta` or `gpt2` directory as an aimc Transformer. */
@@ -209,10 +214,10 @@ export function loadHuggingFace(dir: string): Transformer {
   // Strip the base-model prefix, keep heads as they are.
   const raw = new Map<string, Arr>();
   for (const [name, t] of st.tensors) {
-    const key = name.replace(/^(roberta|transformer)\./, '');
+    const key = withoutBasePrefix(name);
     raw.set(key, { shape: t.shape, data: toFloat32(t, name, stFile) });
   }
-  const config = configFromHf(hf, raw.has('classifier.out_proj.weight'), cfgFile);
+  const config = configFromHf(hf, raw.has(CLASSIFIER_WEIGHT), cfgFile);
   const mapped = new Map<string, Arr>();
   if (config.arch === 'encoder') {
     for (const [ours, theirs, linear] of robertaNames(config)) {

@@ -47,3 +47,11 @@ export function modelLayout(c: ModelConfig, mlmHead = false): ModelLayout {
   if (enc && mlmHead) other += D * D + D + 2 * D + c.vocabSize;
   return { sites, parameters: other + sites.reduce((a, s) => a + s.parameters, 0) };
 }
+
+/**
+ * Floats a training step keeps per batch of `batch` × `seq` tokens: ~24 per token, layer and
+ * width, plus 4 per token, layer and FFN unit (what memory estimates count, before weights).
+ */
+export function activationFloats(c: ModelConfig, batch: number, seq: number): number {
+  return 24 * batch * seq * c.hiddenSize * c.numLayers + 4 * batch * seq * c.intermediateSize * c.numLayers;
+}

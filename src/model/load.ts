@@ -2,12 +2,11 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../input/package-root.js';
-import { loadCheckpoint } from './checkpoint.js';
+import { checkpointConfig, checkStoredShapes, loadCheckpoint } from './checkpoint.js';
 import { hfConfigOf, isHuggingFaceDir, loadHuggingFace } from './hf.js';
 import { modelLayout, type ModelLayout } from './layout.js';
-import { validateConfig, type ModelConfig } from './config.js';
+import type { ModelConfig } from './config.js';
 import { readSafeTensorsHeader } from './safetensors.js';
-import { readJsonFile } from '../input/json.js';
 import { loadTokenizer, type TextTokenizer } from './tokenizer.js';
 import { Transformer } from './transformer.js';
 
@@ -60,18 +59,9 @@ export function describeModel(nameOrDir: string): {
     const config = hfConfigOf(dir);
     return { dir, format: 'huggingface', config, layout: modelLayout(config) };
   }
-  const cfgFile = join(dir, 'config.json');
-  const stFile = join(dir, 'model.safetensors');
-  if (!existsSync(stFile)) throw new Error(`${dir}: not an aimc checkpoint (missing model.safetensors)`);
-  const config = readJsonFile(cfgFile, { what: 'model config' }).value as ModelConfig;
-  validateConfig(config, cfgFile);
+  const { config, cfgFile, stFile } = checkpointConfig(dir);
   const shapes = readSafeTensorsHeader(stFile);
-  const emb = shapes.get('embed.tokens');
-  if (emb && (emb[0] !== config.vocabSize || emb[1] !== config.hiddenSize)) {
-    throw new Error(
-      `${cfgFile}: vocabSize ${config.vocabSize} × hiddenSize ${config.hiddenSize} does not match ${stFile}'s embed.tokens [${emb.join(', ')}]`,
-    );
-  }
+  checkStoredShapes(config, (n) => shapes.get(n), cfgFile, stFile, true);
   return { dir, format: 'aimc', config, layout: modelLayout(config, shapes.has('mlm.dense.weight')) };
 }
 

@@ -131,6 +131,9 @@ export function backendBanner(): string {
   return `backend: ${name}${native}${skipped ? ` (${skipped})` : ''}`;
 }
 
+/** wasm keeps every tensor in one 32-bit heap. */
+export const WASM_HEAP_BYTES = 4 * 2 ** 30;
+
 /**
  * Bytes the active backend can hold in all (for refusing work that cannot fit before it
  * starts): wasm's 32-bit heap is 4 GiB; the other backends keep tensors in process memory,
@@ -138,6 +141,6 @@ export function backendBanner(): string {
  */
 export function engineMemoryLimit(): { bytes: number; what: string } {
   const name = active ?? 'wasm';
-  if (name === 'wasm') return { bytes: 4 * 2 ** 30, what: "the wasm engine's 4 GB heap (--backend aimc has no such ceiling)" };
+  if (name === 'wasm') return { bytes: WASM_HEAP_BYTES, what: "the wasm engine's 4 GB heap (--backend aimc has no such ceiling)" };
   return { bytes: totalmem(), what: `this machine's ${(totalmem() / 2 ** 30).toFixed(0)} GB of memory` };
 }

@@ -46,5 +46,5 @@ export function registerAimcBackend(): void {
   tf.registerBackend(AIMC_BACKEND, () => new AimcBackend(), 0);
   for (const k of tf.getKernelsForBackend('cpu')) tf.registerKernel({ ...k, backendName: AIMC_BACKEND });
   const lib = nativeAddon();
-  if (lib) registerAimcOps(lib, AIMC_BACKEND, (b) => (b as AimcBackend).heap);
+  if (lib) registerAimcOps(lib, AIMC_BACKEND);
 }

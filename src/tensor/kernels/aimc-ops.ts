@@ -5,43 +5,21 @@
  * on the backend's typed arrays, split over the pool (native/tensor_ops.cc).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { HeapBackend, NativeAddon } from './engine.js';
-
-interface KernelArgs {
-  inputs: Record<string, tf.TensorInfo | undefined>;
-  backend: unknown;
-  attrs?: Record<string, unknown>;
-}
-type Run = (args: KernelArgs) => tf.TensorInfo;
+import { heapOf, overrideKernel, type HeapBackend, type KernelArgs, type NativeAddon } from './engine.js';
 
 const BINARY_OPS: Record<string, number> = { [tf.Add]: 0, [tf.Sub]: 1, [tf.Multiply]: 2, [tf.RealDiv]: 3 };
 
-/** numpy broadcasting of two shapes, each padded to the result's rank; null if they do not broadcast. */
-function broadcast(a: number[], b: number[]): { a: number[]; b: number[]; out: number[] } | null {
-  const r = Math.max(a.length, b.length);
-  const pa = [...Array(r - a.length).fill(1), ...a];
-  const pb = [...Array(r - b.length).fill(1), ...b];
-  const out: number[] = [];
-  for (let d = 0; d < r; d++) {
-    if (pa[d] !== pb[d] && pa[d] !== 1 && pb[d] !== 1) return null;
-    out.push(pa[d] === 1 ? pb[d]! : pa[d]!);
-  }
-  return { a: pa, b: pb, out };
+/** numpy broadcasting (tfjs's own rule) of two shapes, each padded to the result's rank. */
+function broadcast(a: number[], b: number[]): { a: number[]; b: number[]; out: number[] } {
+  const out = tf.backend_util.assertAndGetBroadcastShape(a, b);
+  const pad = (s: number[]) => [...Array<number>(out.length - s.length).fill(1), ...s];
+  return { a: pad(a), b: pad(b), out };
 }
 
 /** Register the native kernels for `backendName` over its existing (cpu) kernels. */
-export function registerAimcOps(lib: NativeAddon, backendName: string, heapOf: (backend: unknown) => HeapBackend): void {
-  const over = (name: string, impl: (args: KernelArgs, h: HeapBackend) => tf.TensorInfo | null) => {
-    const orig = tf.getKernel(name, backendName);
-    if (!orig) return;
-    const original = orig.kernelFunc as unknown as Run;
-    tf.unregisterKernel(name, backendName);
-    tf.registerKernel({
-      kernelName: name,
-      backendName,
-      kernelFunc: ((args: KernelArgs) => impl(args, heapOf(args.backend)) ?? original(args)) as unknown as tf.KernelFunc,
-    });
-  };
+export function registerAimcOps(lib: NativeAddon, backendName: string): void {
+  const over = (name: string, impl: (args: KernelArgs, h: HeapBackend) => tf.TensorInfo | null) =>
+    overrideKernel(backendName, name, (args, original) => impl(args, heapOf(args.backend)) ?? original(args));
   over(tf.Transpose, ({ inputs, attrs }, h) => {
     const x = inputs.x!;
     const perm = (attrs?.perm ?? []) as number[];
@@ -58,7 +36,7 @@ export function registerAimcOps(lib: NativeAddon, backendName: string, heapOf: (
       const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
       if (a.dtype !== 'float32' || b.dtype !== 'float32') return null;
       const s = broadcast(a.shape, b.shape);
-      if (!s || s.out.length > 8) return null;
+      if (s.out.length > 8) return null;
       const out = h.makeOutput(s.out, 'float32');
       const shape = (v: number[]) => Int32Array.from(v);
       lib.binary(op, h.typedArrayFromHeap(a), shape(s.a), h.typedArrayFromHeap(b), shape(s.b), shape(s.out), h.typedArrayFromHeap(out));

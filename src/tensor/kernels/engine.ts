@@ -177,9 +177,43 @@ export interface HeapBackend {
  */
 export function heapBackend(): HeapBackend | null {
   const name = tf.getBackend();
-  if (name === 'wasm') return tf.backend() as unknown as HeapBackend;
-  if (name === 'aimc') return (tf.backend() as unknown as { heap: HeapBackend }).heap;
-  return null;
+  return name === 'wasm' || name === 'aimc' ? heapOf(tf.backend()) : null;
+}
+
+/** The in-place view of a wasm or aimc backend instance (a kernel's `backend` argument). */
+export function heapOf(backend: unknown): HeapBackend {
+  return (backend as { heap?: HeapBackend }).heap ?? (backend as HeapBackend);
+}
+
+/** The arguments tfjs hands a kernel function. */
+export interface KernelArgs {
+  inputs: Record<string, tf.TensorInfo | undefined>;
+  backend: unknown;
+  attrs?: Record<string, unknown>;
+}
+
+/** A kernel function as tfjs calls it. */
+export type KernelRun = (args: KernelArgs) => tf.TensorInfo;
+
+/**
+ * Replace a backend's kernel `name` by `impl`, which may hand any call back to the original
+ * (returned, so it can be restored); nothing happens when the backend has no such kernel.
+ */
+export function overrideKernel(
+  backendName: string,
+  name: string,
+  impl: (args: KernelArgs, original: KernelRun) => tf.TensorInfo,
+): tf.KernelConfig | null {
+  const orig = tf.getKernel(name, backendName);
+  if (!orig) return null;
+  const original = orig.kernelFunc as unknown as KernelRun;
+  tf.unregisterKernel(name, backendName);
+  tf.registerKernel({
+    kernelName: name,
+    backendName,
+    kernelFunc: ((args: KernelArgs) => impl(args, original)) as unknown as tf.KernelFunc,
+  });
+  return orig;
 }
 
 /** A new, uninitialized float32 tensor on the heap. Take views only after all allocations. */

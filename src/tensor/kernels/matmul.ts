@@ -5,13 +5,7 @@
  * gradients', the tile's — takes it without the callers knowing).
  */
 import * as tf from '@tensorflow/tfjs';
-import { nativeAddon, type HeapBackend, type NativeAddon } from './engine.js';
-
-interface KernelArgs {
-  inputs: Record<string, tf.TensorInfo | undefined>;
-  backend: unknown;
-  attrs?: Record<string, unknown>;
-}
+import { heapOf, nativeAddon, overrideKernel, type HeapBackend, type KernelArgs, type KernelRun, type NativeAddon } from './engine.js';
 
 const originals = new Map<string, tf.KernelConfig>();
 
@@ -95,12 +89,6 @@ function epilogue(c: Float32Array, N: number, bias: Float32Array | null, activat
   }
 }
 
-/** The in-place view of a kernel's backend: the wasm backend itself, or the aimc backend's adapter. */
-function heapOf(backend: unknown): HeapBackend {
-  const b = backend as { heap?: HeapBackend };
-  return b.heap ?? (backend as HeapBackend);
-}
-
 /** Backends whose matmuls the native SGEMM replaces (their tensors are reachable in place). */
 const NATIVE_MATMUL_BACKENDS = ['wasm', 'aimc'];
 
@@ -141,20 +129,10 @@ function installFor(lib: NativeAddon, backendName: string): void {
   });
 }
 
-type Run = (args: KernelArgs) => tf.TensorInfo;
-
-/** Replace a backend's kernel `name` by `impl`, which may hand any call back to the original. */
-function override(backendName: string, name: string, impl: (args: KernelArgs, original: Run) => tf.TensorInfo): void {
-  const orig = tf.getKernel(name, backendName);
-  if (!orig) return;
-  originals.set(`${backendName}/${name}`, orig);
-  const original = orig.kernelFunc as unknown as Run;
-  tf.unregisterKernel(name, backendName);
-  tf.registerKernel({
-    kernelName: name,
-    backendName,
-    kernelFunc: ((args: KernelArgs) => impl(args, original)) as unknown as tf.KernelFunc,
-  });
+/** Override through engine.ts, remembering the original so uninstall can restore it. */
+function override(backendName: string, name: string, impl: (args: KernelArgs, original: KernelRun) => tf.TensorInfo): void {
+  const orig = overrideKernel(backendName, name, impl);
+  if (orig) originals.set(`${backendName}/${name}`, orig);
 }
 
 /** Restore tfjs's own matmul kernels (tests compare both paths). */

@@ -26,7 +26,18 @@ export interface EncoderShape {
 export function trainStep(s: EncoderShape, seed: string): { run(): void; dispose(): void } {
   const rng = new RandomStream(seed);
   const model = new Transformer(
-    { ...defaultConfig('encoder'), vocabSize: 2, hiddenSize: s.D, numLayers: s.L, numHeads: s.H, intermediateSize: s.FF, maxPositions: s.T, dropout: 0, numLabels: 0, activation: 'relu' },
+    {
+      ...defaultConfig('encoder'),
+      vocabSize: 2,
+      hiddenSize: s.D,
+      numLayers: s.L,
+      numHeads: s.H,
+      intermediateSize: s.FF,
+      maxPositions: s.T,
+      dropout: 0,
+      numLabels: 0,
+      activation: 'relu',
+    },
     `${seed}/init`,
   );
   const head = createSite('head', 'head', s.D, s.classes, rng.child('head'), `${model.id}/`);

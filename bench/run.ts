@@ -82,15 +82,16 @@ async function main(): Promise<void> {
   const opts = program.opts<{ only?: string; json?: boolean; reference: boolean; backend?: string }>();
   const only = opts.only ? opts.only.split(',').map((s) => s.trim()) : [];
   const unknown = only.filter((w) => !WORKLOADS.some((x) => x.name === w));
-  if (unknown.length) throw new Error(`--only: unknown workload(s) ${unknown.join(', ')} (have ${WORKLOADS.map((w) => w.name).join(', ')})`);
+  if (unknown.length)
+    throw new Error(`--only: unknown workload(s) ${unknown.join(', ')} (have ${WORKLOADS.map((w) => w.name).join(', ')})`);
   const backend = await initBackend(opts.backend);
   console.error(backendBanner());
   const ours: Line[] = [];
   for (const w of WORKLOADS.filter((x) => !only.length || only.includes(x.name))) {
     const inst = w.setup();
-    for (let i = 0; i < 3; i++) inst.run();
+    for (let i = 0; i < (w.warm ?? 3); i++) inst.run();
     const rates: number[] = [];
-    for (let r = 0; r < RUNS; r++) {
+    for (let r = 0; r < (w.runs ?? RUNS); r++) {
       const t0 = performance.now();
       for (let i = 0; i < w.reps; i++) inst.run();
       const dt = (performance.now() - t0) / 1000 / w.reps;
@@ -114,7 +115,10 @@ async function main(): Promise<void> {
     console.error('\nworkload       aimc              torch             ratio');
     for (const l of ours) {
       const r = ref.get(l.workload);
-      if (r) console.error(`${l.workload.padEnd(14)} ${l.value.toExponential(3).padEnd(17)} ${r.value.toExponential(3).padEnd(17)} ${(l.value / r.value).toFixed(3)}`);
+      if (r)
+        console.error(
+          `${l.workload.padEnd(14)} ${l.value.toExponential(3).padEnd(17)} ${r.value.toExponential(3).padEnd(17)} ${(l.value / r.value).toFixed(3)}`,
+        );
     }
   }
 }

@@ -9,6 +9,7 @@ import { normalTensor } from '../src/tensor/kernels/index.js';
 import { loadProfile } from '../src/device/profile.js';
 import { TiledMatrix } from '../src/crossbar/analog-matrix.js';
 import { trainStep } from './encoder.js';
+import { BASE, baseAnalogForward, basePeftStep } from './base.js';
 
 export interface Workload {
   name: string;
@@ -17,6 +18,9 @@ export interface Workload {
   items: number;
   /** Calls per timed run (as the reference's repetitions). */
   reps: number;
+  /** Untimed warm-up calls (3 unless set) and timed runs (the median is quoted; RUNS unless set). */
+  warm?: number;
+  runs?: number;
   setup(): { run(): void; dispose(): void };
 }
 
@@ -96,5 +100,23 @@ export const WORKLOADS: Workload[] = [
     items: 16 * 64,
     reps: 10,
     setup: () => trainStep({ B: 16, T: 64, D: 128, H: 4, FF: 512, L: 4, classes: 2 }, 'bench/train'),
+  },
+  {
+    name: 'base-peft-step',
+    unit: 'tokens/s',
+    items: BASE.B * BASE.T,
+    reps: 3,
+    warm: 1,
+    runs: 1,
+    setup: () => basePeftStep('bench/base-peft'),
+  },
+  {
+    name: 'base-analog-forward',
+    unit: 'tokens/s',
+    items: BASE.B * BASE.T,
+    reps: 3,
+    warm: 1,
+    runs: 1,
+    setup: () => baseAnalogForward('bench/base-analog'),
   },
 ];

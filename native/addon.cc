@@ -541,6 +541,25 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// reduceSum(in, k1, r, k2, out): out[k1·k2] = Σ over the middle axis of in[k1, r, k2].
+Napi::Value ReduceSum(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  F32 in, out;
+  if (info.Length() != 5 || !info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsNumber() || !get_f32(env, info[0], "in", &in) ||
+      !get_f32(env, info[4], "out", &out)) {
+    if (!env.IsExceptionPending()) Napi::TypeError::New(env, "reduceSum(in, k1, r, k2, out)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const double k1 = info[1].As<Napi::Number>().DoubleValue(), r = info[2].As<Napi::Number>().DoubleValue(), k2 = info[3].As<Napi::Number>().DoubleValue();
+  const bool whole = k1 >= 0 && r >= 0 && k2 >= 0 && k1 == std::floor(k1) && r == std::floor(r) && k2 == std::floor(k2);
+  if (!whole || in.length < static_cast<size_t>(k1 * r * k2) || out.length < static_cast<size_t>(k1 * k2)) {
+    Napi::RangeError::New(env, "reduceSum: sizes are not whole numbers, or an array is too short").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  aimc::reduce_sum(in.data, static_cast<int64_t>(k1), static_cast<int64_t>(r), static_cast<int64_t>(k2), out.data);
+  return env.Undefined();
+}
+
 // unary(op, in, alpha, out): op 0 relu, 1 step (alpha below zero).
 Napi::Value Unary(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -602,6 +621,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("binary", Napi::Function::New(env, Binary));
   exports.Set("softmax", Napi::Function::New(env, Softmax));
   exports.Set("unary", Napi::Function::New(env, Unary));
+  exports.Set("reduceSum", Napi::Function::New(env, ReduceSum));
   return exports;
 }
 

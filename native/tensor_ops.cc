@@ -180,4 +180,34 @@ void softmax(const float* in, int64_t rows, int64_t cols, float* out) {
   });
 }
 
+void reduce_sum(const float* in, int64_t k1, int64_t r, int64_t k2, float* out) {
+  if (k2 == 1) {
+    // Row sums: one output per contiguous row.
+    split(k1, std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(r, 1)), [&](int64_t a, int64_t b) {
+      for (int64_t i = a; i < b; i++) {
+        const float* x = in + i * r;
+        double s = 0;
+        for (int64_t j = 0; j < r; j++) s += x[j];
+        out[i] = static_cast<float>(s);
+      }
+    });
+    return;
+  }
+  // Column sums within each outer block: split over (block, column chunk) so both cores work
+  // even when there is one block; each chunk accumulates its rows in a double buffer.
+  const int64_t chunk = 256;
+  const int64_t chunks = (k2 + chunk - 1) / chunk;
+  split(k1 * chunks, std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(r * chunk, 1)), [&](int64_t a, int64_t b) {
+    double acc[chunk];
+    for (int64_t job = a; job < b; job++) {
+      const int64_t i = job / chunks, c0 = (job % chunks) * chunk, c1 = std::min(k2, c0 + chunk), w = c1 - c0;
+      std::fill(acc, acc + w, 0.0);
+      const float* x = in + i * r * k2 + c0;
+      for (int64_t j = 0; j < r; j++, x += k2)
+        for (int64_t c = 0; c < w; c++) acc[c] += x[c];
+      for (int64_t c = 0; c < w; c++) out[i * k2 + c0 + c] = static_cast<float>(acc[c]);
+    }
+  });
+}
+
 }  // namespace aimc

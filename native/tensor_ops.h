@@ -16,4 +16,7 @@ void unary(int op, const float* in, int64_t n, float alpha, float* out);
 /** Softmax over the last axis of in[rows, cols]. */
 void softmax(const float* in, int64_t rows, int64_t cols, float* out);
 
+/** out[k1, k2] = Σ_r in[k1, r, k2] (accumulated in double): any float32 sum whose reduced axes are contiguous. */
+void reduce_sum(const float* in, int64_t k1, int64_t r, int64_t k2, float* out);
+
 }  // namespace aimc

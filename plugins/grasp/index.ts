@@ -24,8 +24,9 @@ const plugin: PluginModule<GraspConfig> = {
     for (const s of sites) {
       const g = SiteGrouping.forSite(ctx, s, c.groups, c.grouping);
       groupings.set(s.name, g);
-      const scale = tf.variable(tf.ones([1, c.groups]));
-      const shift = tf.variable(tf.zeros([1, c.groups]));
+      // Inside tidy: a variable holds its own reference, so the initial values are released.
+      const scale = tf.tidy(() => tf.variable(tf.ones([1, c.groups])));
+      const shift = tf.tidy(() => tf.variable(tf.zeros([1, c.groups])));
       vars.set(`${s.name}.scale`, scale);
       vars.set(`${s.name}.shift`, shift);
       // g.E is read at call time: loading a saved permutation rebuilds it.

@@ -22,7 +22,7 @@ const plugin: PluginModule<Ia3Config> = {
     for (const s of sites) {
       const onInput = s.role === 'ffn.out';
       const n = onInput ? s.inFeatures : s.outFeatures;
-      const l = tf.variable(tf.ones([1, n]));
+      const l = tf.tidy(() => tf.variable(tf.ones([1, n]))); // tidy releases the initial ones
       vars.set(`${s.name}.scale`, l);
       if (c.placement === 'digital') {
         hooks.set(s.name, onInput ? { before: (x) => tf.mul(x, l) as tfNs.Tensor2D } : { after: (_x, y) => tf.mul(y, l) as tfNs.Tensor2D });

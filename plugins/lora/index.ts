@@ -35,13 +35,16 @@ const plugin: PluginModule<LoraConfig> = {
     for (const s of sites) {
       const bound = 1 / Math.sqrt(s.inFeatures);
       const u = ctx.rng.child(s.name, 'A').uniform(new Float32Array(s.inFeatures * c.rank));
-      const A = tf.variable(
-        tf.tensor2d(
-          u.map((x) => (2 * x - 1) * bound),
-          [s.inFeatures, c.rank],
+      // Inside tidy: a variable holds its own reference, so the initial values are released.
+      const A = tf.tidy(() =>
+        tf.variable(
+          tf.tensor2d(
+            u.map((x) => (2 * x - 1) * bound),
+            [s.inFeatures, c.rank],
+          ),
         ),
       );
-      const B = tf.variable(tf.zeros([c.rank, s.outFeatures]));
+      const B = tf.tidy(() => tf.variable(tf.zeros([c.rank, s.outFeatures])));
       vars.set(`${s.name}.A`, A);
       vars.set(`${s.name}.B`, B);
       if (c.placement === 'merged') {

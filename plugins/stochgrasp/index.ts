@@ -67,12 +67,13 @@ const plugin: PluginModule<StochGraspConfig> = {
     for (const s of sites) {
       const g = SiteGrouping.forSite(ctx, s, c.groups, c.grouping);
       groupings.set(s.name, g);
-      const v = {
+      // Inside tidy: a variable holds its own reference, so the initial values are released.
+      const v = tf.tidy(() => ({
         scaleMu: tf.variable(tf.ones([1, c.groups])),
         scaleRho: tf.variable(tf.fill([1, c.groups], rho0)),
         shiftMu: tf.variable(tf.zeros([1, c.groups])),
         shiftRho: tf.variable(tf.fill([1, c.groups], rho0)),
-      };
+      }));
       for (const [k, t] of Object.entries(v)) vars.set(`${s.name}.${k}`, t);
       rhos.push(v.scaleRho, v.shiftRho);
       // Training: one sample per step (stepRng set by beginStep); evaluation: the mean, or a fresh sample.

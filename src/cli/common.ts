@@ -1,9 +1,9 @@
 /** Shared CLI plumbing. */
 import Table from 'cli-table3';
-import { backendBanner, initBackend, WASM_HEAP_BYTES } from '../tensor/backend.js';
+import { activeBackend, backendBanner, initBackend, WASM_HEAP_BYTES } from '../tensor/backend.js';
 import { activationFloats } from '../model/layout.js';
 import { describeModel } from '../model/load.js';
-import { nativeAddon } from '../tensor/kernels/index.js';
+import { nativeAddon, nativeUnavailableReason } from '../tensor/kernels/index.js';
 
 /** Initialize the backend; long commands announce it on stderr so stdout stays parseable. */
 export async function startBackend(requested: string | undefined, announce: boolean, why?: string): Promise<void> {
@@ -12,12 +12,13 @@ export async function startBackend(requested: string | undefined, announce: bool
 }
 
 /**
- * Start the backend for work on MODEL (batch × seq tokens a step). Unless a backend is
- * requested (flag or AIMC_BACKEND), a model whose estimated needs exceed wasm's 4 GB heap
- * runs on the aimc backend when the native kernels are there, and the banner says why.
- * Estimate: weights and activations (~28 floats per token, layer and width, as the spec
- * check counts them), ×3 for the temporaries of a step — calibrated on RoBERTa-base, whose
- * fine-tuning at 8 × 128 tokens aborts on wasm (estimate ×3 = 6 GB) and at 2 × 32 runs (1.8 GB).
+ * Start the backend for work on MODEL (batch × seq tokens a step). The default order puts the
+ * aimc backend (no heap ceiling) first wherever the native kernels build; when the work lands
+ * on wasm anyway (requested, or no addon) and will not fit its 4 GB heap, the banner says so
+ * before the run can abort. Estimate: weights and activations (~28 floats per token, layer
+ * and width, as the spec check counts them), ×3 for the temporaries of a step — calibrated
+ * on RoBERTa-base, whose fine-tuning at 8 × 128 tokens aborts on wasm (estimate ×3 = 6 GB)
+ * and at 2 × 32 runs (1.8 GB).
  */
 export async function startBackendFor(
   requested: string | undefined,
@@ -26,21 +27,23 @@ export async function startBackendFor(
   batch: number,
   seq: number,
 ): Promise<void> {
-  if (requested !== undefined || process.env.AIMC_BACKEND) return startBackend(requested, announce);
-  const c = backendChoice(model, batch, seq);
-  return startBackend(c.backend, announce, c.why);
+  await initBackend(requested);
+  if (!announce) return;
+  const warn = activeBackend() === 'wasm' ? wasmHeapWarning(model, batch, seq) : undefined;
+  console.error(backendBanner() + (warn ? ` — ${warn}` : ''));
 }
 
-/** The automatic backend for MODEL at batch × seq tokens (see startBackendFor): aimc or the default order. */
-export function backendChoice(model: string, batch: number, seq: number): { backend: 'aimc' | undefined; why?: string } {
+/** A warning when MODEL at batch × seq tokens is estimated not to fit wasm's heap, else undefined. */
+export function wasmHeapWarning(model: string, batch: number, seq: number): string | undefined {
   const { config: c, layout } = describeModel(model);
   const T = Math.min(seq, c.maxPositions);
   const bytes = 3 * 4 * (layout.parameters + activationFloats(c, batch, T));
-  if (bytes <= WASM_HEAP_BYTES) return { backend: undefined };
+  if (bytes <= WASM_HEAP_BYTES) return undefined;
   const need = `${(layout.parameters / 1e6).toFixed(1)} M parameters at ${batch} × ${T} tokens need ~${(bytes / 2 ** 30).toFixed(1)} GB`;
-  if (!nativeAddon())
-    return { backend: undefined, why: `${need}, more than wasm's 4 GB heap; without the native kernels there is no aimc backend` };
-  return { backend: 'aimc', why: `chosen because ${need}, more than wasm's 4 GB heap` };
+  const alt = nativeAddon()
+    ? '--backend aimc has no such ceiling'
+    : `the aimc backend, which has no such ceiling, needs the native kernels (${nativeUnavailableReason()})`;
+  return `warning: ${need}, more than wasm's 4 GB heap, and may abort; ${alt}`;
 }
 
 /** A compact table (no row separators, no colours) for terminal output. */

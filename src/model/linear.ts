@@ -82,11 +82,8 @@ export function createSite(
   std = 0.02,
   bias = true,
 ): LinearSite {
-  const w = tf.variable(
-    tf.tidy(() => tf.mul(normalTensor(rng.child(name), [inF, outF]), std)),
-    true,
-    `${varPrefix}${name}.weight`,
-  );
-  const b = bias ? tf.variable(tf.zeros([outF]), true, `${varPrefix}${name}.bias`) : null;
+  // Inside tidy: a variable holds its own reference, so the initial values are released.
+  const w = tf.tidy(() => tf.variable(tf.mul(normalTensor(rng.child(name), [inF, outF]), std), true, `${varPrefix}${name}.weight`));
+  const b = bias ? tf.tidy(() => tf.variable(tf.zeros([outF]), true, `${varPrefix}${name}.bias`)) : null;
   return new LinearSite(name, role, w, b);
 }

@@ -36,6 +36,8 @@ export interface Batch {
 export interface ForwardOptions {
   /** Training: dropout active, drawing from this stream. */
   train?: RandomStream;
+  /** Transform each layer's input h[B·T, D] (layer index i) before the layer reads it: per-layer adapters. */
+  layerInput?: (i: number, h: tf.Tensor2D) => tf.Tensor2D;
 }
 
 interface LayerParams {
@@ -125,7 +127,8 @@ export class Transformer {
 
   /** Register a parameter (scaled by `scale`), taking ownership of `init`. */
   private param(name: string, init: tf.Tensor, scale = 1): tf.Variable {
-    const v = tf.variable(scale === 1 ? init : tf.mul(init, scale), true, `${this.id}/${name}`);
+    // Inside tidy: a variable holds its own reference, so the scaled copy is released too.
+    const v = tf.tidy(() => tf.variable(scale === 1 ? init : tf.mul(init, scale), true, `${this.id}/${name}`));
     init.dispose();
     this.params.set(name, v);
     return v;
@@ -234,6 +237,7 @@ export class Transformer {
     let h = input;
     this.layers.forEach((p, i) => {
       const name = `${c.arch}.${i}`;
+      if (o.layerInput) h = o.layerInput(i, h);
       if (!isPreLn(c)) {
         const a = dropout(this.attention(h, p, bias, B, T, o, name), c.dropout, o.train, `${name}.attn.out.dropout`);
         h = layerNorm(tf.add(h, a) as tf.Tensor2D, p.ln1g, p.ln1b, c.layerNormEps);

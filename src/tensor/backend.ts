@@ -1,6 +1,8 @@
 /**
  * Backend selection: `tensorflow` (tfjs-node-gpu or tfjs-node, when installed and loadable)
- * > `wasm` (the embedded default) > `cpu`. `--backend` or AIMC_BACKEND override the order.
+ * > `aimc` (the embedded default: cpu storage with the native kernels, wherever the addon
+ * builds) > `wasm` (32-bit heap, 4 GB in all) > `cpu`. `--backend` or AIMC_BACKEND override
+ * the order.
  */
 import { totalmem } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
@@ -10,8 +12,8 @@ import { installWasmKernels } from './wasm-kernels.js';
 import { installNativeMatMul, nativeAddon, nativeInfo, nativeMatMulInstalled, nativeUnavailableReason } from './kernels/index.js';
 
 export const BACKENDS = ['tensorflow', 'aimc', 'wasm', 'cpu'] as const;
-/** Tried in this order when nothing is requested ('aimc' only on request until it is the default). */
-const AUTO_ORDER: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+/** Tried in this order when nothing is requested. */
+const AUTO_ORDER: readonly BackendName[] = ['tensorflow', 'aimc', 'wasm', 'cpu'];
 export type BackendName = (typeof BACKENDS)[number];
 
 /** Why a backend could not be used, for the one line we print when falling back. */
@@ -141,6 +143,7 @@ export const WASM_HEAP_BYTES = 4 * 2 ** 30;
  */
 export function engineMemoryLimit(): { bytes: number; what: string } {
   const name = active ?? 'wasm';
-  if (name === 'wasm') return { bytes: WASM_HEAP_BYTES, what: "the wasm engine's 4 GB heap (--backend aimc has no such ceiling)" };
+  if (name === 'wasm')
+    return { bytes: WASM_HEAP_BYTES, what: "the wasm engine's 4 GB heap (the aimc backend, with the native kernels, has no such ceiling)" };
   return { bytes: totalmem(), what: `this machine's ${(totalmem() / 2 ** 30).toFixed(0)} GB of memory` };
 }

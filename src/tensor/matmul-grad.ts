@@ -7,7 +7,7 @@
  * the registered gradient once per process.
  */
 import * as tf from '@tensorflow/tfjs';
-import { nativeMatMulInstalled } from './kernels/index.js';
+import { nativeMatMulActive } from './kernels/index.js';
 
 /** Swap the last two axes (explicit transpose; rank >= 2). */
 export function transposeLast2(x: tf.Tensor): tf.Tensor {
@@ -24,7 +24,7 @@ export function transposeLast2(x: tf.Tensor): tf.Tensor {
  * than materializing the transpose.
  */
 export function matMulT(a: tf.Tensor, b: tf.Tensor, transposeA = false, transposeB = false): tf.Tensor {
-  if ((transposeA || transposeB) && nativeMatMulInstalled() && tf.getBackend() === 'wasm') return tf.matMul(a, b, transposeA, transposeB);
+  if ((transposeA || transposeB) && nativeMatMulActive()) return tf.matMul(a, b, transposeA, transposeB);
   return tf.matMul(transposeA ? transposeLast2(a) : a, transposeB ? transposeLast2(b) : b);
 }
 

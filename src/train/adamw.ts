@@ -47,7 +47,14 @@ export class AdamW {
   private slot(v: tf.Variable): Slot {
     let s = this.slots.get(v);
     if (!s) {
-      s = { m: tf.variable(tf.zerosLike(v), false), v: tf.variable(tf.zerosLike(v), false) };
+      // A variable keeps its own reference to the initial value; the zeros are freed with it.
+      const zeros = () => {
+        const z = tf.zerosLike(v);
+        const slot = tf.variable(z, false);
+        z.dispose();
+        return slot;
+      };
+      s = { m: zeros(), v: zeros() };
       this.slots.set(v, s);
     }
     return s;

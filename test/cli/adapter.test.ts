@@ -12,7 +12,7 @@ let modelDir: string;
 let dataFile: string;
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend(); // the default engine, or AIMC_BACKEND
   ({ modelDir, dataFile } = await tinyEncoderOnDisk('aimc-cli-ad-'));
 });
 

@@ -11,7 +11,7 @@ import { hwaLinear } from '../../src/crossbar/hwa.js';
 import { tileGrid } from '../../src/crossbar/tiling.js';
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend(); // the default engine, or AIMC_BACKEND
 });
 
 function device(base: string, patch: (p: DeviceProfile) => void = () => undefined): DeviceModel {

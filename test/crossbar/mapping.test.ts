@@ -5,7 +5,7 @@ import { loadProfile } from '../../src/device/profile.js';
 import { relativeWeightNoise } from '../../src/crossbar/mapping.js';
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend(); // the default engine, or AIMC_BACKEND
 });
 
 describe('relativeWeightNoise', () => {

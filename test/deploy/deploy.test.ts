@@ -24,7 +24,7 @@ let adapterDir: string;
 const PCM = () => new DeviceModel(loadProfile('pcm-nandakumar-2019'));
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend(); // the default engine, or AIMC_BACKEND
   ({ modelDir, dataFile } = await tinyEncoderOnDisk('aimc-deploy-'));
   adapterDir = join(mkdtempSync(join(tmpdir(), 'aimc-dep-ad-')), 'grasp');
   const r = await cli('finetune', '--model', modelDir, '--task', dataFile, '--adapter', 'grasp', '--config', '{"groups": 4, "placement": "merged"}', '--steps', '60', '--batch', '8', '--lr', '1e-2', '--warmup', '4', '--eval-every', '30', '--out', adapterDir);

@@ -14,7 +14,7 @@ import type { ResultLine } from '../../src/experiment/store.js';
 import type { DeviceProfile } from '../../src/device/types.js';
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend(); // the default engine, or AIMC_BACKEND
 });
 
 /** A profile that would not validate: read noise NaN beyond 2·gMax, and programming noise that puts devices there. */

@@ -82,7 +82,7 @@ const N = 400_000;
 const TIMES = [1, 3600, 86400, 31536000];
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend(); // the default engine, or AIMC_BACKEND
 });
 
 function checkAgainst(profileName: string, form: ClosedForm, rs: number[]) {

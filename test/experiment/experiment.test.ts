@@ -16,7 +16,7 @@ let dataFile: string;
 const ROOT = resolve(__dirname, '../..');
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend(); // the default engine, or AIMC_BACKEND
   ({ modelDir, dataFile } = await tinyEncoderOnDisk('aimc-exp-'));
 });
 

@@ -19,7 +19,7 @@ import { initBackend } from '../../src/tensor/backend.js';
 import { beforeAll } from 'vitest';
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend(); // the default engine, or AIMC_BACKEND
 });
 
 /** An error aimc raises on purpose (a message about the input), as opposed to a JavaScript defect. */

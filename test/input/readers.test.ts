@@ -18,7 +18,7 @@ import { readAdapterFile } from '../../src/peft/state.js';
 import { loadPlugin } from '../../src/peft/registry.js';
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend(); // the default engine, or AIMC_BACKEND
 });
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'aimc-readers-'));

@@ -11,7 +11,7 @@ import { defaultConfig } from '../../src/model/config.js';
 import { RandomStream } from '../../src/tensor/random.js';
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend(); // the default engine, or AIMC_BACKEND
 });
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'aimc-hf-'));

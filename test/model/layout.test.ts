@@ -7,7 +7,7 @@ import { describeModel, loadModel, shippedModels } from '../../src/model/load.js
 import { MODEL_PRESETS } from '../../src/model/presets.js';
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend(); // the default engine, or AIMC_BACKEND
 });
 
 const small = (arch: 'encoder' | 'decoder', extra: Partial<ModelConfig> = {}): ModelConfig => ({

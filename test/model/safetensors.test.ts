@@ -11,7 +11,7 @@ import { initBackend } from '../../src/tensor/backend.js';
 import { RandomStream } from '../../src/tensor/random.js';
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend(); // the default engine, or AIMC_BACKEND
 });
 
 /** A header-only file with the given JSON and `dataBytes` zero bytes after it. */

@@ -5,7 +5,7 @@ import { initBackend } from '../../src/tensor/backend.js';
 import { loadModel, modelsDir, shippedModels } from '../../src/model/load.js';
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend(); // the default engine, or AIMC_BACKEND
 });
 
 describe('shipped models', () => {

@@ -6,7 +6,7 @@ import { defaultConfig, validateConfig, type ModelConfig } from '../../src/model
 import { RandomStream } from '../../src/tensor/random.js';
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend(); // the default engine, or AIMC_BACKEND
 });
 
 const cfg = (arch: ModelConfig['arch'], over: Partial<ModelConfig> = {}): ModelConfig =>
@@ -121,7 +121,7 @@ describe('pre-LayerNorm encoders', () => {
   const batch: Batch = { ids: Int32Array.from([0, 5, 7, 9, 2]), B: 1, T: 5 };
 
   it('have a final LayerNorm, compute h + f(LN(h)) (not the post-LN function), and round-trip through a checkpoint', async () => {
-    await initBackend('wasm');
+    await initBackend(); // the default engine, or AIMC_BACKEND
     const post = new Transformer(cfg(), 'ln');
     const pre = new Transformer(cfg(true), 'ln');
     expect(post.params.has('final_ln.gamma')).toBe(false);

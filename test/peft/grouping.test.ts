@@ -19,7 +19,7 @@ const CONFIG: ModelConfig = { ...defaultConfig('encoder'), vocabSize: 30, hidden
 const BATCH: Batch = { ids: Int32Array.from([0, 5, 7, 9, 11, 2, 0, 6, 8, 10, 2, 1]), mask: Float32Array.from([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0]), B: 2, T: 6 };
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend(); // the default engine, or AIMC_BACKEND
 });
 
 const logits = (m: Transformer) => tf.tidy(() => m.classify(BATCH).dataSync() as Float32Array);

@@ -24,7 +24,7 @@ const BATCH: Batch = { ids: Int32Array.from([0, 5, 7, 9, 11, 2, 0, 6, 8, 10, 2, 
 const HEAD = D * D + D + D * 3 + 3;
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend(); // the default engine, or AIMC_BACKEND
 });
 
 function model(seed = 'peft'): Transformer {

@@ -10,7 +10,7 @@ const MAX_POS = 16;
 let model: Transformer;
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend(); // the default engine, or AIMC_BACKEND
   model = new Transformer(
     validateConfig({ ...defaultConfig('decoder'), vocabSize: V, hiddenSize: 16, numLayers: 2, numHeads: 2, intermediateSize: 32, maxPositions: MAX_POS, dropout: 0 }),
     'generate-test',

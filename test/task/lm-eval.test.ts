@@ -12,7 +12,7 @@ import { cli, wordLevelTokenizer } from '../helpers/cli.js';
 
 let tok: TextTokenizer;
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend(); // the default engine, or AIMC_BACKEND
   const dir = mkdtempSync(join(tmpdir(), 'aimc-lmeval-'));
   writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(wordLevelTokenizer(['hello', 'world', 'hi'])));
   tok = loadTokenizer(dir)!;

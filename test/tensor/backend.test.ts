@@ -8,11 +8,12 @@ describe('backend selection', () => {
     expect(() => parseBackendName('gpu', '--backend')).toThrow(/--backend: unknown backend 'gpu' \(expected one of tensorflow, aimc, wasm, cpu\)/);
   });
 
-  it('selects wasm by default here (no tfjs-node installed) and says why tensorflow was skipped', async () => {
+  it('selects aimc by default where the native kernels load (else wasm) when tfjs-node is absent, and says why tensorflow was skipped', async () => {
     const name = await initBackend();
-    expect(['tensorflow', 'wasm']).toContain(name);
     expect(tf.getBackend()).toBe(name);
-    if (name === 'wasm') expect(backendBanner()).toMatch(/^backend: wasm, native kernels (avx2 x\d+|scalar x\d+|off: .+) \(tensorflow unavailable: .+\)$/);
+    if (name === 'tensorflow') return;
+    expect(name).toBe(nativeAddon() ? 'aimc' : 'wasm');
+    expect(backendBanner()).toMatch(/^backend: (aimc|wasm), native kernels (avx2 x\d+|scalar x\d+|off: .+) \(tensorflow unavailable: .+\)$/);
   });
 
   it('honours an explicit request', async () => {
@@ -25,7 +26,7 @@ import { Transformer } from '../../src/model/transformer.js';
 import { defaultConfig } from '../../src/model/config.js';
 import { nativeAddon } from '../../src/tensor/kernels/index.js';
 
-describe.runIf(nativeAddon() !== null)('the aimc backend (cpu storage, native kernels; issue 14, not yet the default)', () => {
+describe.runIf(nativeAddon() !== null)('the aimc backend (cpu storage, native kernels)', () => {
   it("runs a transformer and its gradients to the wasm backend's results", async () => {
     const cfg = { ...defaultConfig('encoder'), vocabSize: 30, hiddenSize: 16, numHeads: 2, intermediateSize: 32, numLayers: 2, maxPositions: 12, numLabels: 3, dropout: 0 };
     const ids = Int32Array.from([0, 5, 6, 7, 2, 1, 0, 9, 8, 2, 1, 1]);

@@ -27,6 +27,7 @@ import {
   withReferences,
 } from '../../src/tensor/kernels/index.js';
 import { nativeEngine, type NativeEngine } from '../../src/tensor/kernels/engine.js';
+import { reductionPlan } from '../../src/tensor/kernels/aimc-ops.js';
 import { RandomStream } from '../../src/tensor/random.js';
 import { compileExpr, type CompiledExpr } from '../../src/device/expr.js';
 import { DeviceModel } from '../../src/device/model.js';
@@ -436,8 +437,62 @@ describe.runIf(expectNative)('aimc backend: native transpose, broadcasting arith
     }
   });
 
+  it('sum and mean over leading, trailing, middle, all and size-1-separated axes, keepDims; non-contiguous axes take the cpu kernel', async () => {
+    const cases: [number[], number | number[] | undefined, boolean][] = [
+      [[300, 70], 0, false],
+      [[300, 70], 1, false],
+      [[300, 70], -1, true],
+      [[8, 50, 30], 1, false],
+      [[8, 50, 30], [1, 2], true],
+      [[8, 50, 30], [0, 1], false],
+      [[8, 50, 30], undefined, false],
+      [[6, 1, 7, 5], [0, 2], false],
+      [[6, 4, 7], [0, 2], false],
+      [[1000], 0, false],
+    ];
+    for (const [shape, axis, keep] of cases) {
+      const x = Array.from(t(shape, 6).dataSync());
+      // The exact sums, in double, by each element's coordinates (independent of the kernel's plan).
+      const rank = shape.length;
+      const axes = (axis === undefined ? [...shape.keys()] : [axis].flat()).map((a) => (a + rank) % rank);
+      const exact = new Map<string, number>();
+      x.forEach((v, flat) => {
+        const key: number[] = [];
+        for (let d = rank - 1, rem = flat; d >= 0; d--) {
+          if (!axes.includes(d)) key.unshift(rem % shape[d]!);
+          rem = Math.floor(rem / shape[d]!);
+        }
+        exact.set(String(key), (exact.get(String(key)) ?? 0) + v);
+      });
+      const count = shape.filter((_, d) => axes.includes(d)).reduce((a, b) => a * b, 1);
+      for (const op of [tf.sum, tf.mean] as const) {
+        const [g, r, outShape] = await both(() => op(t(shape, 6), axis, keep));
+        expect(g.length).toBe(r.length);
+        const want = [...exact.values()].map((v) => (op === tf.mean ? v / count : v));
+        expect(outShape.reduce((a, b) => a * b, 1)).toBe(want.length);
+        if (!reductionPlan(shape, axis, keep)) {
+          // Not contiguous: the cpu kernel itself ran.
+          expect(Array.from(g)).toEqual(Array.from(r));
+          continue;
+        }
+        // Double accumulation, one rounding (two for the mean): within 2 float32 ulps of the exact value.
+        g.forEach((v, i) => expect(Math.abs(v - want[i]!), `${shape} ${String(axis)} ${op.name}`).toBeLessThanOrEqual(2 ** -22 * Math.abs(want[i]!) + 1e-12));
+      }
+    }
+  });
+
+  it('reduction plans: contiguous reduced axes as [k1, r, k2], others refused', () => {
+    expect(reductionPlan([2, 3, 4], 1, false)).toEqual({ k1: 2, r: 3, k2: 4, out: [2, 4] });
+    expect(reductionPlan([2, 3, 4], [-1, 1], true)).toEqual({ k1: 2, r: 12, k2: 1, out: [2, 1, 1] });
+    expect(reductionPlan([2, 1, 4], [0, 2], false)).toEqual({ k1: 1, r: 8, k2: 1, out: [1] });
+    expect(reductionPlan([2, 3, 4], [0, 2], false)).toBeNull();
+    expect(reductionPlan([2, 3], 5, false)).toBeNull();
+    expect(reductionPlan([2, 3], null, false)).toEqual({ k1: 1, r: 6, k2: 1, out: [] });
+  });
+
   it('refuses malformed calls instead of reading out of bounds', () => {
     const lib = nativeAddon()!;
+    expect(() => lib.reduceSum(new Float32Array(11), 3, 2, 2, new Float32Array(6))).toThrow(/too short/);
     const f = (n: number) => new Float32Array(n);
     expect(() => lib.transpose(f(6), Int32Array.of(2, 3), Int32Array.of(0, 0), f(6))).toThrow(/not a permutation/);
     expect(() => lib.transpose(f(5), Int32Array.of(2, 3), Int32Array.of(1, 0), f(6))).toThrow(/too short/);

@@ -10,7 +10,7 @@ import { defaultConfig } from '../../src/model/config.js';
 import { RandomStream } from '../../src/tensor/random.js';
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend(); // the default engine, or AIMC_BACKEND
 });
 
 describe('pretraining pieces', () => {

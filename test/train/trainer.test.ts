@@ -27,7 +27,7 @@ let tok: TextTokenizer;
 let dir: string;
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend(); // the default engine, or AIMC_BACKEND
   dir = mkdtempSync(join(tmpdir(), 'aimc-ft-'));
   writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(wordLevelTokenizer(WORDS)));
   tok = loadTokenizer(dir)!;

@@ -1,8 +1,9 @@
 /**
  * Native kernels for the aimc backend's generic operations: the cpu backend's own kernels are
  * the reference (and run whatever these do not cover: other dtypes, other axes); the native
- * engine does float32 transposes, broadcasting add/sub/mul/div, ReLU and its step, and last-axis softmax in place
- * on the backend's typed arrays, split over the pool (native/tensor_ops.cc).
+ * engine does float32 transposes, broadcasting add/sub/mul/div, ReLU and its step, last-axis softmax, and
+ * sums and means over contiguous axes in place on the backend's typed arrays, split over the pool
+ * (native/tensor_ops.cc).
  */
 import * as tf from '@tensorflow/tfjs';
 import { heapOf, overrideKernel, type HeapBackend, type KernelArgs, type NativeAddon } from './engine.js';
@@ -14,6 +15,24 @@ function broadcast(a: number[], b: number[]): { a: number[]; b: number[]; out: n
   const out = tf.backend_util.assertAndGetBroadcastShape(a, b);
   const pad = (s: number[]) => [...Array<number>(out.length - s.length).fill(1), ...s];
   return { a: pad(a), b: pad(b), out };
+}
+
+/**
+ * A reduction over `axis` of `shape` as in[k1, r, k2] (the reduced axes contiguous once size-1
+ * axes are ignored), with tfjs's output shape; null when the axes are not contiguous.
+ */
+export function reductionPlan(shape: number[], axis: number | number[] | null | undefined, keepDims: boolean) {
+  const rank = shape.length;
+  const axes = [...new Set((axis == null ? [...shape.keys()] : Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + rank : a)))];
+  if (axes.some((a) => a < 0 || a >= rank)) return null;
+  const reduced = shape.map((_, d) => axes.includes(d));
+  const live = [...shape.keys()].filter((d) => shape[d]! !== 1 && reduced[d]);
+  const first = live.length ? live[0]! : rank;
+  const last = live.length ? live[live.length - 1]! : rank - 1;
+  for (let d = first; d <= last; d++) if (!reduced[d] && shape[d]! !== 1) return null;
+  const prod = (a: number, b: number) => shape.slice(a, b).reduce((x, y) => x * y, 1);
+  const out = keepDims ? shape.map((n, d) => (reduced[d] ? 1 : n)) : shape.filter((_, d) => !reduced[d]);
+  return { k1: prod(0, first), r: prod(first, last + 1), k2: prod(last + 1, rank), out };
 }
 
 /** Register the native kernels for `backendName` over its existing (cpu) kernels. */
@@ -52,6 +71,23 @@ export function registerAimcOps(lib: NativeAddon, backendName: string): void {
       if (x.dtype !== 'float32') return null;
       const out = h.makeOutput(x.shape, 'float32');
       lib.unary(op, h.typedArrayFromHeap(x), (attrs?.alpha ?? 0) as number, h.typedArrayFromHeap(out));
+      return out;
+    });
+  }
+  for (const [name, mean] of [
+    [tf.Sum, false],
+    [tf.Mean, true],
+  ] as const) {
+    over(name, ({ inputs, attrs }, h) => {
+      const x = inputs.x!;
+      const a = (attrs ?? {}) as { axis?: number | number[] | null; keepDims?: boolean };
+      if (x.dtype !== 'float32' || (Array.isArray(a.axis) && a.axis.length === 0)) return null;
+      const p = reductionPlan(x.shape, a.axis, !!a.keepDims);
+      if (!p) return null;
+      const out = h.makeOutput(p.out, 'float32');
+      const o = h.typedArrayFromHeap(out);
+      lib.reduceSum(h.typedArrayFromHeap(x), p.k1, p.r, p.k2, o);
+      if (mean) for (let i = 0; i < o.length; i++) o[i] = o[i]! / p.r;
       return out;
     });
   }

@@ -11,6 +11,6 @@ export { layerNorm } from './layer-norm.js';
 export { gelu, type GeluApprox } from './gelu.js';
 export { softmaxCrossEntropy } from './softmax-xent.js';
 export { adamwUpdate, type AdamWStep } from './adamw.js';
-export { installNativeMatMul, uninstallNativeMatMul, nativeMatMulInstalled } from './matmul.js';
+export { installNativeMatMul, uninstallNativeMatMul, nativeMatMulInstalled, nativeMatMulActive } from './matmul.js';
 export { kernelDefs, withReferences, type Kernel, type KernelDef } from './kernel.js';
 export { nativeAddon, nativeBuildStatus, nativeInfo, nativeUnavailableReason, type NativeAddon, type NativeInfo } from './engine.js';

@@ -148,3 +148,9 @@ export function uninstallNativeMatMul(): void {
 export function nativeMatMulInstalled(): boolean {
   return originals.size > 0;
 }
+
+/** True when the current backend's matmuls run on the native SGEMM (transpose flags are free there). */
+export function nativeMatMulActive(): boolean {
+  const b = tf.getBackend();
+  return NATIVE_MATMUL_BACKENDS.includes(b) && originals.has(`${b}/${tf.BatchMatMul}`);
+}

@@ -42,6 +42,7 @@ export function registerFinetuneCommand(program: Command): void {
     .option('--clip <x>', `gradient-norm clip (default ${TRAINING_DEFAULTS.clip})`)
     .option('--eval-every <n>', `steps between dev evaluations (default ${TRAINING_DEFAULTS.evalEvery})`)
     .option('--eval-limit <n>', 'dev examples per evaluation (default: all)')
+    .option('--test-limit <n>', 'final evaluation on a fixed subset of N test examples spread over the split (default: all)')
     .option('--patience <n>', 'stop after this many evaluations without improvement (default: never)')
     .option('--beams <n>', 'generation tasks: beams for the final decoding (1 = greedy)', '1')
     .option(...SEED_OPTION)
@@ -73,7 +74,12 @@ export function registerFinetuneCommand(program: Command): void {
       const resolved = resolveTraining([{ source: 'option', values: given }], plugin.plugin);
       const t = resolved.settings;
       const steps = t.steps;
-      const opts = { ...trainOptionsOf(t), beams: parsePositiveInt(s('beams'), '--beams'), seed: s('seed') };
+      const opts = {
+        ...trainOptionsOf(t),
+        beams: parsePositiveInt(s('beams'), '--beams'),
+        seed: s('seed'),
+        ...(o.testLimit !== undefined ? { testLimit: parsePositiveInt(s('testLimit'), '--test-limit') } : {}),
+      };
       const data = loadDataset(s('task'));
       checkTrainable(data);
       await startBackendFor(o.backend as string | undefined, true, s('model'), t.batch, t.seq);
@@ -81,6 +87,7 @@ export function registerFinetuneCommand(program: Command): void {
         progressOptions('finetune {bar} {value}/{total} | loss {loss} | {metric} | {tps} tok/s | ETA {eta_formatted}'),
         cliProgress.Presets.shades_classic,
       );
+      let testBar: cliProgress.SingleBar | undefined;
       let summary: FinetuneSummary;
       try {
         summary = await runFinetune({
@@ -112,12 +119,24 @@ export function registerFinetuneCommand(program: Command): void {
               tps: Math.round(p.tokensPerSecond),
               ...(p.dev ? { metric: `dev ${fmt(p.dev)}` } : {}),
             }),
+          onFinalEvaluate: (done, total) => {
+            if (!testBar) {
+              bar.stop();
+              testBar = new cliProgress.SingleBar(
+                progressOptions(`${data.test.length ? 'test' : 'dev'} {bar} {value}/{total} examples | ETA {eta_formatted}`),
+                cliProgress.Presets.shades_classic,
+              );
+              testBar.start(total, done);
+            } else testBar.update(done);
+          },
         });
       } finally {
         bar.stop();
+        testBar?.stop();
       }
       const best = `dev ${summary.mainMetric} ${summary.dev[summary.mainMetric]?.toFixed(4)} (best at step ${summary.bestStep})`;
-      console.log(`${best}; ${data.test.length ? 'test' : 'dev (no test split)'}: ${fmt(summary.test)}`);
+      const on = summary.testExamples !== undefined ? ` (${summary.testExamples} examples)` : '';
+      console.log(`${best}; ${data.test.length ? 'test' : 'dev (no test split)'}${on}: ${fmt(summary.test)}`);
       console.log(`adapter written to ${s('out')}`);
     });
 }

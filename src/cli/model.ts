@@ -14,6 +14,8 @@ import { defaultAnalogSites } from '../model/sites.js';
 import { DeviceModel } from '../device/model.js';
 import { loadProfile } from '../device/profile.js';
 import { tileGrid } from '../crossbar/tiling.js';
+import { mvmCost } from '../crossbar/cost.js';
+import { inferenceCost } from '../deploy/cost.js';
 import { BACKEND_OPTION, JSON_OPTION, SEED_OPTION, startBackend, startBackendFor, table } from './common.js';
 import { loadDataset } from '../data/datasets.js';
 import { evalSequences, evaluateLm } from '../task/lm-eval.js';
@@ -118,24 +120,51 @@ export function registerModelCommands(program: Command): void {
       const sites = defaultAnalogSites(m);
       const rows = sites.map((s) => {
         const g = tileGrid(s.inFeatures, s.outFeatures, dev.tile.rows, dev.tile.cols);
-        return { site: s.name, role: s.role, in: s.inFeatures, out: s.outFeatures, tiles: g.tiles, utilization: g.utilization };
+        const c = mvmCost(g, dev);
+        return {
+          site: s.name,
+          role: s.role,
+          in: s.inFeatures,
+          out: s.outFeatures,
+          tiles: g.tiles,
+          utilization: g.utilization,
+          energyPj: c.energy,
+          latencyNs: c.latency,
+        };
       });
       const analog = sites.reduce((a, s) => a + s.weight.size, 0);
+      const cost = inferenceCost(sites, dev, null);
       const summary = {
         device: dev.name,
         tile: dev.tile,
         totalTiles: rows.reduce((a, r) => a + r.tiles, 0),
+        utilization: analog / (rows.reduce((a, r) => a + r.tiles, 0) * dev.tile.rows * dev.tile.cols),
         analogParameters: analog,
         digitalParameters: m.parameterCount() - analog,
+        /** Per token through every analog site (no adapter): pJ, and ns with the sites one after another. */
+        energyPjPerToken: cost.analogEnergy,
+        latencyNsPerToken: cost.latency,
       };
       if (opts.json) console.log(JSON.stringify({ ...summary, sites: rows }, null, 2));
       else {
-        const t = table(['site', 'role', 'in × out', 'tiles', 'utilization']);
-        for (const r of rows) t.push([r.site, r.role, `${r.in} × ${r.out}`, r.tiles, `${(100 * r.utilization).toFixed(1)}%`]);
+        const t = table(['site', 'role', 'in × out', 'tiles', 'utilization', 'energy pJ/token', 'latency ns']);
+        for (const r of rows)
+          t.push([
+            r.site,
+            r.role,
+            `${r.in} × ${r.out}`,
+            r.tiles,
+            `${(100 * r.utilization).toFixed(1)}%`,
+            r.energyPj.toFixed(0),
+            r.latencyNs.toFixed(0),
+          ]);
         console.log(t.toString());
-        const tiles = `${summary.totalTiles} tiles of ${dev.tile.rows}×${dev.tile.cols} on ${dev.name}`;
+        const tiles = `${summary.totalTiles} tiles of ${dev.tile.rows}×${dev.tile.cols} on ${dev.name} (${(100 * summary.utilization).toFixed(1)}% of their cells used)`;
         const digital = `digital parameters ${summary.digitalParameters} (embeddings, norms, biases, heads)`;
         console.log(`${tiles}; analog weights ${analog}, ${digital}`);
+        console.log(
+          `per token: ${(cost.analogEnergy / 1e3).toFixed(1)} nJ of analog MVMs, ${(cost.latency / 1e3).toFixed(2)} µs with the sites one after another (profile cost constants; no adapter)`,
+        );
       }
       m.dispose();
     });

@@ -22,6 +22,8 @@ export interface TaskOptions {
   /** Generation: beams for decoding (1 = greedy) and the longest output, tokens. */
   beams?: number;
   maxNewTokens?: number;
+  /** Progress of the final evaluation: examples done of total (long at large model sizes). */
+  onFinalEvaluate?: (done: number, total: number) => void;
 }
 
 export interface TaskRunner {
@@ -47,9 +49,10 @@ function headRunner(model: Transformer, data: Dataset, tok: TextTokenizer, o: Ta
   const regression = data.kind === 'regression';
   const n = model.config.numLabels;
   const batchOf = (ex: Example[]) => encodeBatch(ex, tok, o.seqLen, model.config.padTokenId);
-  const predict = (examples: Example[]): number[] => {
+  const predict = (examples: Example[], progress?: (done: number, total: number) => void): number[] => {
     const out: number[] = [];
     for (let i = 0; i < examples.length; i += o.batchSize) {
+      progress?.(i, examples.length);
       const chunk = examples.slice(i, i + o.batchSize);
       const [v, total] = tf.tidy(() => {
         const logits = model.classify(batchOf(chunk));
@@ -61,10 +64,11 @@ function headRunner(model: Transformer, data: Dataset, tok: TextTokenizer, o: Ta
       }
       out.push(...Array.from(v));
     }
+    progress?.(examples.length, examples.length);
     return out;
   };
-  const evaluate = (examples: Example[]): Metrics => {
-    const pred = predict(examples);
+  const evaluate = (examples: Example[], progress?: (done: number, total: number) => void): Metrics => {
+    const pred = predict(examples, progress);
     const gold = examples.map((e) => e.label!);
     if (regression) {
       const mse = pred.reduce((a, p, i) => a + (p - gold[i]!) ** 2, 0) / Math.max(pred.length, 1);
@@ -86,8 +90,8 @@ function headRunner(model: Transformer, data: Dataset, tok: TextTokenizer, o: Ta
       );
     },
     tokens: (examples) => batchOf(examples).mask!.reduce((a, v) => a + v, 0),
-    evaluate,
-    finalEvaluate: evaluate,
+    evaluate: (examples) => evaluate(examples),
+    finalEvaluate: (examples) => evaluate(examples, o.onFinalEvaluate),
   };
 }
 
@@ -135,10 +139,11 @@ function decoderRunner(model: Transformer, data: Dataset, tok: TextTokenizer, o:
     return { loss: softmaxCrossEntropy(model.lmLogits(batch, fwd(train)), tgt), count };
   };
   let draw = 0;
-  const evaluate = (examples: Example[]): Metrics => {
+  const evaluate = (examples: Example[], progress?: (done: number, total: number) => void): Metrics => {
     let sum = 0;
     let count = 0;
     for (let i = 0; i < examples.length; i += o.batchSize) {
+      progress?.(i, examples.length);
       const rows = examples.slice(i, i + o.batchSize).map((e) => rowOf(e, 0));
       const [l, c] = tf.tidy(() => {
         const r = lossOf(rows);
@@ -148,6 +153,7 @@ function decoderRunner(model: Transformer, data: Dataset, tok: TextTokenizer, o:
       sum += l * c;
       count += c;
     }
+    progress?.(examples.length, examples.length);
     const loss = sum / Math.max(count, 1);
     return { loss, perplexity: perplexity(loss) };
   };
@@ -160,9 +166,9 @@ function decoderRunner(model: Transformer, data: Dataset, tok: TextTokenizer, o:
         train,
       ).loss,
     tokens: (examples) => examples.reduce((a, e) => a + rowOf(e, 0).ids.length, 0),
-    evaluate,
+    evaluate: (examples) => evaluate(examples),
     finalEvaluate: (examples) => {
-      const m = evaluate(examples);
+      const m = evaluate(examples, o.onFinalEvaluate);
       if (!generation) return m;
       const hyps: string[][] = [];
       const refs: string[][][] = [];

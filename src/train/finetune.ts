@@ -37,6 +37,8 @@ export interface FinetuneJob {
   /** Called once the adapter exists, before training (to print budgets). */
   onStart?: (info: { counts: ParamCounts; device: DeviceModel | null }) => void;
   onProgress?: (p: Progress) => void;
+  /** Progress of the final (test) evaluation: examples done of total. */
+  onFinalEvaluate?: (done: number, total: number) => void;
 }
 
 export interface FinetuneSummary {
@@ -53,6 +55,8 @@ export interface FinetuneSummary {
   bestStep: number;
   dev: Record<string, number>;
   test: Record<string, number>;
+  /** Examples behind `test` (all of the split unless --test-limit). */
+  testExamples?: number;
   stoppedEarly: boolean;
   seconds: number;
   tokensPerSecond: number;
@@ -107,6 +111,7 @@ export async function runFinetune(job0: FinetuneJob): Promise<FinetuneSummary> {
         ...job.train,
         ...(device ? { hwa: { device, t: job.hwa!.t, periphery: job.hwa!.periphery ?? true } } : {}),
         ...(job.onProgress ? { onProgress: job.onProgress } : {}),
+        ...(job.onFinalEvaluate ? { onFinalEvaluate: job.onFinalEvaluate } : {}),
       });
       const summary: FinetuneSummary = {
         ...(job.command ? { command: job.command } : {}),
@@ -121,6 +126,7 @@ export async function runFinetune(job0: FinetuneJob): Promise<FinetuneSummary> {
         bestStep: res.bestStep,
         dev: res.dev,
         test: res.test,
+        testExamples: res.testExamples,
         stoppedEarly: res.stoppedEarly,
         seconds: Math.round(res.seconds),
         tokensPerSecond: Math.round(res.tokensPerSecond),

@@ -22,6 +22,8 @@ export interface TrainOptions extends TaskOptions, LoopOptions {
    * the split; default all).
    */
   evalLimit?: number;
+  /** The final evaluation on at most this many test examples (a fixed subset spread over the split; default all). */
+  testLimit?: number;
   hwa?: HwaSetup;
   onProgress?: (p: Progress) => void;
 }
@@ -39,6 +41,8 @@ export interface TrainResult {
   bestStep: number;
   dev: Metrics;
   test: Metrics;
+  /** Examples the test metrics were computed on. */
+  testExamples: number;
   history: { step: number; loss: number; dev?: Metrics }[];
   stoppedEarly: boolean;
   seconds: number;
@@ -124,13 +128,16 @@ export async function trainAdapter(adapter: AttachedAdapter, data: Dataset, tok:
     }
     if (snapshot) vars.forEach((v, i) => v.assign(snapshot![i]!));
     evalMode();
-    const test = task.finalEvaluate(data.test.length ? data.test : data.dev);
+    const split = data.test.length ? data.test : data.dev;
+    const testSet = o.testLimit ? sampleExamples(split, o.testLimit) : split;
+    const test = task.finalEvaluate(testSet);
     const seconds = (performance.now() - start) / 1000;
     return {
       main: task.main,
       bestStep: best?.step ?? 0,
       dev: best?.dev ?? {},
       test,
+      testExamples: testSet.length,
       history,
       stoppedEarly,
       seconds,

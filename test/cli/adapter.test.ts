@@ -78,6 +78,20 @@ describe('aimc finetune with a plugin', () => {
     expect(summary.hwa).toEqual({ device: 'pcm-nandakumar-2019', t: 3600 });
   });
 
+  it('--test-limit evaluates a fixed subset of the test split and says how many', async () => {
+    const run = async (dir: string) => {
+      const out = join(mkdtempSync(join(tmpdir(), 'aimc-ft-tl-')), dir);
+      const r = await cli('finetune', '--model', modelDir, '--task', dataFile, '--adapter', 'bitfit', '--steps', '2', '--batch', '4', '--eval-every', '2', '--test-limit', '3', '--out', out);
+      expect(r.code, r.err).toBe(0);
+      expect(r.out).toMatch(/; test \(3 examples\): /);
+      return JSON.parse(readFileSync(join(out, 'finetune.json'), 'utf8')) as { testExamples: number; test: Record<string, number> };
+    };
+    const [a, b] = [await run('a'), await run('b')];
+    expect(a.testExamples).toBe(3);
+    expect(b.test).toEqual(a.test);
+    expect((await cli('finetune', '--model', modelDir, '--task', dataFile, '--adapter', 'bitfit', '--test-limit', '0', '--out', join(tmpdir(), 'aimc-never-tl'))).err).toMatch(/--test-limit/);
+  });
+
   it('refuses bad input before any work: unknown adapter, bad device, bad duration', async () => {
     const out = join(tmpdir(), 'aimc-never-written');
     expect((await cli('finetune', '--model', modelDir, '--task', dataFile, '--adapter', 'lorra', '--out', out)).err).toMatch(/unknown adapter 'lorra'/);

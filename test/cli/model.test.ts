@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli, wordLevelTokenizer } from '../helpers/cli.js';
@@ -86,6 +86,18 @@ describe('aimc model', () => {
     expect(m.sites).toHaveLength(12);
     expect(m.totalTiles).toBe(12);
     expect(m.analogParameters).toBe(2 * (4 * 16 * 16 + 2 * 16 * 32));
+  });
+
+  it("map's energy and latency per token follow the profile's cost constants", async () => {
+    const r = await cli('model', 'map', encDir, '--device', 'pcm-hermes-2023', '--json');
+    const m = JSON.parse(r.out) as { energyPjPerToken: number; latencyNsPerToken: number; utilization: number; sites: { in: number; out: number; energyPj: number }[] };
+    const p = JSON.parse(readFileSync(join(process.cwd(), 'devices', 'pcm-hermes-2023.json'), 'utf8')) as { cost: Record<string, number> };
+    // One 256×256 tile per site: each input converted once, each output once, and every
+    // weight read on 2 polarities × 2 devices.
+    for (const s of m.sites) expect(s.energyPj).toBeCloseTo(s.in * p.cost.dacEnergy! + s.out * p.cost.adcEnergy! + s.in * s.out * 4 * p.cost.cellReadEnergy!, 6);
+    expect(m.energyPjPerToken).toBeCloseTo(m.sites.reduce((a, s) => a + s.energyPj, 0), 6);
+    expect(m.latencyNsPerToken).toBe(12 * p.cost.mvmLatency!);
+    expect(m.utilization).toBeCloseTo((2 * (4 * 16 * 16 + 2 * 16 * 32)) / (12 * 256 * 256), 12);
   });
 
   it('errors name the problem', async () => {

@@ -481,6 +481,29 @@ describe.runIf(expectNative)('aimc backend: native transpose, broadcasting arith
     }
   });
 
+  it('comparisons (same shapes, a scalar on either side, NaN) and row gathers; other shapes take the cpu kernel', async () => {
+    const withNaN = (shape: number[], seed: number) => tf.where(tf.greater(t(shape, seed + 50), 2), tf.fill(shape, NaN), tf.round(tf.mul(t(shape, seed), 2)));
+    for (const op of [tf.greater, tf.greaterEqual, tf.less, tf.lessEqual] as const) {
+      for (const [sa, sb] of [
+        [[300, 7], [300, 7]],
+        [[300, 7], []],
+        [[], [5, 4]],
+        [[2, 3], [1, 1]],
+        [[40, 3], [3]],
+      ] as [number[], number[]][]) {
+        const [g, r] = await both(() => tf.cast(op(withNaN(sa, 1), withNaN(sb, 2)), 'float32'));
+        expect(Array.from(g), `${op.name} ${sa} ${sb}`).toEqual(Array.from(r));
+      }
+    }
+    const table = () => t([50, 3, 4], 7);
+    for (const ids of [[0, 49, 7, 7, 3], [[1, 2], [3, 4]]]) {
+      const [g, r] = await both(() => tf.gather(table(), tf.tensor(ids, undefined, 'int32')));
+      expect(Array.from(g)).toEqual(Array.from(r));
+    }
+    const [g, r] = await both(() => tf.gather(table(), tf.tensor1d([2, 0], 'int32'), 1));
+    expect(Array.from(g)).toEqual(Array.from(r));
+  });
+
   it('reduction plans: contiguous reduced axes as [k1, r, k2], others refused', () => {
     expect(reductionPlan([2, 3, 4], 1, false)).toEqual({ k1: 2, r: 3, k2: 4, out: [2, 4] });
     expect(reductionPlan([2, 3, 4], [-1, 1], true)).toEqual({ k1: 2, r: 12, k2: 1, out: [2, 1, 1] });

@@ -91,6 +91,61 @@ export function registerAimcOps(lib: NativeAddon, backendName: string): void {
       return out;
     });
   }
+  // Comparisons (dropout masks, bound management, the physics' conditions): tight loops for
+  // equal shapes and a scalar side; the cpu kernel's per-element index arithmetic otherwise.
+  for (const [name, cmp] of [
+    [tf.Greater, (x: number, y: number) => x > y],
+    [tf.GreaterEqual, (x: number, y: number) => x >= y],
+    [tf.Less, (x: number, y: number) => x < y],
+    [tf.LessEqual, (x: number, y: number) => x <= y],
+  ] as const) {
+    overrideKernel(backendName, name, (args, original) => {
+      const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+      const n = (t: tf.TensorInfo) => t.shape.reduce((p, q) => p * q, 1);
+      if (a.dtype !== 'float32' || b.dtype !== 'float32') return original(args);
+      const same = a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
+      let shape: number[];
+      if (same) shape = a.shape;
+      else if (n(b) === 1 && a.shape.length >= b.shape.length) shape = a.shape;
+      else if (n(a) === 1 && b.shape.length >= a.shape.length) shape = b.shape;
+      else return original(args);
+      const h = heapOf(args.backend);
+      const x = h.typedArrayFromHeap(a);
+      const y = h.typedArrayFromHeap(b);
+      const out = new Uint8Array(shape.reduce((p, q) => p * q, 1));
+      if (same) for (let i = 0; i < out.length; i++) out[i] = cmp(x[i]!, y[i]!) ? 1 : 0;
+      else if (n(b) === 1) {
+        const v = y[0]!;
+        for (let i = 0; i < out.length; i++) out[i] = cmp(x[i]!, v) ? 1 : 0;
+      } else {
+        const v = x[0]!;
+        for (let i = 0; i < out.length; i++) out[i] = cmp(v, y[i]!) ? 1 : 0;
+      }
+      return (args.backend as unknown as { makeTensorInfo(s: number[], d: tf.DataType, v: Uint8Array): tf.TensorInfo }).makeTensorInfo(
+        shape,
+        'bool',
+        out,
+      );
+    });
+  }
+  // Row gathers (embedding lookups): one copy per row instead of per-element index arithmetic.
+  overrideKernel(backendName, tf.GatherV2, (args, original) => {
+    const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
+    const { axis, batchDims } = (args.attrs ?? {}) as { axis?: number; batchDims?: number };
+    if (x.dtype !== 'float32' || indices.dtype !== 'int32' || (axis ?? 0) !== 0 || (batchDims ?? 0) !== 0 || x.shape.length < 1)
+      return original(args);
+    const backend = args.backend as unknown as { data: { get(id: object): { values: unknown } } };
+    const idx = backend.data.get(indices.dataId).values as Int32Array;
+    const rows = x.shape[0]!;
+    for (let i = 0; i < idx.length; i++) if (!(idx[i]! >= 0 && idx[i]! < rows)) return original(args); // its error names the index
+    const h = heapOf(args.backend);
+    const w = x.shape.slice(1).reduce((p, q) => p * q, 1);
+    const out = h.makeOutput([...indices.shape, ...x.shape.slice(1)], 'float32');
+    const src = h.typedArrayFromHeap(x);
+    const dst = h.typedArrayFromHeap(out);
+    for (let i = 0; i < idx.length; i++) dst.set(src.subarray(idx[i]! * w, idx[i]! * w + w), i * w);
+    return out;
+  });
   over(tf.Softmax, ({ inputs, attrs }, h) => {
     const x = inputs.logits!;
     const dim = (attrs?.dim ?? -1) as number;

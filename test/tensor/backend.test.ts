@@ -11,6 +11,8 @@ describe('backend selection', () => {
   it('selects aimc by default where the native kernels load (else wasm) when tfjs-node is absent, and says why tensorflow was skipped', async () => {
     const name = await initBackend();
     expect(tf.getBackend()).toBe(name);
+    const forced = process.env.AIMC_BACKEND;
+    if (forced) return expect(name).toBe(forced); // npm run test:wasm / test:cpu
     if (name === 'tensorflow') return;
     expect(name).toBe(nativeAddon() ? 'aimc' : 'wasm');
     expect(backendBanner()).toMatch(/^backend: (aimc|wasm), native kernels (avx2 x\d+|scalar x\d+|off: .+) \(tensorflow unavailable: .+\)$/);

@@ -75,6 +75,7 @@ export class AimcBackend extends MathBackendCPU {
     const free = this.pool.get(n);
     const reused = free?.pop();
     if (reused) {
+      if (!free!.length) this.pool.delete(n);
       this.pooledBytes -= reused.byteLength;
       this.owned.add(reused.buffer);
       return reused;
@@ -101,11 +102,23 @@ export class AimcBackend extends MathBackendCPU {
     this.users.delete(b);
     if (!this.owned.has(b) || !(v instanceof Float32Array) || v.byteOffset !== 0 || v.byteLength !== b.byteLength) return;
     this.owned.delete(b);
-    if (this.pooledBytes + v.byteLength > POOL_MAX_BYTES) return;
+    if (v.byteLength > POOL_MAX_BYTES) return;
+    // Least recently freed sizes go first: a phase of work (programming, then inference)
+    // needs its own shapes, and the last freed buffers are the likeliest to be asked for again.
+    while (this.pooledBytes + v.byteLength > POOL_MAX_BYTES) this.evictOldest();
     const free = this.pool.get(v.length) ?? [];
     free.push(v);
+    this.pool.delete(v.length);
     this.pool.set(v.length, free);
     this.pooledBytes += v.byteLength;
+  }
+
+  /** Drop the oldest buffer of the size freed least recently (Map order: least recent first). */
+  private evictOldest(): void {
+    const [n, free] = this.pool.entries().next().value as [number, Float32Array[]];
+    const dropped = free.shift()!;
+    this.pooledBytes -= dropped.byteLength;
+    if (!free.length) this.pool.delete(n);
   }
 
   override write(values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType): object {

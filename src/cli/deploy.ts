@@ -59,6 +59,12 @@ export function registerDeployCommand(program: Command): void {
       const digital = dep.digital();
       const what = `${dep.examples.length} ${spec.split} examples, ${trials} trials on ${dep.device.name}`;
       console.error(`${what}; digital ${main} ${digital[main]!.toFixed(4)}`);
+      const chip = dep.chipStorage();
+      if (chip.storage === 'stream') {
+        console.error(
+          `chip: ${(chip.bytes / 2 ** 30).toFixed(1)} GB of device state would not fit beside the model; each read re-programs the devices site by site from the same streams (same results, more time)`,
+        );
+      }
       let done = 0;
       const results = await runTrials(
         spec,

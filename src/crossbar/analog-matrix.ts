@@ -88,12 +88,24 @@ export class TiledMatrix {
 
   /** Program every tile's devices (draws from `rng`/tile-i/...). */
   program(rng: RandomStream): ProgrammedMatrix {
-    const devices = this.blocks.map((b, i) => programWeights(this.device, b, rng.child(`rowtile-${i}`)));
-    return new ProgrammedMatrix(this, devices, rng.child('gdc'));
+    if (this.blocks.some((b) => b.isDisposed)) throw new Error('TiledMatrix.program: the weights were released after programming');
+    const devices: ProgrammedWeights[] = [];
+    try {
+      this.blocks.forEach((b, i) => devices.push(programWeights(this.device, b, rng.child(`rowtile-${i}`))));
+      return new ProgrammedMatrix(this, devices, rng.child('gdc'));
+    } catch (e) {
+      devices.forEach((d) => d.dispose());
+      throw e;
+    }
+  }
+
+  /** Free the normalized weights (programming needs them, reading does not); scales stay. */
+  releaseBlocks(): void {
+    for (const b of this.blocks) if (!b.isDisposed) b.dispose();
   }
 
   dispose(): void {
-    for (const t of [...this.blocks, ...this.scales]) t.dispose();
+    for (const t of [...this.blocks, ...this.scales]) if (!t.isDisposed) t.dispose();
   }
 }
 

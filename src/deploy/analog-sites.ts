@@ -10,6 +10,7 @@ import type { DeviceModel } from '../device/model.js';
 import type { LinearSite } from '../model/linear.js';
 import { TiledMatrix, type AnalogMatrix, type ProgrammedMatrix } from '../crossbar/analog-matrix.js';
 import type { RandomStream } from '../tensor/random.js';
+import { engineMemoryLimit } from '../tensor/backend.js';
 
 /** W + Σ merged weight updates of a site: what gets programmed. */
 export function programmedWeight(site: LinearSite): tf.Tensor2D {
@@ -20,27 +21,76 @@ export function programmedWeight(site: LinearSite): tf.Tensor2D {
   });
 }
 
+/** How a trial's chip keeps its devices: all sites at once, or re-programmed site by site at each read. */
+export type ChipStorage = 'hold' | 'stream';
+
+/** Bytes of float32 device state (programmed conductance, drift exponent, target) a chip of `sites` holds on `device`. */
+export function deviceStateBytes(sites: LinearSite[], device: DeviceModel): number {
+  const perWeight = device.profile.mapping.scheme === 'differential' ? 2 : 1;
+  return sites.reduce((a, s) => a + s.weight.size, 0) * perWeight * 3 * 4;
+}
+
+/**
+ * 'stream' when holding every site's devices would take more than a quarter of what the
+ * engine can hold (the rest is the model, the reads and the evaluation), else 'hold'.
+ */
+export function chipStorageFor(sites: LinearSite[], device: DeviceModel): ChipStorage {
+  return deviceStateBytes(sites, device) > engineMemoryLimit().bytes / 4 ? 'stream' : 'hold';
+}
+
 export class ProgrammedModel {
   private current: AnalogMatrix[] = [];
 
   private constructor(
     readonly sites: LinearSite[],
-    private readonly programmed: ProgrammedMatrix[],
+    private readonly device: DeviceModel,
+    private readonly rng: RandomStream,
+    /** Held chips only: every site's devices. */
+    private readonly programmed: ProgrammedMatrix[] | null,
     private readonly tiled: TiledMatrix[],
   ) {}
 
-  /** Program every site's effective weights on `device` (one trial's chip). */
-  static program(sites: LinearSite[], device: DeviceModel, rng: RandomStream): ProgrammedModel {
+  /**
+   * Program every site's effective weights on `device` (one trial's chip). A streamed chip
+   * keeps no devices: each read programs a site from the same named streams (so the same
+   * devices, bit for bit), reads it and frees its devices before the next site — one site's
+   * devices in memory instead of the model's, for the price of programming at every read.
+   */
+  static program(
+    sites: LinearSite[],
+    device: DeviceModel,
+    rng: RandomStream,
+    storage: ChipStorage = chipStorageFor(sites, device),
+  ): ProgrammedModel {
+    if (storage === 'stream') return new ProgrammedModel(sites, device, rng, null, []);
     const tiled: TiledMatrix[] = [];
     const programmed: ProgrammedMatrix[] = [];
     for (const s of sites) {
-      const W = programmedWeight(s);
-      const t = TiledMatrix.map(W, device);
-      W.dispose();
+      const { t, p } = ProgrammedModel.programSite(s, device, rng);
       tiled.push(t);
-      programmed.push(withContext(`site ${s.name}`, () => t.program(rng.child(s.name, 'program'))));
+      programmed.push(p);
     }
-    return new ProgrammedModel(sites, programmed, tiled);
+    return new ProgrammedModel(sites, device, rng, programmed, tiled);
+  }
+
+  private static programSite(s: LinearSite, device: DeviceModel, rng: RandomStream): { t: TiledMatrix; p: ProgrammedMatrix } {
+    const W = programmedWeight(s);
+    const t = TiledMatrix.map(W, device);
+    W.dispose();
+    try {
+      const p = withContext(`site ${s.name}`, () => t.program(rng.child(s.name, 'program')));
+      // The normalized copy of W is only needed to program; the periphery needs the scales.
+      t.releaseBlocks();
+      return { t, p };
+    } catch (e) {
+      t.dispose();
+      throw e;
+    }
+  }
+
+  /** How this chip keeps its devices. */
+  get storage(): ChipStorage {
+    return this.programmed ? 'hold' : 'stream';
   }
 
   /**
@@ -50,9 +100,22 @@ export class ProgrammedModel {
   readAt(t: number, rng: RandomStream, opts: { compensate?: boolean } = {}): void {
     this.releaseReads();
     this.current = [];
-    for (const [i, p] of this.programmed.entries()) {
-      const name = this.sites[i]!.name;
-      this.current.push(withContext(`site ${name}`, () => p.at(t, rng.child(name, 'read'), opts)));
+    for (const [i, site] of this.sites.entries()) {
+      const name = site.name;
+      if (this.programmed) {
+        this.current.push(withContext(`site ${name}`, () => this.programmed![i]!.at(t, rng.child(name, 'read'), opts)));
+        continue;
+      }
+      const { t: tiled, p } = ProgrammedModel.programSite(site, this.device, this.rng);
+      try {
+        this.current.push(withContext(`site ${name}`, () => p.at(t, rng.child(name, 'read'), opts)));
+      } catch (e) {
+        tiled.dispose();
+        throw e;
+      } finally {
+        p.dispose();
+      }
+      this.tiled.push(tiled);
     }
     this.sites.forEach((s, i) => {
       const analog = this.current[i]!;
@@ -76,6 +139,8 @@ export class ProgrammedModel {
   private releaseReads(): void {
     this.current.forEach((a) => a.dispose());
     this.current = [];
+    // A streamed chip's tilings belong to its reads.
+    if (!this.programmed) this.tiled.splice(0).forEach((t) => t.dispose());
   }
 
   /** Sites back to digital; devices freed. */
@@ -85,7 +150,7 @@ export class ProgrammedModel {
       s.mode = 'digital';
       s.executor = null;
     }
-    this.programmed.forEach((p) => p.dispose());
+    this.programmed?.forEach((p) => p.dispose());
     this.tiled.forEach((t) => t.dispose());
   }
 }

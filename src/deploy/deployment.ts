@@ -17,7 +17,7 @@ import { RandomStream } from '../tensor/random.js';
 import { NonFiniteError, withContext } from '../input/finite.js';
 import { defaultAnalogSites } from '../model/sites.js';
 import { taskRunner, type Metrics, type TaskRunner } from '../task/tasks.js';
-import { ProgrammedModel } from './analog-sites.js';
+import { chipStorageFor, deviceStateBytes, ProgrammedModel, type ChipStorage } from './analog-sites.js';
 import { inferenceCost, type InferenceCost } from './cost.js';
 
 export interface DeploySpec {
@@ -101,6 +101,12 @@ export class Deployment {
   /** Estimated energy and latency per token on this device (see cost.ts). */
   cost(): InferenceCost {
     return inferenceCost(defaultAnalogSites(this.model), this.device, this.adapter);
+  }
+
+  /** How each trial's chip keeps its devices, and the bytes holding them all would take. */
+  chipStorage(): { storage: ChipStorage; bytes: number } {
+    const sites = defaultAnalogSites(this.model);
+    return { storage: chipStorageFor(sites, this.device), bytes: deviceStateBytes(sites, this.device) };
   }
 
   /** The model evaluated in float (no device): the baseline every analog result is compared to. */

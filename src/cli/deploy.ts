@@ -2,11 +2,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { Deployment, type DeploySpec } from '../deploy/deployment.js';
+import cliProgress from 'cli-progress';
+import { Deployment, type DeploySpec, type TrialProgress } from '../deploy/deployment.js';
 import { runTrials } from '../deploy/trials.js';
 import { summarizeByTime } from '../deploy/summary.js';
 import { formatDuration, MAX_NOISE_SCALE, MAX_TIMES, MAX_TRIALS, parseDurations, parseNumber, parsePositiveInt } from '../input/values.js';
-import { BACKEND_OPTION, MODEL_OPTION, SEED_OPTION, startBackendFor, table } from './common.js';
+import { BACKEND_OPTION, MODEL_OPTION, progressOptions, SEED_OPTION, startBackendFor, table } from './common.js';
 import { checkOutputFile } from '../input/paths.js';
 
 /** Register `aimc deploy`. */
@@ -66,15 +67,41 @@ export function registerDeployCommand(program: Command): void {
         );
       }
       let done = 0;
-      const results = await runTrials(
-        spec,
-        Array.from({ length: trials }, (_, i) => i),
-        {
-          ...(workers ? { workers } : {}),
-          local: dep,
-          onTrial: () => console.error(`trial ${++done}/${trials} done`),
-        },
+      // Within a trial (in this thread only): programming, each read's sites, each evaluation.
+      const bar = new cliProgress.SingleBar(
+        progressOptions('trial {trial} {stage} {bar} {value}/{total} {unit}'),
+        cliProgress.Presets.shades_classic,
       );
+      let barStage = '';
+      const onProgress = (p: TrialProgress) => {
+        const stage = p.stage === 'program' ? 'programming' : `${p.stage === 'read' ? 'reading' : 'evaluating'} at ${formatDuration(p.t!)}`;
+        const fields = { trial: p.trial + 1, stage, unit: p.stage === 'evaluate' ? 'examples' : 'sites' };
+        if (stage !== barStage) {
+          if (barStage) bar.stop();
+          barStage = stage;
+          bar.start(p.total, p.done, fields);
+        } else bar.update(p.done, fields);
+      };
+      let results;
+      try {
+        results = await runTrials(
+          spec,
+          Array.from({ length: trials }, (_, i) => i),
+          {
+            ...(workers ? { workers } : {}),
+            local: dep,
+            // In a log (no terminal) every stage would print twice; there only a single trial's (a long one at size).
+            ...(process.stderr.isTTY || trials === 1 ? { onProgress } : {}),
+            onTrial: () => {
+              if (barStage) bar.stop();
+              barStage = '';
+              console.error(`trial ${++done}/${trials} done`);
+            },
+          },
+        );
+      } finally {
+        bar.stop();
+      }
       dep.dispose();
       const summary = summarizeByTime(results, main).map((r) => ({ t: r.t, mean: r.mean, std: r.std, digital: digital[main]! }));
       mkdirSync(dirname(s('out')), { recursive: true });

@@ -61,6 +61,7 @@ export class ProgrammedModel {
     device: DeviceModel,
     rng: RandomStream,
     storage: ChipStorage = chipStorageFor(sites, device),
+    onSite?: (done: number, total: number) => void,
   ): ProgrammedModel {
     if (storage === 'stream') return new ProgrammedModel(sites, device, rng, null, []);
     const tiled: TiledMatrix[] = [];
@@ -69,6 +70,7 @@ export class ProgrammedModel {
       const { t, p } = ProgrammedModel.programSite(s, device, rng);
       tiled.push(t);
       programmed.push(p);
+      onSite?.(programmed.length, sites.length);
     }
     return new ProgrammedModel(sites, device, rng, programmed, tiled);
   }
@@ -97,11 +99,12 @@ export class ProgrammedModel {
    * Read the devices at t seconds and route the sites through them; MVM noise draws from
    * `rng`/site/call-index, so an evaluation is reproducible call by call.
    */
-  readAt(t: number, rng: RandomStream, opts: { compensate?: boolean } = {}): void {
+  readAt(t: number, rng: RandomStream, opts: { compensate?: boolean } = {}, onSite?: (done: number, total: number) => void): void {
     this.releaseReads();
     this.current = [];
     for (const [i, site] of this.sites.entries()) {
       const name = site.name;
+      onSite?.(i, this.sites.length);
       if (this.programmed) {
         this.current.push(withContext(`site ${name}`, () => this.programmed![i]!.at(t, rng.child(name, 'read'), opts)));
         continue;

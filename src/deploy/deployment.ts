@@ -20,6 +20,15 @@ import { taskRunner, type Metrics, type TaskRunner } from '../task/tasks.js';
 import { chipStorageFor, deviceStateBytes, ProgrammedModel, type ChipStorage } from './analog-sites.js';
 import { inferenceCost, type InferenceCost } from './cost.js';
 
+/** Where a trial is: programming its chip (t null; sites done), reading it at t (sites done), or evaluating (examples done). */
+export interface TrialProgress {
+  trial: number;
+  t: number | null;
+  stage: 'program' | 'read' | 'evaluate';
+  done: number;
+  total: number;
+}
+
 export interface DeploySpec {
   /** Shipped model name or checkpoint directory. */
   model: string;
@@ -119,18 +128,27 @@ export class Deployment {
   }
 
   /** One trial: program a chip, read it at every time (ascending), evaluate each. */
-  runTrial(trial: number): TrialResult[] {
+  runTrial(trial: number, progress?: (p: TrialProgress) => void): TrialResult[] {
     const s = this.spec;
     const rng = new RandomStream(`${s.seed}/deploy/${this.device.name}/trial-${trial}`);
-    const chip = ProgrammedModel.program(defaultAnalogSites(this.model), this.device, rng.child('program'));
+    const sites = defaultAnalogSites(this.model);
+    const tell = (stage: TrialProgress['stage'], t: number | null) => (done: number, total: number) =>
+      progress?.({ trial, t, stage, done, total });
+    const chip = ProgrammedModel.program(
+      sites,
+      this.device,
+      rng.child('program'),
+      chipStorageFor(sites, this.device),
+      tell('program', null),
+    );
     try {
       return [...s.times]
         .sort((a, b) => a - b)
         .map((t) =>
           withContext(`trial ${trial}`, () => {
-            chip.readAt(t, rng.child('t', t), s.compensate === undefined ? {} : { compensate: s.compensate });
+            chip.readAt(t, rng.child('t', t), s.compensate === undefined ? {} : { compensate: s.compensate }, tell('read', t));
             const where = `device ${this.device.name}, t = ${t} s`;
-            const metrics = withContext(where, () => this.runner.evaluate(this.examples));
+            const metrics = withContext(where, () => this.runner.evaluate(this.examples, tell('evaluate', t)));
             for (const [k, v] of Object.entries(metrics)) {
               if (!Number.isFinite(v)) throw new NonFiniteError([where, `trial ${trial}`], `metric ${k} is ${v}`);
             }

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { activeBackend } from '../tensor/backend.js';
-import { Deployment, type DeploySpec, type TrialResult } from './deployment.js';
+import { Deployment, type DeploySpec, type TrialProgress, type TrialResult } from './deployment.js';
 
 /** The compiled worker (piscina runs JavaScript); null when aimc runs from TypeScript sources without a build. */
 function workerFile(): string | null {
@@ -28,6 +28,8 @@ export interface TrialRunOptions {
   onTrial?: (results: TrialResult[]) => void | Promise<void>;
   /** A deployment already loaded in this thread (used when running in-process). */
   local?: Deployment;
+  /** Stages within a trial; heard only when trials run in this thread (workers report whole trials). */
+  onProgress?: (p: TrialProgress) => void;
 }
 
 /** Run `trials` of a deployment; resolves with all results ordered by trial then time. */
@@ -40,7 +42,7 @@ export async function runTrials(spec: DeploySpec, trials: number[], o: TrialRunO
     const dep = o.local ?? (await Deployment.load(spec));
     try {
       for (const trial of trials) {
-        const r = dep.runTrial(trial);
+        const r = dep.runTrial(trial, o.onProgress);
         all.push(...r);
         await o.onTrial?.(r);
       }

@@ -34,8 +34,8 @@ export interface TaskRunner {
   loss(examples: Example[], train?: RandomStream): tf.Scalar;
   /** Tokens in a batch (for tokens/s). */
   tokens(examples: Example[]): number;
-  /** Scores on a split (the model in evaluation mode). */
-  evaluate(examples: Example[]): Metrics;
+  /** Scores on a split (the model in evaluation mode); `progress` hears examples done of total. */
+  evaluate(examples: Example[], progress?: (done: number, total: number) => void): Metrics;
   /** Full evaluation at the end (generation adds decoding metrics). */
   finalEvaluate(examples: Example[]): Metrics;
 }
@@ -90,7 +90,7 @@ function headRunner(model: Transformer, data: Dataset, tok: TextTokenizer, o: Ta
       );
     },
     tokens: (examples) => batchOf(examples).mask!.reduce((a, v) => a + v, 0),
-    evaluate: (examples) => evaluate(examples),
+    evaluate,
     finalEvaluate: (examples) => evaluate(examples, o.onFinalEvaluate),
   };
 }
@@ -166,7 +166,7 @@ function decoderRunner(model: Transformer, data: Dataset, tok: TextTokenizer, o:
         train,
       ).loss,
     tokens: (examples) => examples.reduce((a, e) => a + rowOf(e, 0).ids.length, 0),
-    evaluate: (examples) => evaluate(examples),
+    evaluate,
     finalEvaluate: (examples) => {
       const m = evaluate(examples, o.onFinalEvaluate);
       if (!generation) return m;

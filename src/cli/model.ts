@@ -1,10 +1,13 @@
 /** `aimc model info | map | run`. */
-import { copyFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import { describeModel, loadModel, modelsDir } from '../model/load.js';
-import { MODEL_PRESETS } from '../model/presets.js';
+import { MODEL_PRESETS, presetConfig } from '../model/presets.js';
+import type { ModelConfig } from '../model/config.js';
+import { saveCheckpoint } from '../model/checkpoint.js';
 import { Transformer } from '../model/transformer.js';
 import { saveHuggingFace } from '../model/hf.js';
 import { nativeAddon } from '../tensor/kernels/index.js';
@@ -19,7 +22,7 @@ import { inferenceCost } from '../deploy/cost.js';
 import { BACKEND_OPTION, JSON_OPTION, SEED_OPTION, startBackend, startBackendFor, table } from './common.js';
 import { loadDataset } from '../data/datasets.js';
 import { evalSequences, evaluateLm } from '../task/lm-eval.js';
-import { parseInteger, parseList, parsePositiveInt } from '../input/values.js';
+import { parseInteger, parseList, parseNonNegativeInt, parsePositiveInt } from '../input/values.js';
 
 /** Token ids: comma-separated integers in [0, vocab) (checked against the model once loaded). */
 function parseIds(text: string, vocab: number, positions: number): Int32Array {
@@ -82,31 +85,71 @@ export function registerModelCommands(program: Command): void {
 
   model
     .command('init')
-    .description("write a preset's sizes (roberta-base, roberta-large, gpt2, gpt2-medium) with random weights in Hugging Face layout")
-    .argument('<preset>', Object.keys(MODEL_PRESETS).join(' | '))
-    .requiredOption('--out <dir>', 'output directory (config.json, model.safetensors, tokenizer.json)')
-    .option(
-      '--tokenizer <dir>',
-      "copy this directory's tokenizer.json (default: aimc-enc-tiny's, a byte-level BPE whose ids fit any preset)",
+    .description(
+      'a randomly initialized model of a published size (Hugging Face initialization, seeded), as an aimc checkpoint or (--hf) in Hugging Face layout',
     )
+    .argument('[preset]', `shorthand for --arch/--size: ${Object.keys(MODEL_PRESETS).join(' | ')}`)
+    .option('--arch <arch>', 'roberta | gpt2')
+    .option('--size <size>', 'roberta: tiny | base | large; gpt2: tiny | base | medium | large')
+    .requiredOption('--out <dir>', 'output directory (config.json, model.safetensors, tokenizer.json)')
+    .option('--hf', 'Hugging Face layout (config.json as save_pretrained writes it, HF tensor names and [out, in] layouts)')
+    .option(
+      '--vocab-from <tokenizer>',
+      "a tokenizer.json (or its folder): copied, and the vocabulary sized to it (default: aimc-enc-tiny's, the preset's vocabulary size)",
+    )
+    .option('--labels <n>', 'encoders: classes of the task head (0 = no head; default 2)')
     .option(...SEED_OPTION)
     .option(...BACKEND_OPTION)
-    .action(async (preset: string, o: { out: string; tokenizer?: string; seed: string; backend?: string }) => {
-      const config = MODEL_PRESETS[preset];
-      if (!config) throw new Error(`unknown preset '${preset}' (known: ${Object.keys(MODEL_PRESETS).join(', ')})`);
-      checkOutputDir(o.out, '--out');
-      const tokDir = o.tokenizer ?? join(modelsDir(), 'aimc-enc-tiny');
-      const tokFile = join(tokDir, 'tokenizer.json');
-      if (!existsSync(tokFile)) throw new Error(`--tokenizer: ${tokFile} does not exist`);
-      // The 355 M-parameter presets do not fit wasm's 4 GB heap beside their temporaries.
-      const auto = process.env.AIMC_BACKEND || !nativeAddon() ? undefined : 'aimc';
-      await startBackend(o.backend ?? auto, true);
-      const m = new Transformer(config, o.seed);
-      await saveHuggingFace(m, o.out);
-      copyFileSync(tokFile, join(o.out, 'tokenizer.json'));
-      console.log(`${o.out}: ${preset} (${(m.parameterCount() / 1e6).toFixed(1)} M parameters, random weights, seed '${o.seed}')`);
-      m.dispose();
-    });
+    .action(
+      async (
+        preset: string | undefined,
+        o: { arch?: string; size?: string; out: string; hf?: boolean; vocabFrom?: string; labels?: string; seed: string; backend?: string },
+      ) => {
+        let name: string;
+        let config: ModelConfig;
+        if (preset !== undefined) {
+          if (o.arch || o.size) throw new Error('give a preset or --arch/--size, not both');
+          if (!MODEL_PRESETS[preset])
+            throw new Error(`unknown preset '${preset}' (known: ${Object.keys(MODEL_PRESETS).join(', ')}; or --arch and --size)`);
+          ({ name, config } = { name: preset, config: MODEL_PRESETS[preset]! });
+        } else {
+          if (!o.arch || !o.size) throw new Error('give a preset (e.g. roberta-base) or both --arch and --size');
+          ({ name, config } = presetConfig(o.arch, o.size));
+        }
+        const labels = o.labels === undefined ? (config.arch === 'encoder' ? 2 : 0) : parseNonNegativeInt(o.labels, '--labels');
+        if (config.arch === 'decoder' && labels !== 0)
+          throw new Error('--labels: a decoder has no classification head (its LM head is tied)');
+        config = { ...config, numLabels: labels };
+        checkOutputDir(o.out, '--out');
+        const from = o.vocabFrom ?? join(modelsDir(), 'aimc-enc-tiny');
+        const tokFile = from.endsWith('.json') ? from : join(from, 'tokenizer.json');
+        if (!existsSync(tokFile)) throw new Error(`--vocab-from: ${tokFile} does not exist`);
+        // loadTokenizer reads a folder's tokenizer.json: a file of another name is read from a copy.
+        let tokDir = dirname(tokFile);
+        if (basename(tokFile) !== 'tokenizer.json') {
+          tokDir = mkdtempSync(join(tmpdir(), 'aimc-vocab-'));
+          copyFileSync(tokFile, join(tokDir, 'tokenizer.json'));
+        }
+        const tok = loadTokenizer(tokDir);
+        if (!tok) throw new Error(`--vocab-from: ${tokFile} is not a tokenizer`);
+        // Ids of the copied tokenizer must index the embedding: sized to it when asked, else checked.
+        if (o.vocabFrom) config = { ...config, vocabSize: tok.vocabSize };
+        else if (tok.vocabSize > config.vocabSize)
+          throw new Error(`the default tokenizer has ${tok.vocabSize} ids, more than ${name}'s ${config.vocabSize}`);
+        // The 355 M-parameter presets do not fit wasm's 4 GB heap beside their temporaries.
+        const auto = process.env.AIMC_BACKEND || !nativeAddon() ? undefined : 'aimc';
+        await startBackend(o.backend ?? auto, true);
+        const m = new Transformer(config, o.seed);
+        if (o.hf) await saveHuggingFace(m, o.out);
+        else await saveCheckpoint(m, o.out, { preset: name, seed: o.seed });
+        copyFileSync(tokFile, join(o.out, 'tokenizer.json'));
+        const layout = o.hf ? 'Hugging Face layout' : 'aimc checkpoint';
+        console.log(
+          `${o.out}: ${name} (${(m.parameterCount() / 1e6).toFixed(1)} M parameters, random weights, seed '${o.seed}', ${layout})`,
+        );
+        m.dispose();
+      },
+    );
 
   model
     .command('map')

@@ -69,7 +69,31 @@ describe('aimc model', () => {
   it('init refuses an unknown preset, naming the known ones', async () => {
     const r = await cli('model', 'init', 'bert-huge', '--out', join(tmpdir(), 'aimc-init-none'));
     expect(r.code).not.toBe(0);
-    expect(r.err).toMatch(/unknown preset 'bert-huge' \(known: roberta-base, roberta-large, gpt2, gpt2-medium\)/);
+    expect(r.err).toMatch(/unknown preset 'bert-huge' \(known: roberta-base, roberta-large, gpt2, gpt2-medium, gpt2-large; or --arch and --size\)/);
+    expect((await cli('model', 'init', '--arch', 'roberta', '--size', 'medium', '--out', join(tmpdir(), 'aimc-init-none'))).err).toMatch(/--size: roberta has no size 'medium' \(expected tiny, base, large\)/);
+    expect((await cli('model', 'init', '--arch', 'bert', '--size', 'base', '--out', join(tmpdir(), 'aimc-init-none'))).err).toMatch(/--arch: unknown architecture 'bert'/);
+    expect((await cli('model', 'init', '--arch', 'gpt2', '--size', 'tiny', '--labels', '3', '--out', join(tmpdir(), 'aimc-init-none'))).err).toMatch(/--labels: a decoder has no classification head/);
+  });
+
+  it('init --arch --size writes an aimc checkpoint, or with --hf the same model in Hugging Face layout', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'aimc-init-'));
+    const args = ['model', 'init', '--arch', 'roberta', '--size', 'tiny', '--labels', '3', '--vocab-from', join(process.cwd(), 'models', 'aimc-enc-tiny', 'tokenizer.json'), '--seed', 'i'];
+    const a = await cli(...args, '--out', join(root, 'aimc'));
+    expect(a.code, a.err).toBe(0);
+    expect(a.out).toMatch(/roberta-tiny \(\d+\.\d M parameters, random weights, seed 'i', aimc checkpoint\)/);
+    const h = await cli(...args, '--hf', '--out', join(root, 'hf'));
+    expect(h.code, h.err).toBe(0);
+    const hfConfig = JSON.parse(readFileSync(join(root, 'hf', 'config.json'), 'utf8')) as { model_type: string; vocab_size: number; hidden_size: number; num_labels?: number; id2label?: object };
+    expect(hfConfig.model_type).toBe('roberta');
+    expect(hfConfig.vocab_size).toBe(4096); // the tokenizer's
+    expect(hfConfig.hidden_size).toBe(128);
+    const aimcConfig = JSON.parse(readFileSync(join(root, 'aimc', 'config.json'), 'utf8')) as { numLabels: number; vocabSize: number };
+    expect(aimcConfig).toMatchObject({ numLabels: 3, vocabSize: 4096 });
+    // The same seeded weights through both layouts: equal logits.
+    const run = async (d: string) => JSON.parse((await cli('model', 'run', join(root, d), '--ids', '0,7,99,2', '--json')).out) as { logits: number[] };
+    const [la, lh] = [await run('aimc'), await run('hf')];
+    expect(la.logits).toHaveLength(3);
+    la.logits.forEach((v, i) => expect(Math.abs(v - lh.logits[i]!)).toBeLessThan(1e-5));
   });
 
   it('info counts parameters per role and lists the sites', async () => {

@@ -61,5 +61,6 @@ describe('model layout from the config alone', () => {
     expect(modelLayout(MODEL_PRESETS['roberta-large']!).parameters).toBe(355_359_744 + head(1024));
     expect(modelLayout(MODEL_PRESETS.gpt2!).parameters).toBe(124_439_808);
     expect(modelLayout(MODEL_PRESETS['gpt2-medium']!).parameters).toBe(354_823_168);
+    expect(modelLayout(MODEL_PRESETS['gpt2-large']!).parameters).toBe(774_030_080);
   });
 });

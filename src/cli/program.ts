@@ -1,5 +1,8 @@
 /** The `aimc` command tree and a runner that turns errors into messages and exit codes. */
 import { Command, CommanderError } from 'commander';
+import cliProgress from 'cli-progress';
+import { setLoadProgress } from '../model/checkpoint.js';
+import { progressOptions } from './common.js';
 import { registerDeviceCommands } from './device.js';
 import { registerModelCommands } from './model.js';
 import { registerDataCommands } from './data.js';
@@ -33,6 +36,7 @@ export function createProgram(): Command {
 /** Run the CLI on argv (node-style: [node, script, ...args]); returns the exit code. */
 export async function runCli(argv: string[]): Promise<number> {
   process.exitCode = 0;
+  const stopLoadBar = showLoadProgress();
   try {
     await createProgram().parseAsync(argv);
     return Number(process.exitCode ?? 0);
@@ -41,7 +45,34 @@ export async function runCli(argv: string[]): Promise<number> {
     console.error(describeFailure(e));
     if (process.env.AIMC_DEBUG && e instanceof Error && e.stack) console.error(e.stack);
     return 1;
+  } finally {
+    stopLoadBar();
   }
+}
+
+/** Loading a model of more than LOAD_BAR_BYTES shows a bar on stderr (seconds at 355 M parameters). */
+const LOAD_BAR_BYTES = 256 * 2 ** 20;
+
+function showLoadProgress(): () => void {
+  let bar: cliProgress.SingleBar | null = null;
+  setLoadProgress((file, done, total, bytes) => {
+    if (bytes < LOAD_BAR_BYTES) return;
+    if (!bar) {
+      bar = new cliProgress.SingleBar(
+        progressOptions(`loading {bar} {value}/{total} tensors of ${file} (${(bytes / 2 ** 30).toFixed(1)} GB as float32)`),
+        cliProgress.Presets.shades_classic,
+      );
+      bar.start(total, done);
+    } else bar.update(done);
+    if (done === total) {
+      bar.stop();
+      bar = null;
+    }
+  });
+  return () => {
+    setLoadProgress(null);
+    (bar as cliProgress.SingleBar | null)?.stop();
+  };
 }
 
 /** Error names that mean aimc met a case it did not foresee (JavaScript's own errors, wasm's). */

@@ -25,6 +25,16 @@ export async function saveCheckpoint(model: Transformer, dir: string, metadata: 
  * `fresh` names parameters that may be absent (initialized anew, e.g. a new task head) and
  * `drop` names stored parameters to leave out (e.g. the masked-LM head when fine-tuning).
  */
+/** Hears each parameter copied into a model being loaded: file, parameters done, total, float32 bytes in all. */
+export type LoadProgress = (file: string, done: number, total: number, bytes: number) => void;
+
+let loadProgress: LoadProgress | null = null;
+
+/** Install (or with null remove) the process's load-progress listener (the CLI's progress bar). */
+export function setLoadProgress(fn: LoadProgress | null): void {
+  loadProgress = fn;
+}
+
 export function modelFromTensors(
   config: ModelConfig,
   get: (name: string) => { shape: number[]; data: Float32Array } | undefined,
@@ -37,7 +47,11 @@ export function modelFromTensors(
   const model = new Transformer(config, opts.seed ?? 'load');
   if (all.includes('mlm.dense.weight')) model.withMlmHead();
   const problems: string[] = [];
+  const total = model.params.size;
+  const bytes = 4 * model.parameterCount();
+  let done = 0;
   for (const [name, v] of model.params) {
+    loadProgress?.(file, done++, total, bytes);
     const t = get(name);
     if (!t && opts.fresh?.(name)) continue;
     if (!t) {
@@ -53,6 +67,7 @@ export function modelFromTensors(
     v.assign(init);
     init.dispose();
   }
+  loadProgress?.(file, total, total, bytes);
   for (const n of all) if (!model.params.has(n)) problems.push(`unexpected parameter '${n}'`);
   if (problems.length) {
     model.dispose();

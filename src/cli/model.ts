@@ -10,7 +10,6 @@ import type { ModelConfig } from '../model/config.js';
 import { saveCheckpoint } from '../model/checkpoint.js';
 import { Transformer } from '../model/transformer.js';
 import { saveHuggingFace } from '../model/hf.js';
-import { nativeAddon } from '../tensor/kernels/index.js';
 import { checkOutputDir } from '../input/paths.js';
 import { loadTokenizer } from '../model/tokenizer.js';
 import { defaultAnalogSites } from '../model/sites.js';
@@ -111,7 +110,8 @@ export function registerModelCommands(program: Command): void {
           if (o.arch || o.size) throw new Error('give a preset or --arch/--size, not both');
           if (!MODEL_PRESETS[preset])
             throw new Error(`unknown preset '${preset}' (known: ${Object.keys(MODEL_PRESETS).join(', ')}; or --arch and --size)`);
-          ({ name, config } = { name: preset, config: MODEL_PRESETS[preset]! });
+          name = preset;
+          config = MODEL_PRESETS[preset]!;
         } else {
           if (!o.arch || !o.size) throw new Error('give a preset (e.g. roberta-base) or both --arch and --size');
           ({ name, config } = presetConfig(o.arch, o.size));
@@ -136,9 +136,8 @@ export function registerModelCommands(program: Command): void {
         if (o.vocabFrom) config = { ...config, vocabSize: tok.vocabSize };
         else if (tok.vocabSize > config.vocabSize)
           throw new Error(`the default tokenizer has ${tok.vocabSize} ids, more than ${name}'s ${config.vocabSize}`);
-        // The 355 M-parameter presets do not fit wasm's 4 GB heap beside their temporaries.
-        const auto = process.env.AIMC_BACKEND || !nativeAddon() ? undefined : 'aimc';
-        await startBackend(o.backend ?? auto, true);
+        // The default order puts aimc (no heap ceiling) first: the 355 M sizes do not fit wasm's heap.
+        await startBackend(o.backend, true);
         const m = new Transformer(config, o.seed);
         if (o.hf) await saveHuggingFace(m, o.out);
         else await saveCheckpoint(m, o.out, { preset: name, seed: o.seed });
@@ -177,11 +176,12 @@ export function registerModelCommands(program: Command): void {
       });
       const analog = sites.reduce((a, s) => a + s.weight.size, 0);
       const cost = inferenceCost(sites, dev, null);
+      const totalTiles = rows.reduce((a, r) => a + r.tiles, 0);
       const summary = {
         device: dev.name,
         tile: dev.tile,
-        totalTiles: rows.reduce((a, r) => a + r.tiles, 0),
-        utilization: analog / (rows.reduce((a, r) => a + r.tiles, 0) * dev.tile.rows * dev.tile.cols),
+        totalTiles,
+        utilization: analog / (totalTiles * dev.tile.rows * dev.tile.cols),
         analogParameters: analog,
         digitalParameters: m.parameterCount() - analog,
         /** Per token through every analog site (no adapter): pJ, and ns with the sites one after another. */

@@ -104,21 +104,21 @@ export class ProgrammedModel {
     this.current = [];
     for (const [i, site] of this.sites.entries()) {
       const name = site.name;
-      onSite?.(i, this.sites.length);
       if (this.programmed) {
         this.current.push(withContext(`site ${name}`, () => this.programmed![i]!.at(t, rng.child(name, 'read'), opts)));
-        continue;
+      } else {
+        const { t: tiled, p } = ProgrammedModel.programSite(site, this.device, this.rng);
+        try {
+          this.current.push(withContext(`site ${name}`, () => p.at(t, rng.child(name, 'read'), opts)));
+        } catch (e) {
+          tiled.dispose();
+          throw e;
+        } finally {
+          p.dispose();
+        }
+        this.tiled.push(tiled);
       }
-      const { t: tiled, p } = ProgrammedModel.programSite(site, this.device, this.rng);
-      try {
-        this.current.push(withContext(`site ${name}`, () => p.at(t, rng.child(name, 'read'), opts)));
-      } catch (e) {
-        tiled.dispose();
-        throw e;
-      } finally {
-        p.dispose();
-      }
-      this.tiled.push(tiled);
+      onSite?.(i + 1, this.sites.length);
     }
     this.sites.forEach((s, i) => {
       const analog = this.current[i]!;

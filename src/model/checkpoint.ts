@@ -20,11 +20,6 @@ export async function saveCheckpoint(model: Transformer, dir: string, metadata: 
   writeFileSync(join(dir, 'model.safetensors'), writeSafeTensors(tensors, { format: 'aimc', ...metadata }));
 }
 
-/**
- * Build a model from a config and assign named float32 arrays to its parameters (checked).
- * `fresh` names parameters that may be absent (initialized anew, e.g. a new task head) and
- * `drop` names stored parameters to leave out (e.g. the masked-LM head when fine-tuning).
- */
 /** Hears each parameter copied into a model being loaded: file, parameters done, total, float32 bytes in all. */
 export type LoadProgress = (file: string, done: number, total: number, bytes: number) => void;
 
@@ -35,6 +30,11 @@ export function setLoadProgress(fn: LoadProgress | null): void {
   loadProgress = fn;
 }
 
+/**
+ * Build a model from a config and assign named float32 arrays to its parameters (checked).
+ * `fresh` names parameters that may be absent (initialized anew, e.g. a new task head) and
+ * `drop` names stored parameters to leave out (e.g. the masked-LM head when fine-tuning).
+ */
 export function modelFromTensors(
   config: ModelConfig,
   get: (name: string) => { shape: number[]; data: Float32Array } | undefined,

@@ -99,17 +99,16 @@ export function registerAimcOps(lib: NativeAddon, backendName: string): void {
     [tf.Less, (x: number, y: number) => x < y],
     [tf.LessEqual, (x: number, y: number) => x <= y],
   ] as const) {
-    overrideKernel(backendName, name, (args, original) => {
-      const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    over(name, ({ inputs, backend }, h) => {
+      const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
       const n = (t: tf.TensorInfo) => t.shape.reduce((p, q) => p * q, 1);
-      if (a.dtype !== 'float32' || b.dtype !== 'float32') return original(args);
+      if (a.dtype !== 'float32' || b.dtype !== 'float32') return null;
       const same = a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
       let shape: number[];
       if (same) shape = a.shape;
       else if (n(b) === 1 && a.shape.length >= b.shape.length) shape = a.shape;
       else if (n(a) === 1 && b.shape.length >= a.shape.length) shape = b.shape;
-      else return original(args);
-      const h = heapOf(args.backend);
+      else return null;
       const x = h.typedArrayFromHeap(a);
       const y = h.typedArrayFromHeap(b);
       const out = new Uint8Array(shape.reduce((p, q) => p * q, 1));
@@ -121,24 +120,19 @@ export function registerAimcOps(lib: NativeAddon, backendName: string): void {
         const v = x[0]!;
         for (let i = 0; i < out.length; i++) out[i] = cmp(v, y[i]!) ? 1 : 0;
       }
-      return (args.backend as unknown as { makeTensorInfo(s: number[], d: tf.DataType, v: Uint8Array): tf.TensorInfo }).makeTensorInfo(
-        shape,
-        'bool',
-        out,
-      );
+      // Bool output: the cpu backend's own container (Uint8Array), not a float32 heap output.
+      return (backend as { makeTensorInfo(s: number[], d: tf.DataType, v: Uint8Array): tf.TensorInfo }).makeTensorInfo(shape, 'bool', out);
     });
   }
   // Row gathers (embedding lookups): one copy per row instead of per-element index arithmetic.
-  overrideKernel(backendName, tf.GatherV2, (args, original) => {
-    const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
-    const { axis, batchDims } = (args.attrs ?? {}) as { axis?: number; batchDims?: number };
+  over(tf.GatherV2, ({ inputs, attrs, backend }, h) => {
+    const { x, indices } = inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
+    const { axis, batchDims } = (attrs ?? {}) as { axis?: number; batchDims?: number };
     if (x.dtype !== 'float32' || indices.dtype !== 'int32' || (axis ?? 0) !== 0 || (batchDims ?? 0) !== 0 || x.shape.length < 1)
-      return original(args);
-    const backend = args.backend as unknown as { data: { get(id: object): { values: unknown } } };
-    const idx = backend.data.get(indices.dataId).values as Int32Array;
+      return null;
+    const idx = (backend as { data: { get(id: object): { values: unknown } } }).data.get(indices.dataId).values as Int32Array;
     const rows = x.shape[0]!;
-    for (let i = 0; i < idx.length; i++) if (!(idx[i]! >= 0 && idx[i]! < rows)) return original(args); // its error names the index
-    const h = heapOf(args.backend);
+    for (let i = 0; i < idx.length; i++) if (!(idx[i]! >= 0 && idx[i]! < rows)) return null; // the cpu kernel's error names the index
     const w = x.shape.slice(1).reduce((p, q) => p * q, 1);
     const out = h.makeOutput([...indices.shape, ...x.shape.slice(1)], 'float32');
     const src = h.typedArrayFromHeap(x);

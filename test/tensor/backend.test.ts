@@ -50,6 +50,35 @@ describe.runIf(nativeAddon() !== null)('the aimc backend (cpu storage, native ke
     a.logits.forEach((v, i) => expect(Math.abs(v - b.logits[i]!)).toBeLessThan(1e-4 * (1 + Math.abs(b.logits[i]!))));
     a.g.forEach((v, i) => expect(Math.abs(v - b.g[i]!)).toBeLessThan(1e-4 * (1 + Math.abs(b.g[i]!))));
   });
+
+  it('recycles kernel outputs, but never a buffer someone still sees: a dataSync() array, or a slice viewing it', async () => {
+    await initBackend('aimc');
+    const backend = tf.backend() as unknown as { pooledByteCount(): number };
+    const n = 1 << 15; // 128 KB: above the pool's threshold
+    const x = tf.fill([n], 1);
+    const y = tf.fill([n], 2);
+    // A native output, disposed: it goes to the pool and the next output of its size reuses it.
+    tf.add(x, y).dispose();
+    const pooled = backend.pooledByteCount();
+    expect(pooled).toBeGreaterThanOrEqual(4 * n);
+    const reuse = tf.add(x, y);
+    expect(backend.pooledByteCount()).toBe(pooled - 4 * n);
+    reuse.dispose();
+    // Read by the caller, then disposed: the array is the caller's now.
+    // After each disposal, more outputs of the same size (7s): none may land in the buffer still seen.
+    const more = () => Array.from({ length: 6 }, () => tf.mul(x, 7));
+    const seen = tf.add(x, y);
+    const values = seen.dataSync();
+    seen.dispose();
+    const later = more();
+    expect(values.every((v) => v === 3)).toBe(true);
+    const viewed = tf.add(x, y); // a native output the slice below views (cpu's simple slice is a subarray)
+    const slice = tf.slice(viewed, [0], [n / 2]);
+    viewed.dispose();
+    const evenLater = more();
+    expect(Array.from(slice.dataSync()).every((v) => v === 3)).toBe(true);
+    [...later, ...evenLater, x, y, slice].forEach((t) => t.dispose());
+  });
 });
 
 describe('BatchMatMul gradient from explicit transposes', () => {

@@ -32,6 +32,10 @@ export function registerPretrainCommand(program: Command): void {
     .option('--positions <n>', 'position embeddings (default: --seq)')
     .option('--batch <n>', 'sequences per step', '16')
     .option('--steps <n>', 'optimizer steps', '2000')
+    .option(
+      '--stop-at <n>',
+      'stop after this step of the --steps schedule, writing the model and keeping the checkpoint so a later run continues it',
+    )
     .option('--lr <x>', 'peak learning rate', '5e-4')
     .option('--warmup <n>', 'warmup steps', '100')
     .option('--weight-decay <x>', 'AdamW weight decay', '0.01')
@@ -89,13 +93,14 @@ export function registerPretrainCommand(program: Command): void {
       const train = packSequences(enc(data.train.map((e) => e.text)), seqLen, sep);
       const dev = packSequences(enc(data.dev.map((e) => e.text)), seqLen, sep);
       const steps = parsePositiveInt(o.steps!, '--steps');
+      const stopAt = o.stopAt === undefined ? steps : parsePositiveInt(o.stopAt, '--stop-at');
+      if (stopAt > steps) throw new Error(`--stop-at ${stopAt} is beyond --steps ${steps}`);
       console.error(`${train.length} train / ${dev.length} dev sequences of ${seqLen} tokens`);
       const bar = new cliProgress.SingleBar(
         progressOptions('pretrain {bar} {value}/{total} | loss {loss} | {tps} tok/s | dev {dev} | ETA {eta_formatted}'),
         cliProgress.Presets.shades_classic,
       );
       const devOf = (e: EvalResult) => (arch === 'encoder' ? `acc ${e.accuracy.toFixed(3)}` : `ppl ${e.perplexity.toFixed(1)}`);
-      const start = performance.now();
       bar.start(steps, 0, { loss: '-', tps: '-', dev: '-' });
       const res = await pretrain({
         config,
@@ -114,6 +119,7 @@ export function registerPretrainCommand(program: Command): void {
         maskId: 4,
         padId: 1,
         maskRate,
+        stopAt,
         onWarmStart: (w) =>
           console.error(`warm start: ${w.copied.length} parameters copied, ${w.fresh.length} fresh (${w.fresh.join(', ') || 'none'})`),
         ...(init ? { init } : {}),
@@ -131,14 +137,20 @@ export function registerPretrainCommand(program: Command): void {
         ...(o.initFrom ? { initFrom: o.initFrom } : {}),
         config,
         steps,
+        ...(res.state.step < steps ? { stoppedAt: res.state.step } : {}),
         trainSequences: train.length,
         devSequences: dev.length,
-        seconds: Math.round((performance.now() - start) / 1000),
+        // Summed over every run of the checkpoint; null when an older checkpoint did not record its time.
+        seconds: res.state.seconds ?? null,
         dev: res.eval,
         history: res.state.history,
       };
       writeFileSync(join(o.out!, 'pretrain.json'), JSON.stringify(summary, null, 2) + '\n');
-      rmSync(join(o.out!, 'checkpoint'), { recursive: true, force: true });
+      if (res.state.step < steps) {
+        console.error(
+          `stopped at step ${res.state.step} of ${steps}: the model is written; ${join(o.out!, 'checkpoint')} is kept, and the same command without --stop-at continues the schedule`,
+        );
+      } else rmSync(join(o.out!, 'checkpoint'), { recursive: true, force: true });
       const kind = arch === 'encoder' ? 'masked-token' : 'next-token';
       const ev = res.eval;
       console.log(`dev: loss ${ev.loss.toFixed(4)}, ${kind} accuracy ${ev.accuracy.toFixed(4)}, perplexity ${ev.perplexity.toFixed(2)}`);

@@ -4,6 +4,7 @@ import cliProgress from 'cli-progress';
 import { setLoadProgress } from '../model/checkpoint.js';
 import { progressOptions } from './common.js';
 import { registerDeviceCommands } from './device.js';
+import { registerTileCommands } from './tile.js';
 import { registerModelCommands } from './model.js';
 import { registerDataCommands } from './data.js';
 import { registerPretrainCommand } from './pretrain.js';
@@ -22,6 +23,7 @@ export function createProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerDeviceCommands(program);
+  registerTileCommands(program);
   registerModelCommands(program);
   registerDataCommands(program);
   registerPretrainCommand(program);

@@ -32,6 +32,8 @@ export interface PretrainOptions extends LoopOptions {
   padId: number;
   /** Encoder: fraction of tokens selected for prediction (default 0.15). */
   maskRate?: number;
+  /** Stop after this step of the `steps` schedule (checkpoint kept, so a later run continues it). */
+  stopAt?: number;
   /** A fresh run starts from this model's matching parameters (see model/warm-start.ts). */
   init?: Transformer;
   /** Told what the warm start copied (fresh runs with `init` only). */
@@ -108,6 +110,8 @@ export function evaluate(model: Transformer, seqs: Int32Array[], o: PretrainOpti
 interface TrainState {
   step: number;
   history: { step: number; loss: number; eval?: EvalResult }[];
+  /** Training wall time over every run of this checkpoint so far (s); absent in checkpoints from before it was kept. */
+  seconds?: number;
 }
 
 /** Write the training state atomically: model checkpoint + optimizer moments + state JSON. */
@@ -157,7 +161,11 @@ export async function pretrain(o: PretrainOptions): Promise<{ model: Transformer
   const rng = new RandomStream(`${o.seed}/train`);
   let t0 = performance.now();
   let tokens = 0;
-  for (let step = state.step; step < o.steps; step++) {
+  const runStart = performance.now();
+  // A checkpoint written before times were kept leaves the total unknown (undefined), not undercounted.
+  const priorSeconds = state.step === 0 ? 0 : state.seconds;
+  const last = Math.min(o.stopAt ?? o.steps, o.steps);
+  for (let step = state.step; step < last; step++) {
     opt.lr = o.lr * warmupLinear(step, o.warmup, o.steps);
     // Batches are a pure function of (seed, step): resuming draws exactly what an
     // uninterrupted run would have drawn.
@@ -175,9 +183,14 @@ export async function pretrain(o: PretrainOptions): Promise<{ model: Transformer
     tokens += o.batchSize * o.seqLen;
     const done = step + 1;
     let ev: EvalResult | undefined;
-    if (done % o.evalEvery === 0 || done === o.steps) {
+    if (done % o.evalEvery === 0 || done === last) {
       ev = evaluate(model, o.dev, o);
-      state = { step: done, history: [...state.history, { step: done, loss: lv, eval: ev }] };
+      const seconds = priorSeconds === undefined ? undefined : Math.round(priorSeconds + (performance.now() - runStart) / 1000);
+      state = {
+        step: done,
+        history: [...state.history, { step: done, loss: lv, eval: ev }],
+        ...(seconds === undefined ? {} : { seconds }),
+      };
       await saveState(model, opt, state, ckpt);
     }
     const dt = (performance.now() - t0) / 1000;

@@ -20,7 +20,10 @@ describe('pretraining pieces', () => {
 
   it('packs documents with separators into fixed-length sequences', () => {
     const seqs = packSequences([Int32Array.of(5, 6), Int32Array.of(7, 8, 9)], 3, 2);
-    expect(seqs.map((s) => Array.from(s))).toEqual([[5, 6, 2], [7, 8, 9]]);
+    expect(seqs.map((s) => Array.from(s))).toEqual([
+      [5, 6, 2],
+      [7, 8, 9],
+    ]);
   });
 
   it('masks ~15% of non-special tokens, 80/10/10, deterministically', () => {
@@ -49,9 +52,20 @@ describe('pretraining pieces', () => {
 describe('pretrain()', () => {
   const base = (out: string, steps: number, arch: 'encoder' | 'decoder'): PretrainOptions => {
     const rng = new RandomStream('pt-data');
-    const docs = Array.from({ length: 40 }, (_, i) => Int32Array.from(rng.child(i).uniform(new Float64Array(30)), (u) => 5 + Math.floor(u * 40)));
+    const docs = Array.from({ length: 40 }, (_, i) =>
+      Int32Array.from(rng.child(i).uniform(new Float64Array(30)), (u) => 5 + Math.floor(u * 40)),
+    );
     return {
-      config: { ...defaultConfig(arch), vocabSize: 50, hiddenSize: 16, numHeads: 2, intermediateSize: 32, numLayers: 1, maxPositions: 16, numLabels: 0 },
+      config: {
+        ...defaultConfig(arch),
+        vocabSize: 50,
+        hiddenSize: 16,
+        numHeads: 2,
+        intermediateSize: 32,
+        numLayers: 1,
+        maxPositions: 16,
+        numLabels: 0,
+      },
       train: packSequences(docs.slice(0, 30), 16, 2),
       dev: packSequences(docs.slice(30), 16, 2),
       out,
@@ -86,10 +100,34 @@ describe('pretrain()', () => {
     });
   }
 
+  it('--stop-at: a run stopped mid-schedule keeps its checkpoint and continues the same schedule, bit for bit', async () => {
+    const a = mkdtempSync(join(tmpdir(), 'aimc-pt-'));
+    const b = mkdtempSync(join(tmpdir(), 'aimc-pt-'));
+    // evalEvery 4 does not divide the stop step: the stop itself must checkpoint.
+    const opts = (out: string) => ({ ...base(out, 7, 'decoder'), evalEvery: 4, warmup: 1 });
+    const straight = await pretrain(opts(a));
+    const stopped = await pretrain({ ...opts(b), stopAt: 3 });
+    expect(stopped.state.step).toBe(3);
+    expect(stopped.state.seconds).toBeGreaterThanOrEqual(0);
+    stopped.model.dispose();
+    const resumed = await pretrain(opts(b));
+    expect(resumed.state.history.map((h) => h.step)).toEqual([3, 4, 7]);
+    for (const [name, v] of straight.model.params) {
+      expect(Array.from(resumed.model.params.get(name)!.dataSync()), name).toEqual(Array.from(v.dataSync()));
+    }
+    straight.model.dispose();
+    resumed.model.dispose();
+  });
+
   it('warm start: an encoder from a decoder takes every layer and the aligned positions, the rest stays fresh', async () => {
     const dec = await pretrain(base(mkdtempSync(join(tmpdir(), 'aimc-pt-')), 3, 'decoder'));
     const seen: { copied: string[]; fresh: string[] }[] = [];
-    const o = { ...base(mkdtempSync(join(tmpdir(), 'aimc-pt-')), 1, 'encoder'), init: dec.model, onWarmStart: (w: { copied: string[]; fresh: string[] }) => seen.push(w), lr: 0 };
+    const o = {
+      ...base(mkdtempSync(join(tmpdir(), 'aimc-pt-')), 1, 'encoder'),
+      init: dec.model,
+      onWarmStart: (w: { copied: string[]; fresh: string[] }) => seen.push(w),
+      lr: 0,
+    };
     const enc = await pretrain(o);
     expect(seen).toHaveLength(1);
     const { copied, fresh } = seen[0]!;

@@ -1,0 +1,126 @@
+import { describe, it, expect, beforeAll } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src/tensor/backend.js';
+import { loadProfile } from '../../src/device/profile.js';
+import { DeviceModel } from '../../src/device/model.js';
+import { RandomStream } from '../../src/tensor/random.js';
+import { idealProfile, mvmError, noiseBudget, presentSources } from '../../src/crossbar/noise-budget.js';
+import type { DeviceProfile } from '../../src/device/types.js';
+import { cli } from '../helpers/cli.js';
+
+beforeAll(async () => {
+  await initBackend();
+});
+
+const PCM = loadProfile('pcm-nandakumar-2019');
+const B = 64;
+const R = 256;
+const C = 256;
+
+/** W[R, C] and x[B, R] ~ N(0, 1) from a test stream, with the numbers the closed forms need. */
+function draw(seed: string) {
+  const rng = new RandomStream(`budget-test/${seed}`);
+  const w = rng.child('w').normal(R * C);
+  const xs = rng.child('x').normal(B * R);
+  const W = tf.tensor2d(w, [R, C]);
+  const x = tf.tensor2d(xs, [B, R]);
+  const ideal = tf.tidy(() => tf.sum(tf.square(tf.matMul(x, W))).dataSync()[0]!);
+  // abs-max noise management: α_b = max_k |x_bk|; tile weight scaling: one max|W| (one tile).
+  const alpha2 = Array.from({ length: B }, (_, b) => Math.max(...Array.from(xs.subarray(b * R, (b + 1) * R), Math.abs)) ** 2);
+  const wMax = Math.max(...Array.from(w, Math.abs));
+  const w2 = w.reduce((a, v) => a + v * v, 0);
+  return { W, x, ideal, sumAlpha2: alpha2.reduce((a, v) => a + v, 0), wMax, w2, dispose: () => (W.dispose(), x.dispose()) };
+}
+
+describe('noise budget', () => {
+  it('the ideal profile computes x·W (float32 rounding only)', () => {
+    const d = draw('ideal');
+    const e = mvmError(new DeviceModel(idealProfile(PCM)), d.W, d.x, 86400, new RandomStream('budget-test/ideal-chip'));
+    expect(e).toBeLessThan(1e-5);
+    d.dispose();
+  });
+
+  it('output noise alone matches its closed form σ·√(Σα²·C)·max|W| / ‖x·W‖', () => {
+    const sigma = 0.06;
+    const p: DeviceProfile = { ...idealProfile(PCM), periphery: { ...idealProfile(PCM).periphery, outputNoise: sigma } };
+    const d = draw('out');
+    const e = mvmError(new DeviceModel(p), d.W, d.x, 86400, new RandomStream('budget-test/out-chip'));
+    const expected = (sigma * d.wMax * Math.sqrt(d.sumAlpha2 * C)) / Math.sqrt(d.ideal);
+    // ‖noise‖² is χ² with B·C = 16384 degrees of freedom: relative sd of ‖noise‖ = 1/√(2·16384) = 0.55 %.
+    expect(Math.abs(e / expected - 1)).toBeLessThan(4 * 0.0055);
+    d.dispose();
+  });
+
+  it('DAC rounding alone matches uniform quantization error: α·√(step²/12)·‖W‖ per input row', () => {
+    const bits = 6;
+    const step = 1 / (2 ** bits - 2);
+    const ideal = idealProfile(PCM);
+    const p: DeviceProfile = { ...ideal, periphery: { ...ideal.periphery, dac: { bits, bound: 1 } } };
+    const d = draw('dac');
+    const e = mvmError(new DeviceModel(p), d.W, d.x, 86400, new RandomStream('budget-test/dac-chip'));
+    const expected = Math.sqrt(((d.sumAlpha2 * (step * step)) / 12) * d.w2) / Math.sqrt(d.ideal);
+    // 16384 rounding errors, each through 256 columns: a few per cent at most.
+    expect(Math.abs(e / expected - 1)).toBeLessThan(0.04);
+    d.dispose();
+  });
+
+  it('lists the sources a profile has, then all; a source alone is on the same streams as all', () => {
+    const o = { rows: 64, cols: 64, t: 86400, samples: 8, trials: 3, seed: 'budget-test' };
+    const lines = noiseBudget(PCM, o);
+    expect(lines.map((l) => l.source)).toEqual(['programming', 'drift', 'readNoise', 'dac', 'adc', 'outputNoise', 'all']);
+    for (const l of lines) {
+      expect(l.relativeError).toBeGreaterThan(0);
+      expect(l.standardError).toBeGreaterThan(0);
+    }
+    // A profile with one source on (output noise; the ideal ADC is "present" only as the
+    // identity): that source's line is the profile's `all` line, draw for draw.
+    const ideal = idealProfile(PCM);
+    const one: DeviceProfile = { ...ideal, name: 'one', periphery: { ...ideal.periphery, outputNoise: 0.1 } };
+    expect(presentSources(one).map((s) => s.name)).toEqual(['adc', 'outputNoise']);
+    const ln = noiseBudget(one, o);
+    expect(ln.find((l) => l.source === 'outputNoise')!.relativeError).toBe(ln.find((l) => l.source === 'all')!.relativeError);
+    expect(ln.find((l) => l.source === 'adc')!.relativeError).toBeLessThan(1e-5);
+    // One trial: no spread to estimate.
+    expect(noiseBudget(one, { ...o, trials: 1 }).every((l) => l.standardError === 0)).toBe(true);
+  });
+
+  it('drift grows with time; programming error does not', () => {
+    const o = { rows: 64, cols: 64, samples: 8, trials: 2, seed: 'budget-test' };
+    const at = (t: number) => Object.fromEntries(noiseBudget(PCM, { ...o, t }).map((l) => [l.source, l.relativeError]));
+    const [a, b] = [at(60), at(31536000)];
+    expect(b.drift!).toBeGreaterThan(2 * a.drift!);
+    expect(b.programming).toBe(a.programming);
+  });
+});
+
+describe('aimc tile error', () => {
+  it('--json: one {device, t, source, relativeError, standardError} per source and time', async () => {
+    const r = await cli(
+      'tile',
+      'error',
+      'rram-wan-2022',
+      '--rows',
+      '32',
+      '--cols',
+      '16',
+      '--samples',
+      '4',
+      '--trials',
+      '2',
+      '--t',
+      '1h,1y',
+      '--json',
+    );
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out) as { device: string; t: number; source: string; relativeError: number; standardError: number }[];
+    const sources = presentSources(loadProfile('rram-wan-2022')).map((s) => s.name);
+    expect(j.map((l) => `${l.t}:${l.source}`)).toEqual([3600, 31536000].flatMap((t) => [...sources, 'all'].map((s) => `${t}:${s}`)));
+    expect(j.every((l) => l.device === 'rram-wan-2022' && Number.isFinite(l.relativeError))).toBe(true);
+  });
+
+  it('refuses a bad profile before any work, naming the file', async () => {
+    const r = await cli('tile', 'error', 'no-such-device');
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/no-such-device/);
+  });
+});

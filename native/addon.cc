@@ -124,26 +124,29 @@ Napi::Value Fill(const Napi::CallbackInfo& info) {
 // analogForward(x, B, inF, outF, rowStarts: Int32Array(tiles+1), weights: Float32Array[],
 //               scales: Float32Array[], colTileOf: Int32Array(outF), nColTiles,
 //               params: Float64Array [dacStep, dacBound, adcStep, adcBound, sigma, absMax,
-//               iterative, maxIter, gdc], states: Int32Array(tiles·(maxIter+1)·4), out)
+//               iterative, maxIter, gdc, inputNoise], states: Int32Array(tiles·(maxIter+1)·4),
+//               inputStates: the same for input noise, nonlinearity: Float32Array[] (empty or one
+//               [outF] per row tile), out)
 Napi::Value AnalogForward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 12) {
-    Napi::TypeError::New(env, "analogForward takes 12 arguments").ThrowAsJavaScriptException();
+  if (info.Length() != 14) {
+    Napi::TypeError::New(env, "analogForward takes 14 arguments").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   F32 x, out;
   int B, inF, outF, nct;
-  int32_t *rs, *cto, *states;
+  int32_t *rs, *cto, *states, *in_states;
   double* prm;
-  size_t lrs, lcto, lst, lprm;
+  size_t lrs, lcto, lst, lprm, lin;
   if (!get_f32(env, info[0], "x", &x) || !get_dim(env, info[1], "B", &B) || !get_dim(env, info[2], "inF", &inF) ||
       !get_dim(env, info[3], "outF", &outF) || !get_typed<int32_t, Napi::Int32Array>(env, info[4], napi_int32_array, "rowStarts", &rs, &lrs) ||
       !get_typed<int32_t, Napi::Int32Array>(env, info[7], napi_int32_array, "colTileOf", &cto, &lcto) || !get_dim(env, info[8], "nColTiles", &nct) ||
       !get_typed<double, Napi::Float64Array>(env, info[9], napi_float64_array, "params", &prm, &lprm) ||
-      !get_typed<int32_t, Napi::Int32Array>(env, info[10], napi_int32_array, "states", &states, &lst) || !get_f32(env, info[11], "out", &out)) {
+      !get_typed<int32_t, Napi::Int32Array>(env, info[10], napi_int32_array, "states", &states, &lst) ||
+      !get_typed<int32_t, Napi::Int32Array>(env, info[11], napi_int32_array, "inputStates", &in_states, &lin) || !get_f32(env, info[13], "out", &out)) {
     return env.Undefined();
   }
-  if (!info[5].IsArray() || !info[6].IsArray() || lrs < 2 || lprm != 9) {
+  if (!info[5].IsArray() || !info[6].IsArray() || !info[12].IsArray() || lrs < 2 || lprm != 10) {
     Napi::TypeError::New(env, "analogForward: bad weights/scales/rowStarts/params").ThrowAsJavaScriptException();
     return env.Undefined();
   }
@@ -154,7 +157,7 @@ Napi::Value AnalogForward(const Napi::CallbackInfo& info) {
     Napi::RangeError::New(env, "analogForward: one weight block and one scale vector per row tile").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  aimc::AnalogParams p{prm[0], prm[1], prm[2], prm[3], prm[4], prm[5] != 0, prm[6] != 0, static_cast<int>(prm[7]), prm[8]};
+  aimc::AnalogParams p{prm[0], prm[1], prm[2], prm[3], prm[4], prm[5] != 0, prm[6] != 0, static_cast<int>(prm[7]), prm[8], prm[9]};
   std::vector<int> row_start(rs, rs + lrs);
   std::vector<const float*> w(tiles), s(tiles);
   for (int i = 0; i < tiles; i++) {
@@ -168,13 +171,28 @@ Napi::Value AnalogForward(const Napi::CallbackInfo& info) {
     w[i] = wi.data;
     s[i] = si.data;
   }
+  auto na = info[12].As<Napi::Array>();
+  if (na.Length() != 0 && static_cast<int>(na.Length()) != tiles) {
+    Napi::RangeError::New(env, "analogForward: nonlinearity is empty or one vector per row tile").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::vector<const float*> nl(na.Length());
+  for (uint32_t i = 0; i < na.Length(); i++) {
+    F32 ni;
+    if (!get_f32(env, na.Get(i), "nonlinearity[i]", &ni)) return env.Undefined();
+    if (ni.length < static_cast<size_t>(outF)) {
+      Napi::RangeError::New(env, "analogForward: nonlinearity vector too short").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    nl[i] = ni.data;
+  }
   const size_t need_states = static_cast<size_t>(tiles) * (p.max_iter + 1) * 4;
   if (x.length < static_cast<size_t>(B) * inF || out.length < static_cast<size_t>(B) * outF || lcto < static_cast<size_t>(outF) ||
-      lst < need_states || row_start[tiles] > inF || (p.sigma > 0 && !aimc::ziggurat_ready())) {
+      lst < need_states || lin < need_states || row_start[tiles] > inF || ((p.sigma > 0 || p.input_noise > 0) && !aimc::ziggurat_ready())) {
     Napi::RangeError::New(env, "analogForward: array sizes do not match the shapes").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  aimc::analog_forward(x.data, B, inF, outF, row_start, w, s, cto, nct, p, states, out.data);
+  aimc::analog_forward(x.data, B, inF, outF, row_start, w, s, cto, nct, p, states, in_states, nl, out.data);
   return env.Undefined();
 }
 

@@ -24,7 +24,7 @@ inline double rint_even(double v) {
 
 void analog_forward(const float* x, int B, int inF, int outF, const std::vector<int>& row_start, const std::vector<const float*>& weights,
                     const std::vector<const float*>& scales, const int32_t* col_tile_of, int n_col_tiles, const AnalogParams& p,
-                    int32_t* states, float* out) {
+                    int32_t* states, int32_t* in_states, const std::vector<const float*>& nonlinearity, float* out) {
   const size_t n = static_cast<size_t>(B) * outF;
   const int tiles = static_cast<int>(weights.size());
   // Scratch reused across calls (fresh multi-MB vectors meant page faults on every call);
@@ -32,7 +32,7 @@ void analog_forward(const float* x, int B, int inF, int outF, const std::vector<
   // run on pool threads, so they must see these through the local references, never by
   // naming the thread_local objects themselves.
   thread_local std::vector<double> tl_alpha;
-  thread_local std::vector<float> tl_xq, tl_y, tl_noise, tl_tile, tl_next, tl_noise0;
+  thread_local std::vector<float> tl_xq, tl_y, tl_noise, tl_tile, tl_next, tl_noise0, tl_in_noise;
   thread_local std::vector<uint8_t> tl_sat, tl_next_sat;
   auto& alpha = tl_alpha;
   auto& xq = tl_xq;
@@ -43,6 +43,7 @@ void analog_forward(const float* x, int B, int inF, int outF, const std::vector<
   auto& sat = tl_sat;
   auto& next_sat = tl_next_sat;
   auto& noise0 = tl_noise0;
+  auto& in_noise = tl_in_noise;
   alpha.resize(B);
   y.resize(n);
   noise.resize(n);
@@ -66,6 +67,7 @@ void analog_forward(const float* x, int B, int inF, int outF, const std::vector<
     const int start = row_start[i];
     const int size = row_start[i + 1] - start;
     xq.resize(static_cast<size_t>(B) * size);
+    const float* nl = nonlinearity.empty() ? nullptr : nonlinearity[i];
     for (int b = 0; b < B; b++) {
       if (!p.abs_max) {
         alpha[b] = 1;
@@ -77,6 +79,10 @@ void analog_forward(const float* x, int B, int inF, int outF, const std::vector<
       alpha[b] = a > 1e-12 ? a : 1e-12;
     }
     auto pass = [&](double scale, int k, float* dst, uint8_t* flags) {
+      if (p.input_noise > 0) {
+        in_noise.resize(static_cast<size_t>(B) * size);
+        fill_normal(in_states + (static_cast<size_t>(i) * (p.max_iter + 1) + k) * 4, in_noise.data(), in_noise.size());
+      }
       parallel([&](int t, int T) {
         for (int b = B * t / T; b < B * (t + 1) / T; b++) {
           const float* row = x + static_cast<size_t>(b) * inF + start;
@@ -85,6 +91,8 @@ void analog_forward(const float* x, int B, int inF, int outF, const std::vector<
             double v = static_cast<double>(static_cast<float>(row[c] / alpha[b])) * scale;
             v = v > p.dac_bound ? p.dac_bound : v < -p.dac_bound ? -p.dac_bound : v;
             q[c] = static_cast<float>(p.dac_step > 0 ? rint_even(v / p.dac_step) * p.dac_step : v);
+            // The same rounding points as the reference: noise·σ rounded to float, float add.
+            if (p.input_noise > 0) q[c] = q[c] + static_cast<float>(static_cast<double>(in_noise[static_cast<size_t>(b) * size + c]) * p.input_noise);
           }
         }
       });
@@ -102,6 +110,7 @@ void analog_forward(const float* x, int B, int inF, int outF, const std::vector<
             // Same rounding points as the JS loop: noise·σ in double rounded to float, float add.
             double v = y[o + j];
             if (p.sigma > 0) v = y[o + j] + static_cast<float>(static_cast<double>(nz[o + j]) * p.sigma);
+            if (nl) v = v / (1 + nl[j] * std::fabs(v));
             if (v >= p.adc_bound || v <= -p.adc_bound) {
               fl[col_tile_of[j]] = 1;
               v = v > 0 ? p.adc_bound : -p.adc_bound;

@@ -14,7 +14,7 @@ import { NonFiniteError } from '../input/finite.js';
 import { sumAll } from '../tensor/ops.js';
 import type { DeviceModel } from '../device/model.js';
 import { driftCompensationFactor, programWeights, weightsAt, type ProgrammedWeights } from './mapping.js';
-import { analogTile, type TileLayout, type TilePeriphery } from '../tensor/kernels/index.js';
+import { analogTile, type TileLayout, type TilePeriphery, type TileRead } from '../tensor/kernels/index.js';
 import { RandomStream } from '../tensor/random.js';
 import { tileGrid, type TileGrid } from './tiling.js';
 import { tilePeriphery } from './periphery.js';
@@ -92,11 +92,26 @@ export class TiledMatrix {
     const devices: ProgrammedWeights[] = [];
     try {
       this.blocks.forEach((b, i) => devices.push(programWeights(this.device, b, rng.child(`rowtile-${i}`))));
-      return new ProgrammedMatrix(this, devices, rng.child('gdc'));
+      return new ProgrammedMatrix(this, devices, rng.child('gdc'), this.drawNonlinearity(rng.child('periphery')));
     } catch (e) {
       devices.forEach((d) => d.dispose());
       throw e;
     }
+  }
+
+  /**
+   * The output non-linearity of this chip's tile columns, one [out] vector per row tile
+   * (aihwkit out_nonlinearity: n = strength / adcBound · (1 + std·ε), drawn once per chip,
+   * clipped at 0 so a column never bends the wrong way); null when the profile has none.
+   */
+  private drawNonlinearity(rng: RandomStream): Float32Array[] | null {
+    const nl = this.device.periphery.outputNonlinearity;
+    if (!nl || nl.strength === 0) return null;
+    const base = nl.strength / this.device.periphery.adc.bound;
+    return this.grid.rowSpans.map((_, i) => {
+      const eps = rng.child(`rowtile-${i}`, 'nonlinearity').normal(this.grid.outFeatures);
+      return eps.map((e) => base * Math.max(0, 1 + nl.std * e));
+    });
   }
 
   /** Free the normalized weights (programming needs them, reading does not); scales stay. */
@@ -107,6 +122,11 @@ export class TiledMatrix {
   dispose(): void {
     for (const t of [...this.blocks, ...this.scales]) if (!t.isDisposed) t.dispose();
   }
+}
+
+/** Mean |w| per column of each row tile of normalized weights (the per-column GDC readout), [out] each. */
+function columnMeanAbs(ws: tf.Tensor2D[]): Float32Array[] {
+  return ws.map((w) => tf.tidy(() => tf.mean(tf.abs(w), 0).dataSync() as Float32Array));
 }
 
 /** Mean |w| over all row tiles of normalized weights (the GDC readout). */
@@ -137,16 +157,21 @@ function nonFinite(ws: tf.Tensor2D[], device: string, t: number): never {
 export class ProgrammedMatrix {
   /** Drift-compensation reference: mean |W| read right after programming. */
   readonly gdcReference: number;
+  /** Per-column compensation references (mean |w| per column of each row tile), when the profile compensates per column. */
+  readonly columnReference: Float32Array[] | null;
 
   constructor(
     readonly tiled: TiledMatrix,
     readonly devices: ProgrammedWeights[],
     gdcRng: RandomStream,
+    /** This chip's output non-linearity per row tile, [out] each; null = linear. */
+    readonly nonlinearity: Float32Array[] | null = null,
   ) {
     const ref = devices.map((d, i) => weightsAt(this.tiled.device, d, 0, gdcRng.child(`rowtile-${i}`)) as tf.Tensor2D);
     this.gdcReference = meanAbs(ref);
     try {
       if (!Number.isFinite(this.gdcReference)) nonFinite(ref, this.tiled.device.name, 0);
+      this.columnReference = this.tiled.device.columnCompensation ? columnMeanAbs(ref) : null;
     } finally {
       ref.forEach((t) => t.dispose());
     }
@@ -170,8 +195,15 @@ export class ProgrammedMatrix {
         weights.forEach((w) => w.dispose());
       }
     }
+    if (compensate && this.columnReference) {
+      // Per-column GDC (aihwkit PerColumnDriftCompensation): each tile column rescaled by its
+      // own reference/current readout — digital, after the ADC, so it folds into the scales.
+      const current = columnMeanAbs(weights);
+      const factors = this.columnReference.map((ref, i) => ref.map((r, j) => driftCompensationFactor(r, current[i]![j]!)));
+      return new AnalogMatrix(this.tiled, weights, 1, this.nonlinearity, factors);
+    }
     const gdc = compensate ? driftCompensationFactor(this.gdcReference, mean) : 1;
-    return new AnalogMatrix(this.tiled, weights, gdc);
+    return new AnalogMatrix(this.tiled, weights, gdc, this.nonlinearity);
   }
 
   dispose(): void {
@@ -180,21 +212,45 @@ export class ProgrammedMatrix {
 }
 
 export class AnalogMatrix {
+  /** Weight scales with per-column compensation folded in (null: the tiling's own scales). */
+  private readonly compensatedScales: tf.Tensor2D[] | null;
+  private compensatedHost: Float32Array[] | null = null;
+
   constructor(
     readonly tiled: TiledMatrix,
     /** Normalized effective weights per row tile at time t, [rows_i, out]. */
     readonly weights: tf.Tensor2D[],
-    /** Global drift-compensation factor applied to outputs (1 when off). */
+    /** Global drift-compensation factor applied to outputs (1 when off or per column). */
     readonly gdc: number,
-  ) {}
+    /** The chip's output non-linearity per row tile (null = linear). */
+    readonly nonlinearity: Float32Array[] | null = null,
+    /** Per-column compensation factors per row tile, [out] each (null = global or none). */
+    readonly columnGdc: Float32Array[] | null = null,
+  ) {
+    this.compensatedScales = columnGdc
+      ? tiled.scales.map((s, i) => tf.tidy(() => tf.mul(s, tf.tensor2d(columnGdc[i]!, [1, columnGdc[i]!.length])) as tf.Tensor2D))
+      : null;
+  }
+
+  /** Mean compensation factor (the global factor, or the mean of the per-column ones), for reports. */
+  meanGdc(): number {
+    if (!this.columnGdc) return this.gdc;
+    const n = this.columnGdc.reduce((a, f) => a + f.length, 0);
+    return this.columnGdc.reduce((a, f) => a + f.reduce((b, v) => b + v, 0), 0) / n;
+  }
+
+  private scales(): tf.Tensor2D[] {
+    return this.compensatedScales ?? this.tiled.scales;
+  }
 
   /** The effective W[in, out] this matrix computes with (scales and GDC applied), for inspection. */
   effectiveWeights(): tf.Tensor2D {
+    const scales = this.scales();
     return tf.tidy(
       () =>
         tf.mul(
           tf.concat(
-            this.weights.map((w, i) => tf.mul(w, this.tiled.scales[i]!)),
+            this.weights.map((w, i) => tf.mul(w, scales[i]!)),
             0,
           ),
           this.gdc,
@@ -204,20 +260,29 @@ export class AnalogMatrix {
 
   /** Analog y = x·W for x[B, in] through the tiles' periphery (the analogTile kernel); noise from `rng`. */
   forward(x: tf.Tensor2D, rng: RandomStream): tf.Tensor2D {
+    return analogTile(this.tileRead(x), rng);
+  }
+
+  /** What the analogTile kernel reads for input x: this matrix's weights, scales, compensation and periphery. */
+  tileRead(x: tf.Tensor2D): TileRead {
     const t = this.tiled;
-    const read = {
+    return {
       x,
       layout: t.layout,
       periphery: t.periphery,
       weights: this.weights,
-      scales: t.scales,
-      hostScales: () => t.hostScales(),
+      scales: this.scales(),
+      hostScales: () =>
+        this.compensatedScales
+          ? (this.compensatedHost ??= this.compensatedScales.map((s) => s.dataSync() as Float32Array))
+          : t.hostScales(),
       gdc: this.gdc,
+      nonlinearity: this.nonlinearity,
     };
-    return analogTile(read, rng);
   }
 
   dispose(): void {
     this.weights.forEach((w) => w.dispose());
+    this.compensatedScales?.forEach((s) => s.dispose());
   }
 }

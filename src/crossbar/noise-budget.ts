@@ -72,6 +72,12 @@ export const BUDGET_SOURCES: readonly BudgetSource[] = [
     apply: (into, from) => ({ ...into, relaxation: from.relaxation, scales: { ...into.scales, read: from.scales.read } }),
   },
   {
+    name: 'inputNoise',
+    description: 'input noise after the DAC (periphery.inputNoise)',
+    present: (p) => (p.periphery.inputNoise ?? 0) > 0,
+    apply: (into, from) => ({ ...into, periphery: { ...into.periphery, inputNoise: from.periphery.inputNoise ?? 0 } }),
+  },
+  {
     name: 'dac',
     description: 'input DAC resolution and clipping (periphery.dac)',
     present: (p) => p.periphery.dac.bits !== null || p.periphery.noiseManagement === 'none',
@@ -88,6 +94,12 @@ export const BUDGET_SOURCES: readonly BudgetSource[] = [
     description: 'additive output noise (periphery.outputNoise)',
     present: (p) => p.periphery.outputNoise > 0,
     apply: (into, from) => ({ ...into, periphery: { ...into.periphery, outputNoise: from.periphery.outputNoise } }),
+  },
+  {
+    name: 'outputNonlinearity',
+    description: 'S-shaped output non-linearity before the ADC (periphery.outputNonlinearity)',
+    present: (p) => (p.periphery.outputNonlinearity?.strength ?? 0) > 0,
+    apply: (into, from) => ({ ...into, periphery: { ...into.periphery, outputNonlinearity: from.periphery.outputNonlinearity ?? null } }),
   },
 ];
 
@@ -107,6 +119,8 @@ export function idealProfile(p: DeviceProfile): DeviceProfile {
       dac: { bits: null, bound: NO_BOUND },
       adc: { bits: null, bound: NO_BOUND },
       outputNoise: 0,
+      inputNoise: 0,
+      outputNonlinearity: null,
     },
   };
 }

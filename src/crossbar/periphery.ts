@@ -21,6 +21,7 @@ export function tilePeriphery(p: PeripherySection): TilePeriphery {
     adcStep: converterStep(p.adc),
     adcBound: p.adc.bound,
     outputNoise: p.outputNoise,
+    inputNoise: p.inputNoise ?? 0,
     absMax: p.noiseManagement === 'abs-max',
     iterative: p.boundManagement === 'iterative',
     iterations: p.boundManagementIterations,

@@ -134,9 +134,9 @@ export class ProgrammedModel {
     return this.current.map((a) => a.effectiveWeights());
   }
 
-  /** Drift-compensation factors of the current read, per site (1 when off). */
+  /** Drift-compensation factors of the current read, per site (1 when off; the mean factor when per column). */
   gdcFactors(): number[] {
-    return this.current.map((a) => a.gdc);
+    return this.current.map((a) => a.meanGdc());
   }
 
   private releaseReads(): void {

@@ -36,6 +36,8 @@ export class DeviceModel {
   readonly tile: TileSection;
   readonly cost: CostSection;
   readonly driftCompensation: boolean;
+  /** Compensation per tile column (aihwkit PerColumnDriftCompensation) instead of one factor per layer. */
+  readonly columnCompensation: boolean;
 
   private readonly physics: DevicePhysics;
 
@@ -49,6 +51,7 @@ export class DeviceModel {
     this.tile = p.tile;
     this.cost = p.cost;
     this.driftCompensation = p.driftCompensation.enabled;
+    this.columnCompensation = p.driftCompensation.enabled && p.driftCompensation.granularity === 'column';
     this.physics = new DevicePhysics(p);
   }
 

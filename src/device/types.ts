@@ -109,6 +109,17 @@ export interface PeripherySection {
   boundManagement: 'iterative' | 'none';
   /** Maximum number of halvings in iterative bound management. */
   boundManagementIterations: number;
+  /** Gaussian input noise std after the DAC, units of the normalized input (aihwkit inp_noise); absent = 0. */
+  inputNoise?: number;
+  /** S-shaped output non-linearity before the ADC (aihwkit out_nonlinearity); absent or null = linear. */
+  outputNonlinearity?: OutputNonlinearitySection | null;
+}
+
+export interface OutputNonlinearitySection {
+  /** y → y / (1 + n·|y|) with n = strength / adc.bound · max(0, 1 + std·ε), ε ~ N(0, 1) per tile column, drawn per chip. */
+  strength: number;
+  /** Column-to-column variation of n, as a fraction of it (aihwkit out_nonlinearity_std). */
+  std: number;
 }
 
 export interface TileSection {
@@ -119,6 +130,8 @@ export interface TileSection {
 export interface DriftCompensationSection {
   /** Global drift compensation: rescale each layer's output by reference/current readout. */
   enabled: boolean;
+  /** layer: one factor per layer (default); column: one per tile column (aihwkit PerColumnDriftCompensation). */
+  granularity?: 'layer' | 'column';
 }
 
 export interface CostSection {

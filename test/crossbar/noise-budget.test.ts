@@ -64,6 +64,62 @@ describe('noise budget', () => {
     d.dispose();
   });
 
+  it('input noise alone matches σ_in·√(Σα²)·‖W‖ / ‖x·W‖', () => {
+    const sigma = 0.05;
+    const ideal = idealProfile(PCM);
+    const p: DeviceProfile = { ...ideal, periphery: { ...ideal.periphery, inputNoise: sigma } };
+    const d = draw('inp');
+    const e = mvmError(new DeviceModel(p), d.W, d.x, 86400, new RandomStream('budget-test/inp-chip'));
+    const expected = (sigma * Math.sqrt(d.sumAlpha2 * d.w2)) / Math.sqrt(d.ideal);
+    // εᵀ(WWᵀ)ε over 64 rows of a 256 × 256 Gaussian W: relative sd of the norm ≈ 0.8 %.
+    expect(Math.abs(e / expected - 1)).toBeLessThan(0.04);
+    d.dispose();
+  });
+
+  it('a uniform output non-linearity bends y as y/(1 + n|y|) in normalized units, n = strength / ADC bound', () => {
+    const strength = 0.8;
+    const ideal = idealProfile(PCM);
+    const bound = PCM.periphery.adc.bound;
+    // An unbounded ideal ADC would make n = 0: keep the profile's ADC bound, unquantized.
+    const p: DeviceProfile = {
+      ...ideal,
+      periphery: { ...ideal.periphery, adc: { bits: null, bound }, boundManagement: 'none', outputNonlinearity: { strength, std: 0 } },
+    };
+    const d = draw('nl');
+    const e = mvmError(new DeviceModel(p), d.W, d.x, 86400, new RandomStream('budget-test/nl-chip'));
+    const expected = tf.tidy(() => {
+      const alpha = tf.max(tf.abs(d.x), 1, true);
+      const v = tf.matMul(tf.div(d.x, alpha), tf.div(d.W, d.wMax));
+      const bent = tf.minimum(tf.maximum(tf.div(v, tf.add(1, tf.mul(tf.abs(v), strength / bound))), -bound), bound);
+      const y = tf.mul(tf.mul(bent, alpha), d.wMax);
+      const ref = tf.matMul(d.x, d.W);
+      return Math.sqrt(tf.sum(tf.square(tf.sub(y, ref))).dataSync()[0]! / tf.sum(tf.square(ref)).dataSync()[0]!);
+    });
+    expect(e).toBeGreaterThan(0.01);
+    expect(Math.abs(e / expected - 1)).toBeLessThan(1e-3);
+    d.dispose();
+  });
+
+  it('per-column drift compensation restores columns that drift uniformly; one factor per layer cannot', () => {
+    const ideal = idealProfile(PCM);
+    // Drift alone, with one exponent per conductance (no spread): every device of a column whose
+    // weights share one |w| drifts by the same factor.
+    const drifting: DeviceProfile = { ...ideal, drift: { ...PCM.drift!, nuStd: 0 } };
+    const perColumn: DeviceProfile = { ...drifting, driftCompensation: { enabled: true, granularity: 'column' } };
+    const rng = new RandomStream('budget-test/columns');
+    const signs = rng.child('s').uniform(R * C);
+    const w = Float32Array.from(signs, (u, k) => (u < 0.5 ? -1 : 1) * (0.1 + (0.9 * (k % C)) / C));
+    const W = tf.tensor2d(w, [R, C]);
+    const x = tf.tensor2d(rng.child('x').normal(B * R), [B, R]);
+    const chip = new RandomStream('budget-test/columns-chip');
+    const eLayer = mvmError(new DeviceModel(drifting), W, x, 31536000, chip);
+    const eColumn = mvmError(new DeviceModel(perColumn), W, x, 31536000, chip);
+    expect(eLayer).toBeGreaterThan(1e-3);
+    expect(eColumn).toBeLessThan(1e-5);
+    W.dispose();
+    x.dispose();
+  });
+
   it('lists the sources a profile has, then all; a source alone is on the same streams as all', () => {
     const o = { rows: 64, cols: 64, t: 86400, samples: 8, trials: 3, seed: 'budget-test' };
     const lines = noiseBudget(PCM, o);

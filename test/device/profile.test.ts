@@ -71,7 +71,9 @@ describe('built-in profiles', () => {
     expect(() => loadProfile('pcm-nope')).toThrow(
       /unknown device 'pcm-nope' \(built-in: ideal, pcm-hermes-2023, pcm-nandakumar-2019, rram-wan-2022; or give a path/,
     );
-    expect(() => loadProfile('/nonexistent/dev.json')).toThrow(/^\/nonexistent\/dev.json: cannot read device profile \(ENOENT: no such file or directory\)$/);
+    expect(() => loadProfile('/nonexistent/dev.json')).toThrow(
+      /^\/nonexistent\/dev.json: cannot read device profile \(ENOENT: no such file or directory\)$/,
+    );
   });
 });
 
@@ -108,8 +110,21 @@ describe('the schema', () => {
 
   it('requires every section of types.ts, the nullable ones included', () => {
     expect(root.required).toEqual([
-      'name', 'description', 'sources', 'conductance', 'mapping', 'programming', 'drift', 'readNoise',
-      'relaxation', 'faults', 'scales', 'periphery', 'tile', 'driftCompensation', 'cost',
+      'name',
+      'description',
+      'sources',
+      'conductance',
+      'mapping',
+      'programming',
+      'drift',
+      'readNoise',
+      'relaxation',
+      'faults',
+      'scales',
+      'periphery',
+      'tile',
+      'driftCompensation',
+      'cost',
     ]);
     for (const s of ['drift', 'readNoise', 'relaxation']) expect(root.properties[s].type).toEqual(['object', 'null']);
     for (const s of ['conductance', 'mapping', 'programming', 'faults']) expect(root.properties[s].type).toBe('object');
@@ -132,41 +147,130 @@ const CASES: [string, (p: Json) => void, string, RegExp][] = [
   ['a missing section', (p) => delete p.tile, '/', /^missing required property 'tile'$/],
   ['a missing nullable section', (p) => delete p.relaxation, '/', /^missing required property 'relaxation'$/],
   ['a misspelled property', (p) => (p.conductance.gmax = 25), '/conductance/gmax', /^unknown property 'gmax' \(did you mean 'gMax'\?\)$/],
-  ['a transposed property name', (p) => (p.drift.nuMaen = 0.05), '/drift/nuMaen', /^unknown property 'nuMaen' \(did you mean 'nuMean'\?\)$/],
-  ['a property in the wrong section', (p) => (p.readNoise.t0 = 20), '/readNoise/t0', /^unknown property 't0' \(it belongs under \/drift\)$/],
+  [
+    'a transposed property name',
+    (p) => (p.drift.nuMaen = 0.05),
+    '/drift/nuMaen',
+    /^unknown property 'nuMaen' \(did you mean 'nuMean'\?\)$/,
+  ],
+  [
+    'a property in the wrong section',
+    (p) => (p.readNoise.t0 = 20),
+    '/readNoise/t0',
+    /^unknown property 't0' \(it belongs under \/drift\)$/,
+  ],
   ['a negative gMax', (p) => (p.conductance.gMax = -1), '/conductance/gMax', /^expected number >= 0\.001, got -1$/],
   ['a subnormal gMax', (p) => (p.conductance.gMax = 1e-320), '/conductance/gMax', /^expected number >= 0\.001, got 1e-320$/],
   ['an astronomic gMax', (p) => (p.conductance.gMax = 1e308), '/conductance/gMax', /^expected number <= 1000000, got 1e\+308$/],
   ['a programming scale of 1e308', (p) => (p.scales.programming = 1e308), '/scales/programming', /^expected number <= 1000, got 1e\+308$/],
   ['a subnormal ADC bound', (p) => (p.periphery.adc.bound = 1e-320), '/periphery/adc/bound', /^expected number >= 0\.000001, got 1e-320$/],
-  ['a read noise that is NaN above gMax', (p) => (p.readNoise.q = '0.01 * sqrt(1 - rProg)'), '/readNoise/q', /^evaluates to NaN at rProg = 1\.00\d* .*checked up to 10·gMax/],
-  ['a read noise that overflows far above gMax', (p) => (p.readNoise.q = '0.01 * exp(200 * rProg)'), '/readNoise/q', /^evaluates to Infinity at rProg = [3-9]\.\d+/],
-  ['a drift exponent infinite near g = 0', (p) => ((p.conductance.gMin = 0), (p.drift.nuMean = '0.05 / r')), '/drift/nuMean', /^evaluates to Infinity at r = 0 /],
+  [
+    'a read noise that is NaN above gMax',
+    (p) => (p.readNoise.q = '0.01 * sqrt(1 - rProg)'),
+    '/readNoise/q',
+    /^evaluates to NaN at rProg = 1\.00\d* .*checked up to 10·gMax/,
+  ],
+  [
+    'a read noise that overflows far above gMax',
+    (p) => (p.readNoise.q = '0.01 * exp(200 * rProg)'),
+    '/readNoise/q',
+    /^evaluates to Infinity at rProg = [3-9]\.\d+/,
+  ],
+  [
+    'a drift exponent infinite near g = 0',
+    (p) => ((p.conductance.gMin = 0), (p.drift.nuMean = '0.05 / r')),
+    '/drift/nuMean',
+    /^evaluates to Infinity at r = 0 /,
+  ],
   ['gMin above gMax', (p) => (p.conductance.gMin = 30), '/conductance/gMax', /^expected gMax > gMin \(30\), got 25$/],
   ['gMin equal to gMax', (p) => (p.conductance.gMin = 25), '/conductance/gMax', /^expected gMax > gMin \(25\), got 25$/],
   ['a single level', (p) => (p.conductance.levels = 1), '/conductance/levels', /^expected integer >= 2, got 1$/],
   ['zero DAC bits', (p) => (p.periphery.dac.bits = 0), '/periphery/dac/bits', /^expected integer >= 1, got 0$/],
   ['25 ADC bits', (p) => (p.periphery.adc.bits = 25), '/periphery/adc/bits', /^expected integer <= 24, got 25$/],
-  ['an unknown enum value', (p) => (p.mapping.scheme = 'diff'), '/mapping/scheme', /^expected one of 'differential', 'single', got 'diff'$/],
-  ['expression syntax error', (p) => (p.programming.std = '0.2 + * r'), '/programming/std', /^at char \d+: syntax error.* in '0\.2 \+ \* r'$/],
+  [
+    'an unknown enum value',
+    (p) => (p.mapping.scheme = 'diff'),
+    '/mapping/scheme',
+    /^expected one of 'differential', 'single', got 'diff'$/,
+  ],
+  [
+    'expression syntax error',
+    (p) => (p.programming.std = '0.2 + * r'),
+    '/programming/std',
+    /^at char \d+: syntax error.* in '0\.2 \+ \* r'$/,
+  ],
   ['a forbidden expression construct', (p) => (p.drift.nuMean = 'evaluate("1")'), '/drift/nuMean', /^at char 0: .*'evaluate'.*not allowed/],
   ['an assignment in an expression', (p) => (p.drift.nuStd = 'r = 1'), '/drift/nuStd', /^at char \d+: .*not allowed/],
-  ['a target variable in readNoise.q', (p) => (p.readNoise.q = '0.01 * r'), '/readNoise/q', /^at char 7: unknown name 'r' \(allowed: gProg, rProg, gMax, gMin\) in '0\.01 \* r'$/],
-  ['an unknown variable', (p) => (p.drift.nuMean = '0.05 + foo'), '/drift/nuMean', /^at char 7: unknown name 'foo' \(allowed: g, r, gMax, gMin\)/],
+  [
+    'a target variable in readNoise.q',
+    (p) => (p.readNoise.q = '0.01 * r'),
+    '/readNoise/q',
+    /^at char 7: unknown name 'r' \(allowed: gProg, rProg, gMax, gMin\) in '0\.01 \* r'$/,
+  ],
+  [
+    'an unknown variable',
+    (p) => (p.drift.nuMean = '0.05 + foo'),
+    '/drift/nuMean',
+    /^at char 7: unknown name 'foo' \(allowed: g, r, gMax, gMin\)/,
+  ],
   ['an empty expression', (p) => (p.programming.std = ''), '/programming/std', /^expected a non-empty string$/],
   ['an expression of the wrong type', (p) => (p.programming.std = true), '/programming/std', /^expected string or number, got true$/],
-  ['an expression giving NaN', (p) => (p.drift.nuStd = '(r >= 0.5) * log(r)'), '/drift/nuStd', /^evaluates to NaN at r = 0 \(g = 0 µS\); guard logs/],
-  ['a negative std', (p) => (p.programming.std = '0.1 - r'), '/programming/std', /^evaluates to -0\.0005 at r = 0\.1005 .*a std must be >= 0$/],
+  [
+    'an expression giving NaN',
+    (p) => (p.drift.nuStd = '(r >= 0.5) * log(r)'),
+    '/drift/nuStd',
+    /^evaluates to NaN at r = 0 \(g = 0 µS\); guard logs/,
+  ],
+  [
+    'a negative std',
+    (p) => (p.programming.std = '0.1 - r'),
+    '/programming/std',
+    /^evaluates to -0\.0005 at r = 0\.1005 .*a std must be >= 0$/,
+  ],
   [
     'non-increasing relaxation times',
-    (p) => (p.relaxation = { points: [{ t: 10, std: 1 }, { t: 5, std: 1 }], beyondLast: 'hold' }),
+    (p) =>
+      (p.relaxation = {
+        points: [
+          { t: 10, std: 1 },
+          { t: 5, std: 1 },
+        ],
+        beyondLast: 'hold',
+      }),
     '/relaxation/points/1/t',
     /^expected times strictly increasing, got 5 after 10$/,
   ],
-  ['equal relaxation times', (p) => (p.relaxation = { points: [{ t: 1, std: 1 }, { t: 1, std: 2 }], beyondLast: 'hold' }), '/relaxation/points/1/t', /got 1 after 1$/],
-  ['no relaxation points', (p) => (p.relaxation = { points: [], beyondLast: 'hold' }), '/relaxation/points', /^expected at least 1 item\(s\), got 0$/],
-  ['a relaxation time of 0', (p) => (p.relaxation = { points: [{ t: 0, std: 1 }], beyondLast: 'hold' }), '/relaxation/points/0/t', /^expected number > 0, got 0$/],
-  ['fault rates above 1 together', (p) => (p.faults = { stuckAtGMin: 0.6, stuckAtGMax: 0.5 }), '/faults', /^expected stuckAtGMin \+ stuckAtGMax <= 1, got 1\.1$/],
+  [
+    'equal relaxation times',
+    (p) =>
+      (p.relaxation = {
+        points: [
+          { t: 1, std: 1 },
+          { t: 1, std: 2 },
+        ],
+        beyondLast: 'hold',
+      }),
+    '/relaxation/points/1/t',
+    /got 1 after 1$/,
+  ],
+  [
+    'no relaxation points',
+    (p) => (p.relaxation = { points: [], beyondLast: 'hold' }),
+    '/relaxation/points',
+    /^expected at least 1 item\(s\), got 0$/,
+  ],
+  [
+    'a relaxation time of 0',
+    (p) => (p.relaxation = { points: [{ t: 0, std: 1 }], beyondLast: 'hold' }),
+    '/relaxation/points/0/t',
+    /^expected number > 0, got 0$/,
+  ],
+  [
+    'fault rates above 1 together',
+    (p) => (p.faults = { stuckAtGMin: 0.6, stuckAtGMax: 0.5 }),
+    '/faults',
+    /^expected stuckAtGMin \+ stuckAtGMax <= 1, got 1\.1$/,
+  ],
   ['a fault rate above 1', (p) => (p.faults.stuckAtGMax = 2), '/faults/stuckAtGMax', /^expected number <= 1, got 2$/],
   ['empty sources', (p) => (p.sources = []), '/sources', /^expected at least 1 item\(s\), got 0$/],
   ['an empty source string', (p) => (p.cost.sources = ['ok', '']), '/cost/sources/1', /^expected a non-empty string$/],
@@ -181,7 +285,31 @@ const CASES: [string, (p: Json) => void, string, RegExp][] = [
   ['a zero ADC bound', (p) => (p.periphery.adc.bound = 0), '/periphery/adc/bound', /^expected number >= 0\.000001, got 0$/],
   ['a negative cost', (p) => (p.cost.adcEnergy = -2), '/cost/adcEnergy', /^expected number >= 0, got -2$/],
   ['a string boolean', (p) => (p.driftCompensation.enabled = 'yes'), '/driftCompensation/enabled', /^expected boolean, got string 'yes'$/],
-  ['zero devices per conductance', (p) => (p.mapping.devicesPerConductance = 0), '/mapping/devicesPerConductance', /^expected integer >= 1, got 0$/],
+  ['a negative input noise', (p) => (p.periphery.inputNoise = -0.1), '/periphery/inputNoise', /^expected number >= 0, got -0\.1$/],
+  [
+    'a non-linearity without its std',
+    (p) => (p.periphery.outputNonlinearity = { strength: 0.5 }),
+    '/periphery/outputNonlinearity',
+    /^missing required property 'std'$/,
+  ],
+  [
+    'a non-linearity strength of the wrong type',
+    (p) => (p.periphery.outputNonlinearity = { strength: '0.5', std: 0 }),
+    '/periphery/outputNonlinearity/strength',
+    /^expected number, got string '0\.5'$/,
+  ],
+  [
+    'an unknown compensation granularity',
+    (p) => (p.driftCompensation.granularity = 'row'),
+    '/driftCompensation/granularity',
+    /^expected one of 'layer', 'column', got 'row'$/,
+  ],
+  [
+    'zero devices per conductance',
+    (p) => (p.mapping.devicesPerConductance = 0),
+    '/mapping/devicesPerConductance',
+    /^expected integer >= 1, got 0$/,
+  ],
 ];
 
 describe('malformed profiles are rejected with precise messages', () => {
@@ -248,7 +376,9 @@ describe('profile text', () => {
   it('a trailing comma points at the comma', () => {
     const text = read('ideal').replace('"enabled": false\n', '"enabled": false,\n');
     const line = text.split('\n').findIndex((l) => l.includes('"enabled": false,')) + 1;
-    expect(() => parseProfileText(text, 'comma.json')).toThrow(new RegExp(`^comma.json: /: invalid JSON at line ${line}, column \\d+: trailing comma before '}'$`));
+    expect(() => parseProfileText(text, 'comma.json')).toThrow(
+      new RegExp(`^comma.json: /: invalid JSON at line ${line}, column \\d+: trailing comma before '}'$`),
+    );
   });
 
   it('a truncated file and an empty file are named as such', () => {
@@ -269,7 +399,9 @@ describe('profile text', () => {
       throw new Error('accepted');
     })();
     expect(e).toBeInstanceOf(ProfileError);
-    expect(lineFor(e, '/conductance/gMax', 'dup.json')).toMatch(/duplicate property 'gMax' \(line \d+, column 5\); only the last one would count/);
+    expect(lineFor(e, '/conductance/gMax', 'dup.json')).toMatch(
+      /duplicate property 'gMax' \(line \d+, column 5\); only the last one would count/,
+    );
   });
 
   it('a byte-order mark is accepted', () => {

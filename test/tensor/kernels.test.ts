@@ -82,7 +82,12 @@ describe.runIf(expectNative)('native SGEMM', () => {
     [6, 16, 0],
   ];
   for (const [M, N, K] of shapes) {
-    for (const [tA, tB] of [[false, false], [false, true], [true, false], [true, true]] as const) {
+    for (const [tA, tB] of [
+      [false, false],
+      [false, true],
+      [true, false],
+      [true, true],
+    ] as const) {
       it(`${M}x${N}x${K} transA=${tA} transB=${tB}`, () => {
         const rng = new RandomStream(`sgemm/${M}/${N}/${K}`);
         const a = rng.normal(M * K);
@@ -103,8 +108,22 @@ describe.runIf(expectNative)('native SGEMM', () => {
   }
 
   it('rejects arrays too short for the shape', () => {
-    expect(() => nativeAddon()!.sgemm(4, 4, 4, new Float32Array(15), new Float32Array(16), new Float32Array(16), false, false, false)).toThrow(/too short/);
-    expect(() => nativeAddon()!.sgemm(4, 4, 4, new Float64Array(16) as unknown as Float32Array, new Float32Array(16), new Float32Array(16), false, false, false)).toThrow(/Float32Array/);
+    expect(() =>
+      nativeAddon()!.sgemm(4, 4, 4, new Float32Array(15), new Float32Array(16), new Float32Array(16), false, false, false),
+    ).toThrow(/too short/);
+    expect(() =>
+      nativeAddon()!.sgemm(
+        4,
+        4,
+        4,
+        new Float64Array(16) as unknown as Float32Array,
+        new Float32Array(16),
+        new Float32Array(16),
+        false,
+        false,
+        false,
+      ),
+    ).toThrow(/Float32Array/);
   });
 });
 
@@ -122,7 +141,12 @@ describe.runIf(expectNative)('native kernels inside tfjs (wasm) agree with the o
   const t = (shape: number[], seed: string) => tf.tensor(new RandomStream(seed).normal(shape.reduce((a, b) => a * b, 1)), shape);
 
   it('rank 2 with every transpose combination', () => {
-    for (const [tA, tB] of [[false, false], [false, true], [true, false], [true, true]] as const) {
+    for (const [tA, tB] of [
+      [false, false],
+      [false, true],
+      [true, false],
+      [true, true],
+    ] as const) {
       const a = t(tA ? [37, 21] : [21, 37], 'a');
       const b = t(tB ? [19, 37] : [37, 19], 'b');
       compare(() => tf.matMul(a, b, tA, tB));
@@ -259,9 +283,19 @@ describe.runIf(expectNative)('analogTile: native periphery vs tfjs ops', () => {
   for (const [label, patch, t] of [
     ['PCM at 1 day, saturating rows (bound management), 3×3 tiles', (p: DeviceProfile) => (p.tile = { rows: 128, cols: 96 }), 86400],
     ['HERMES at 1 h, one tile', (p: DeviceProfile) => (p.tile = { rows: 512, cols: 512 }), 3600],
+    [
+      'PCM with input noise, a varying output non-linearity and per-column GDC, 2×2 tiles',
+      (p: DeviceProfile) => {
+        p.tile = { rows: 160, cols: 128 };
+        p.periphery.inputNoise = 0.02;
+        p.periphery.outputNonlinearity = { strength: 0.5, std: 0.3 };
+        p.driftCompensation.granularity = 'column';
+      },
+      86400,
+    ],
   ] as const) {
     it(label, () => {
-      const base = label.startsWith('PCM') ? 'pcm-nandakumar-2019' : 'pcm-hermes-2023';
+      const base = label.startsWith('HERMES') ? 'pcm-hermes-2023' : 'pcm-nandakumar-2019';
       const prof = structuredClone(loadProfile(base));
       patch(prof);
       const dev = new DeviceModel(prof);
@@ -269,11 +303,14 @@ describe.runIf(expectNative)('analogTile: native periphery vs tfjs ops', () => {
       // Row 0 is near-constant and positive: with positive weights its outputs saturate every
       // column tile. (Exactly constant inputs would all sit on the same DAC level after halving,
       // e.g. 0.25 = 31.5 steps of 1/126, where float64 and float32 rounding disagree on the tie.)
-      const x = tf.concat([tf.add(0.9, tf.randomUniform([1, 300], 0, 0.1, 'float32', 13)), tf.randomNormal([15, 300], 0, 1, 'float32', 12)]) as tf.Tensor2D;
+      const x = tf.concat([
+        tf.add(0.9, tf.randomUniform([1, 300], 0, 0.1, 'float32', 13)),
+        tf.randomNormal([15, 300], 0, 1, 'float32', 12),
+      ]) as tf.Tensor2D;
       const tiled = TiledMatrix.map(W, dev);
       const prog = tiled.program(new RandomStream('fused'));
       const at = prog.at(t, new RandomStream('fused-read'));
-      const read = { x, layout: tiled.layout, periphery: tiled.periphery, weights: at.weights, scales: tiled.scales, hostScales: () => tiled.hostScales(), gdc: at.gdc };
+      const read = at.tileRead(x);
       const nat = analogTile.def.native(engine(), read, new RandomStream('fused-mvm'));
       const ops = analogTile.def.reference(read, new RandomStream('fused-mvm'));
       // forward() is the dispatching kernel, i.e. the native side here.
@@ -365,8 +402,21 @@ describe.runIf(expectNative)('adamwUpdate: native in place vs tfjs ops', () => {
 
 describe('the kernel list', () => {
   it('every declared kernel has an engine-vs-reference test in this file', () => {
-    const tested = ['fillNormal', 'fillUniform', 'evalElementwise', 'analogTile', 'layerNorm', 'gelu', 'softmaxCrossEntropy', 'adamwUpdate'];
-    expect(kernelDefs().map((k) => k.name).sort()).toEqual([...tested].sort());
+    const tested = [
+      'fillNormal',
+      'fillUniform',
+      'evalElementwise',
+      'analogTile',
+      'layerNorm',
+      'gelu',
+      'softmaxCrossEntropy',
+      'adamwUpdate',
+    ];
+    expect(
+      kernelDefs()
+        .map((k) => k.name)
+        .sort(),
+    ).toEqual([...tested].sort());
   });
 });
 
@@ -388,13 +438,34 @@ describe.runIf(expectNative)('aimc backend: native transpose, broadcasting arith
 
   it('transpose: every permutation of rank 2–4 shapes, odd sizes', async () => {
     const cases: [number[], number[]][] = [
-      [[7, 13], [1, 0]],
-      [[3, 5, 7], [0, 2, 1]],
-      [[3, 5, 7], [2, 0, 1]],
-      [[2, 3, 4, 5], [0, 2, 1, 3]],
-      [[2, 3, 4, 5], [3, 1, 0, 2]],
-      [[1, 9, 1, 4], [2, 3, 0, 1]],
-      [[130, 70], [1, 0]],
+      [
+        [7, 13],
+        [1, 0],
+      ],
+      [
+        [3, 5, 7],
+        [0, 2, 1],
+      ],
+      [
+        [3, 5, 7],
+        [2, 0, 1],
+      ],
+      [
+        [2, 3, 4, 5],
+        [0, 2, 1, 3],
+      ],
+      [
+        [2, 3, 4, 5],
+        [3, 1, 0, 2],
+      ],
+      [
+        [1, 9, 1, 4],
+        [2, 3, 0, 1],
+      ],
+      [
+        [130, 70],
+        [1, 0],
+      ],
     ];
     for (const [shape, perm] of cases) {
       const [g, r] = await both(() => tf.transpose(t(shape, 1), perm));
@@ -404,14 +475,29 @@ describe.runIf(expectNative)('aimc backend: native transpose, broadcasting arith
 
   it('add, sub, mul, div with same shapes, scalars, rows, columns and two-sided broadcasting', async () => {
     const pairs: [number[], number[]][] = [
-      [[40, 33], [40, 33]],
+      [
+        [40, 33],
+        [40, 33],
+      ],
       [[40, 33], [33]],
-      [[40, 33], [40, 1]],
+      [
+        [40, 33],
+        [40, 1],
+      ],
       [[40, 33], []],
       [[], [6, 5]],
-      [[4, 1, 5], [1, 3, 1]],
-      [[2, 3, 4, 5], [3, 1, 5]],
-      [[300, 200], [300, 200]],
+      [
+        [4, 1, 5],
+        [1, 3, 1],
+      ],
+      [
+        [2, 3, 4, 5],
+        [3, 1, 5],
+      ],
+      [
+        [300, 200],
+        [300, 200],
+      ],
     ];
     for (const [sa, sb] of pairs) {
       for (const op of [tf.add, tf.sub, tf.mul, tf.div] as const) {
@@ -431,7 +517,11 @@ describe.runIf(expectNative)('aimc backend: native transpose, broadcasting arith
   });
 
   it('softmax over the last axis (other axes and dtypes take the cpu kernel)', async () => {
-    for (const shape of [[7, 13], [3, 4, 50], [1, 1]]) {
+    for (const shape of [
+      [7, 13],
+      [3, 4, 50],
+      [1, 1],
+    ]) {
       const [g, r] = await both(() => tf.softmax(tf.mul(t(shape, 4), 5)));
       g.forEach((v, i) => expect(Math.abs(v - r[i]!)).toBeLessThan(1e-6));
     }
@@ -476,19 +566,28 @@ describe.runIf(expectNative)('aimc backend: native transpose, broadcasting arith
           continue;
         }
         // Double accumulation, one rounding (two for the mean): within 2 float32 ulps of the exact value.
-        g.forEach((v, i) => expect(Math.abs(v - want[i]!), `${shape} ${String(axis)} ${op.name}`).toBeLessThanOrEqual(2 ** -22 * Math.abs(want[i]!) + 1e-12));
+        g.forEach((v, i) =>
+          expect(Math.abs(v - want[i]!), `${shape} ${String(axis)} ${op.name}`).toBeLessThanOrEqual(2 ** -22 * Math.abs(want[i]!) + 1e-12),
+        );
       }
     }
   });
 
   it('comparisons (same shapes, a scalar on either side, NaN) and row gathers; other shapes take the cpu kernel', async () => {
-    const withNaN = (shape: number[], seed: number) => tf.where(tf.greater(t(shape, seed + 50), 2), tf.fill(shape, NaN), tf.round(tf.mul(t(shape, seed), 2)));
+    const withNaN = (shape: number[], seed: number) =>
+      tf.where(tf.greater(t(shape, seed + 50), 2), tf.fill(shape, NaN), tf.round(tf.mul(t(shape, seed), 2)));
     for (const op of [tf.greater, tf.greaterEqual, tf.less, tf.lessEqual] as const) {
       for (const [sa, sb] of [
-        [[300, 7], [300, 7]],
+        [
+          [300, 7],
+          [300, 7],
+        ],
         [[300, 7], []],
         [[], [5, 4]],
-        [[2, 3], [1, 1]],
+        [
+          [2, 3],
+          [1, 1],
+        ],
         [[40, 3], [3]],
       ] as [number[], number[]][]) {
         const [g, r] = await both(() => tf.cast(op(withNaN(sa, 1), withNaN(sb, 2)), 'float32'));
@@ -496,7 +595,13 @@ describe.runIf(expectNative)('aimc backend: native transpose, broadcasting arith
       }
     }
     const table = () => t([50, 3, 4], 7);
-    for (const ids of [[0, 49, 7, 7, 3], [[1, 2], [3, 4]]]) {
+    for (const ids of [
+      [0, 49, 7, 7, 3],
+      [
+        [1, 2],
+        [3, 4],
+      ],
+    ]) {
       const [g, r] = await both(() => tf.gather(table(), tf.tensor(ids, undefined, 'int32')));
       expect(Array.from(g)).toEqual(Array.from(r));
     }
@@ -519,7 +624,9 @@ describe.runIf(expectNative)('aimc backend: native transpose, broadcasting arith
     const f = (n: number) => new Float32Array(n);
     expect(() => lib.transpose(f(6), Int32Array.of(2, 3), Int32Array.of(0, 0), f(6))).toThrow(/not a permutation/);
     expect(() => lib.transpose(f(5), Int32Array.of(2, 3), Int32Array.of(1, 0), f(6))).toThrow(/too short/);
-    expect(() => lib.binary(0, f(6), Int32Array.of(2, 3), f(2), Int32Array.of(1, 2), Int32Array.of(2, 3), f(6))).toThrow(/do not broadcast/);
+    expect(() => lib.binary(0, f(6), Int32Array.of(2, 3), f(2), Int32Array.of(1, 2), Int32Array.of(2, 3), f(6))).toThrow(
+      /do not broadcast/,
+    );
     expect(() => lib.softmax(3, 4, f(11), f(12))).toThrow(/too short/);
   });
 });

@@ -3,13 +3,16 @@
  * computes, for x[B, in] against a matrix split into row tiles (and column tiles):
  *
  *   per row tile i: α = max|x_i| per input row (abs-max noise management, else 1);
- *   DAC: q = quantize(clip(x_i/α·s, ±dacBound), dacStep); y = q·W_i (normalized weights);
- *   output noise y += σ·ε; ADC: quantize(clip(y, ±adcBound), adcStep)/s; iterative bound
+ *   DAC: q = quantize(clip(x_i/α·s, ±dacBound), dacStep); input noise q += σ_in·ε;
+ *   y = q·W_i (normalized weights); output noise y += σ·ε; output non-linearity
+ *   y = y / (1 + n_ij·|y|) (n drawn per tile column at programming); ADC:
+ *   quantize(clip(y, ±adcBound), adcStep)/s; iterative bound
  *   management: while an output of a column tile reaches the ADC bound, halve that input
  *   row's s (s = 2^-k, k ≤ iterations) and redo the pass for it; then acc += y·α·scale_i.
  *   Finally y = acc·gdc (global drift compensation factor, 1 when off).
  *
- * Noise of pass k of row tile i comes from stream rng/rowtile-i/bm-k. The reference is tfjs
+ * Noise of pass k of row tile i comes from streams rng/rowtile-i/bm-k (output) and
+ * rng/rowtile-i/inp-k (input). The reference is tfjs
  * ops; the native engine does matmul and periphery in one call (native/analog.cc) with the
  * same noise streams. Adding a non-ideality to the periphery means editing this reference
  * and each engine's kernel (docs/architecture.md lists the files).
@@ -43,6 +46,8 @@ export interface TilePeriphery {
   adcBound: number;
   /** Output noise std, units of a full-scale unit-weight output. */
   outputNoise: number;
+  /** Input noise std after the DAC, units of the normalized input (aihwkit inp_noise). */
+  inputNoise: number;
   absMax: boolean;
   iterative: boolean;
   iterations: number;
@@ -60,6 +65,8 @@ export interface TileRead {
   hostScales: () => Float32Array[];
   /** Global drift-compensation factor (1 when off). */
   gdc: number;
+  /** Output non-linearity n per row tile and column, [out] each (y → y/(1 + n|y|)); null = linear. */
+  nonlinearity?: readonly Float32Array[] | null;
 }
 
 /** Clip to ±bound, then round to multiples of step (step 0: no rounding): a converter. */
@@ -93,12 +100,15 @@ function expandCols(flags: tf.Tensor2D, colSpans: readonly Span[]): tf.Tensor2D 
 function tileMVM(r: TileRead, xn: tf.Tensor2D, i: number, rng: RandomStream): tf.Tensor2D {
   const p = r.periphery;
   const W = r.weights[i]!;
+  const nl = r.nonlinearity?.[i];
   const once = (scale: number, k: number): { y: tf.Tensor2D; sat: tf.Tensor2D } =>
     tf.tidy(() => {
       const xin = scale === 1 ? xn : tf.mul(xn, scale);
-      const xq = clipQuantize(xin, p.dacBound, p.dacStep);
+      let xq = clipQuantize(xin, p.dacBound, p.dacStep) as tf.Tensor2D;
+      if (p.inputNoise > 0) xq = tf.add(xq, tf.mul(normalTensor(rng.child(`inp-${k}`), xq.shape), p.inputNoise)) as tf.Tensor2D;
       let y = tf.matMul(xq, W) as tf.Tensor2D;
       if (p.outputNoise > 0) y = tf.add(y, tf.mul(normalTensor(rng.child(`bm-${k}`), y.shape), p.outputNoise)) as tf.Tensor2D;
+      if (nl) y = tf.div(y, tf.add(1, tf.mul(tf.abs(y), tf.tensor2d(nl, [1, nl.length])))) as tf.Tensor2D;
       const sat = saturated(y, r.layout.colSpans, p.adcBound);
       return { y: tf.div(clipQuantize(y, p.adcBound, p.adcStep), scale) as tf.Tensor2D, sat };
     });
@@ -148,15 +158,19 @@ function native(e: NativeEngine, r: TileRead, rng: RandomStream): tf.Tensor2D {
   const [B, inF] = x.shape;
   const tiles = L.rowSpans.length;
   const K = p.iterative ? p.iterations : 0;
-  const states = new Int32Array(tiles * (K + 1) * 4);
-  if (p.outputNoise > 0) {
+  const streamStates = (on: boolean, name: string): Int32Array => {
+    const states = new Int32Array(tiles * (K + 1) * 4);
+    if (!on) return states;
     for (let i = 0; i < tiles; i++) {
       for (let k = 0; k <= K; k++) {
-        const st = rng.child(`rowtile-${i}`, `bm-${k}`).state();
+        const st = rng.child(`rowtile-${i}`, `${name}-${k}`).state();
         states.set([st.a, st.b, st.c, st.d], (i * (K + 1) + k) * 4);
       }
     }
-  }
+    return states;
+  };
+  const states = streamStates(p.outputNoise > 0, 'bm');
+  const inputStates = streamStates(p.inputNoise > 0, 'inp');
   const rowStarts = Int32Array.from([...L.rowSpans.map((s) => s.start), inF]);
   const params = Float64Array.of(
     p.dacStep,
@@ -168,6 +182,7 @@ function native(e: NativeEngine, r: TileRead, rng: RandomStream): tf.Tensor2D {
     p.iterative ? 1 : 0,
     K,
     r.gdc,
+    p.inputNoise,
   );
   const out = heapTensor(h, [B, L.outFeatures]) as tf.Tensor2D;
   // Views after the allocation (it may grow the heap).
@@ -184,6 +199,8 @@ function native(e: NativeEngine, r: TileRead, rng: RandomStream): tf.Tensor2D {
     L.colSpans.length,
     params,
     states,
+    inputStates,
+    r.nonlinearity ? [...r.nonlinearity] : [],
     h.typedArrayFromHeap(out),
   );
   return out;

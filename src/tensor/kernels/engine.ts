@@ -114,6 +114,8 @@ export interface NativeAddon {
     nColTiles: number,
     params: Float64Array,
     states: Int32Array,
+    inputStates: Int32Array,
+    nonlinearity: Float32Array[],
     out: Float32Array,
   ): void;
 }

@@ -7,6 +7,7 @@ import { Deployment, type DeploySpec, type TrialProgress } from '../deploy/deplo
 import { runTrials } from '../deploy/trials.js';
 import { summarizeByTime } from '../deploy/summary.js';
 import { formatDuration, MAX_NOISE_SCALE, MAX_TIMES, MAX_TRIALS, parseDurations, parseNumber, parsePositiveInt } from '../input/values.js';
+import { parseTemperature } from '../device/profile.js';
 import { BACKEND_OPTION, MODEL_OPTION, progressOptions, SEED_OPTION, startBackendFor, table } from './common.js';
 import { checkOutputFile } from '../input/paths.js';
 
@@ -22,6 +23,10 @@ export function registerDeployCommand(program: Command): void {
     .option('--times <list>', 'times after programming, comma-separated', '1s,1h,1d,1y')
     .option('--trials <n>', 'independent chips (programming + read noise draws)', '5')
     .option('--noise-scale <x>', "multiply the device's programming and read noise", '1')
+    .option(
+      '--temperature <T>',
+      'read temperature with its unit, e.g. 85C or 358K (the profile needs a temperature section; default: its reference)',
+    )
     .option('--no-compensation', "turn global drift compensation off (default: the profile's setting)")
     .option('--split <name>', 'test | dev', 'test')
     .option('--eval-limit <n>', 'evaluate a fixed subset of N examples spread over the split')
@@ -43,6 +48,7 @@ export function registerDeployCommand(program: Command): void {
         task: s('task'),
         device: s('device'),
         noiseScale: scale,
+        ...(o.temperature ? { temperature: parseTemperature(s('temperature'), '--temperature') } : {}),
         times: parseDurations(s('times'), '--times', { maxItems: MAX_TIMES }),
         ...(o.compensation === false ? { compensate: false } : {}),
         split: s('split') as 'test' | 'dev',

@@ -2,7 +2,16 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { compileSchemaText, isJsonSchema, listProfiles, loadProfile, parseProfileText, ProfileError } from '../device/profile.js';
+import {
+  atTemperature,
+  compileSchemaText,
+  isJsonSchema,
+  listProfiles,
+  loadProfile,
+  parseProfileText,
+  parseTemperature,
+  ProfileError,
+} from '../device/profile.js';
 import { DeviceModel } from '../device/model.js';
 import { conductanceStats } from '../crossbar/device-stats.js';
 import { weightPopulation } from '../crossbar/mapping.js';
@@ -68,46 +77,55 @@ export function registerDeviceCommands(program: Command): void {
     .option('--t <list>', 'times after programming (s, or with unit: 1h, 1d, 1y)', DEFAULT_T)
     .option('--samples <n>', 'Monte Carlo samples per (g, t)', '100000')
     .option('--seed <s>', 'random seed', 'aimc')
+    .option('--temperature <T>', 'read temperature with its unit, e.g. 85C or 358K (the profile needs a temperature section)')
     .option('--json', 'print a JSON array instead of tables')
     .option(...BACKEND_OPTION)
-    .action(async (name: string, opts: { g: string; t: string; samples: string; seed: string; json?: boolean; backend?: string }) => {
-      const gRels = parseNumberList(opts.g, '--g', 0, 1);
-      const times = parseDurations(opts.t, '--t');
-      const samples = parsePositiveInt(opts.samples, '--samples', MAX_SAMPLES);
-      const profile = loadProfile(name);
-      await startBackend(opts.backend, !opts.json);
-      const dev = new DeviceModel(profile);
-      const rows = conductanceStats(dev, gRels, times, samples, opts.seed);
-      if (opts.json) {
-        const pops = new Map(times.map((t) => [t, weightPopulation(dev, t)]));
+    .action(
+      async (
+        name: string,
+        opts: { g: string; t: string; samples: string; seed: string; temperature?: string; json?: boolean; backend?: string },
+      ) => {
+        const gRels = parseNumberList(opts.g, '--g', 0, 1);
+        const times = parseDurations(opts.t, '--t');
+        const samples = parsePositiveInt(opts.samples, '--samples', MAX_SAMPLES);
+        const loaded = loadProfile(name);
+        const profile = opts.temperature ? atTemperature(loaded, parseTemperature(opts.temperature, '--temperature')) : loaded;
+        await startBackend(opts.backend, !opts.json);
+        const dev = new DeviceModel(profile);
+        const rows = conductanceStats(dev, gRels, times, samples, opts.seed);
+        if (opts.json) {
+          const pops = new Map(times.map((t) => [t, weightPopulation(dev, t)]));
+          console.log(
+            JSON.stringify(
+              rows.map((r) => ({
+                ...r,
+                relativeWeightNoise: pops.get(r.t)!.rms,
+                relativeWeightNoiseCompensated: pops.get(r.t)!.rmsCompensated,
+              })),
+              null,
+              2,
+            ),
+          );
+          return;
+        }
         console.log(
-          JSON.stringify(
-            rows.map((r) => ({
-              ...r,
-              relativeWeightNoise: pops.get(r.t)!.rms,
-              relativeWeightNoiseCompensated: pops.get(r.t)!.rmsCompensated,
-            })),
-            null,
-            2,
-          ),
+          `${profile.name}: gMin ${profile.conductance.gMin} µS, gMax ${profile.conductance.gMax} µS, ${samples} samples per row`,
         );
-        return;
-      }
-      console.log(`${profile.name}: gMin ${profile.conductance.gMin} µS, gMax ${profile.conductance.gMax} µS, ${samples} samples per row`);
-      const t1 = table(['g/gMax', 't', 'target µS', 'prog std µS', 'mean µS', 'std µS', 'w err', 'w err (GDC)']);
-      for (const r of rows) {
-        const g = [r.gTarget.toFixed(3), r.progStd.toFixed(4), r.gMean.toFixed(4), r.gStd.toFixed(4)];
-        t1.push([r.gRel, formatDuration(r.t), ...g, r.weightError.toFixed(4), r.weightErrorCompensated.toFixed(4)]);
-      }
-      console.log(t1.toString());
-      console.log('Relative weight noise of a layer (weights uniform in [-1, 1], rms error / max|W|):');
-      const t2 = table(['t', 'no compensation', 'with GDC', 'GDC factor']);
-      for (const t of times) {
-        const p = weightPopulation(dev, t);
-        t2.push([formatDuration(t), p.rms.toFixed(4), p.rmsCompensated.toFixed(4), p.gdc.toFixed(4)]);
-      }
-      console.log(t2.toString());
-    });
+        const t1 = table(['g/gMax', 't', 'target µS', 'prog std µS', 'mean µS', 'std µS', 'w err', 'w err (GDC)']);
+        for (const r of rows) {
+          const g = [r.gTarget.toFixed(3), r.progStd.toFixed(4), r.gMean.toFixed(4), r.gStd.toFixed(4)];
+          t1.push([r.gRel, formatDuration(r.t), ...g, r.weightError.toFixed(4), r.weightErrorCompensated.toFixed(4)]);
+        }
+        console.log(t1.toString());
+        console.log('Relative weight noise of a layer (weights uniform in [-1, 1], rms error / max|W|):');
+        const t2 = table(['t', 'no compensation', 'with GDC', 'GDC factor']);
+        for (const t of times) {
+          const p = weightPopulation(dev, t);
+          t2.push([formatDuration(t), p.rms.toFixed(4), p.rmsCompensated.toFixed(4), p.gdc.toFixed(4)]);
+        }
+        console.log(t2.toString());
+      },
+    );
 
   device
     .command('plot')

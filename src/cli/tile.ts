@@ -1,6 +1,6 @@
 /** `aimc tile error`: the noise budget of device profiles (src/crossbar/noise-budget.ts). */
 import type { Command } from 'commander';
-import { listProfiles, loadProfile } from '../device/profile.js';
+import { atTemperature, listProfiles, loadProfile, parseTemperature } from '../device/profile.js';
 import { BUDGET_SOURCES, noiseBudget, presentSources, type BudgetLine } from '../crossbar/noise-budget.js';
 import { formatDuration, parseDurations, parsePositiveInt } from '../input/values.js';
 import { BACKEND_OPTION, JSON_OPTION, SEED_OPTION, startBackend, table } from './common.js';
@@ -14,6 +14,7 @@ interface TileErrorOptions {
   t: string;
   samples: string;
   trials: string;
+  temperature?: string;
   seed: string;
   json?: boolean;
   backend?: string;
@@ -32,6 +33,7 @@ export function registerTileCommands(program: Command): void {
     .option('--rows <n>', "weight rows (inputs) (default: the profile's tile rows)")
     .option('--cols <n>', "weight columns (outputs) (default: the profile's tile columns)")
     .option('--t <list>', 'read times after programming (s, or with unit: 1h, 1d, 1y)', '1d')
+    .option('--temperature <T>', 'read temperature with its unit, e.g. 85C or 358K (profiles need a temperature section)')
     .option('--samples <n>', 'input vectors per trial', '256')
     .option('--trials <n>', 'independent trials (fresh weights, inputs and chip each)', '4')
     .option(...SEED_OPTION)
@@ -44,7 +46,12 @@ export function registerTileCommands(program: Command): void {
       const rows = o.rows === undefined ? undefined : parsePositiveInt(o.rows, '--rows', MAX_SIDE);
       const cols = o.cols === undefined ? undefined : parsePositiveInt(o.cols, '--cols', MAX_SIDE);
       // Every profile is loaded (and validated) before any work starts.
-      const profiles = (names.length ? names : listProfiles().map((p) => p.name)).map((n) => loadProfile(n));
+      const T = o.temperature === undefined ? undefined : parseTemperature(o.temperature, '--temperature');
+      const all = names.length ? names : listProfiles().map((p) => p.name);
+      // Without names, --temperature keeps to the built-ins that say how temperature acts.
+      const loaded = all.map((n) => loadProfile(n)).filter((p) => names.length || T === undefined || p.temperature);
+      if (!loaded.length) throw new Error('--temperature: no built-in profile has a temperature section; name a profile that has one');
+      const profiles = loaded.map((p) => (T === undefined ? p : atTemperature(p, T)));
       await startBackend(o.backend, !o.json);
       const out: (BudgetLine & { device: string; t: number })[] = [];
       for (const profile of profiles) {

@@ -167,7 +167,10 @@ export class ProgrammedMatrix {
     /** This chip's output non-linearity per row tile, [out] each; null = linear. */
     readonly nonlinearity: Float32Array[] | null = null,
   ) {
-    const ref = devices.map((d, i) => weightsAt(this.tiled.device, d, 0, gdcRng.child(`rowtile-${i}`)) as tf.Tensor2D);
+    // The compensation reference is read right after programming, at the reference temperature.
+    const ref = devices.map(
+      (d, i) => weightsAt(this.tiled.device, d, 0, gdcRng.child(`rowtile-${i}`), { atReference: true }) as tf.Tensor2D,
+    );
     this.gdcReference = meanAbs(ref);
     try {
       if (!Number.isFinite(this.gdcReference)) nonFinite(ref, this.tiled.device.name, 0);

@@ -38,13 +38,22 @@ export function programWeights(device: DeviceModel, w: tf.Tensor, rng: RandomStr
   return { pos, neg, dispose: () => (pos.dispose(), neg.dispose()) };
 }
 
-/** Normalized weights read from programmed devices at t seconds (uncompensated). */
-export function weightsAt(device: DeviceModel, pw: ProgrammedWeights, t: number, rng: RandomStream): tf.Tensor {
+/**
+ * Normalized weights read from programmed devices at t seconds (uncompensated); `atReference`:
+ * at the profile's reference temperature (the compensation reference read after programming).
+ */
+export function weightsAt(
+  device: DeviceModel,
+  pw: ProgrammedWeights,
+  t: number,
+  rng: RandomStream,
+  opts: { atReference?: boolean } = {},
+): tf.Tensor {
   const span = device.gMax - device.gMin;
   return tf.tidy(() => {
-    const gp = device.conductanceAt(pw.pos, t, rng.child('g+'));
+    const gp = device.conductanceAt(pw.pos, t, rng.child('g+'), opts);
     if (!pw.neg) return tf.sub(tf.mul(tf.sub(gp, device.gMin), 2 / span), 1);
-    const gn = device.conductanceAt(pw.neg, t, rng.child('g-'));
+    const gn = device.conductanceAt(pw.neg, t, rng.child('g-'), opts);
     return tf.div(tf.sub(gp, gn), span);
   });
 }
@@ -85,7 +94,7 @@ export function weightPopulation(device: DeviceModel, t: number, samples = 65536
   const wT = uniformWeights(rng.child('w'), samples);
   const pw = programWeights(device, wT, rng.child('program'));
   const wt = weightsAt(device, pw, t, rng.child('read', t));
-  const w0 = weightsAt(device, pw, 0, rng.child('read', 0));
+  const w0 = weightsAt(device, pw, 0, rng.child('read', 0), { atReference: true });
   const [m0, mt] = tf.tidy(() => tf.stack([tf.mean(tf.abs(w0)), tf.mean(tf.abs(wt))]).dataSync());
   const c = driftCompensationFactor(m0!, mt!);
   const [rms, rmsC] = tf.tidy(() => {

@@ -15,6 +15,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { DeviceProfile } from '../device/types.js';
 import { DeviceModel } from '../device/model.js';
+import { temperatureFactors } from '../device/physics.js';
 import { RandomStream } from '../tensor/random.js';
 import { TiledMatrix } from './analog-matrix.js';
 
@@ -72,6 +73,12 @@ export const BUDGET_SOURCES: readonly BudgetSource[] = [
     apply: (into, from) => ({ ...into, relaxation: from.relaxation, scales: { ...into.scales, read: from.scales.read } }),
   },
   {
+    name: 'temperature',
+    description: 'conductance temperature coefficient at the read temperature (temperature); drift acceleration is part of drift',
+    present: (p) => temperatureFactors(p).conductance !== 1,
+    apply: (into, from) => ({ ...into, temperature: from.temperature ?? null }),
+  },
+  {
     name: 'inputNoise',
     description: 'input noise after the DAC (periphery.inputNoise)',
     present: (p) => (p.periphery.inputNoise ?? 0) > 0,
@@ -107,6 +114,9 @@ export const BUDGET_SOURCES: readonly BudgetSource[] = [
 export function idealProfile(p: DeviceProfile): DeviceProfile {
   return {
     ...p,
+    // The read temperature stays (it accelerates drift, when drift is on); its effect on the
+    // conductances is the `temperature` source.
+    temperature: p.temperature ? { ...p.temperature, conductanceCoefficient: 0 } : (p.temperature ?? null),
     name: `${p.name}/ideal`,
     conductance: { ...p.conductance, levels: null },
     programming: { std: 0 },

@@ -138,10 +138,10 @@ export class DeviceModel {
    * drift g_prog·((t+t0)/t0)^-ν, then accumulated 1/f read noise and relaxation drawn
    * fresh from `rng` (one read), stuck devices unchanged.
    */
-  conductanceAt(dev: ProgrammedDevices, t: number, rng: RandomStream): tf.Tensor {
+  conductanceAt(dev: ProgrammedDevices, t: number, rng: RandomStream, opts: { atReference?: boolean } = {}): tf.Tensor {
     const shape = dev.gProg.shape;
     let g = dev.gProg.clone();
-    const at = this.physics.read(t);
+    const at = this.physics.read(t, opts.atReference ?? false);
     if (at) {
       const eps = at.variables.includes('eps') ? normalTensor(rng.child('read'), shape) : null;
       const next = evalElementwise(at, { gProg: dev.gProg, ...(dev.nu ? { nu: dev.nu } : {}), ...(eps ? { eps } : {}) }, shape);

@@ -5,8 +5,10 @@
  *
  *   programming   g_prog = max(0, g + s_prog·σ_p(g)·ε), and the drift exponent drawn with it:
  *                 ν = |μ_ν(g) + σ_ν(g)·ε|·s_drift (or max(0, …) for a clipped normal)
- *   drift         g_d = g_prog·exp(−ν·L),  L = ln((t + t0)/t0)
+ *   drift         g_d = g_prog·exp(−ν·L),  L = ln((a·t + t0)/t0), a = exp(Ea/k_B·(1/T_ref − 1/T))
+ *                 (a = 1 at the reference temperature or without a temperature section)
  *   read noise    max(0, g_d + |g_d|·Q(g_prog)·k·ε),  k = s_read·sqrt(ln((t + t0 + tRead)/(2·tRead)))
+ *   temperature   × c,  c = 1 + α·(T − T_ref) (the conductance temperature coefficient)
  *   (relaxation)  max(0, g_cur + s_read·sqrt(max(σ(t)² − (s_prog·σ_p)², 0))·ε), σ(t) interpolated
  *                 in ln t between measured points
  *
@@ -20,6 +22,20 @@ import type { DeviceProfile } from './types.js';
 /** Variables a stage may use (the profile's own plus the noise draw and stage parameters). */
 const TARGET = ['g', 'r', 'gMax', 'gMin', 'eps'];
 const PROGRAMMED = ['gProg', 'rProg', 'nu', 'gMax', 'gMin', 'eps'];
+
+/** Boltzmann constant, eV/K. */
+export const BOLTZMANN_EV = 8.617333262e-5;
+
+/** Read-temperature factors of a profile: drift time acceleration a and conductance factor c (both 1 without a temperature section). */
+export function temperatureFactors(p: DeviceProfile): { accel: number; conductance: number } {
+  const s = p.temperature;
+  if (!s || s.operating === undefined || s.operating === s.reference) return { accel: 1, conductance: 1 };
+  const T = s.operating;
+  return {
+    accel: Math.exp((s.driftActivationEnergy / BOLTZMANN_EV) * (1 / s.reference - 1 / T)),
+    conductance: 1 + s.conductanceCoefficient * (T - s.reference),
+  };
+}
 
 export class DevicePhysics {
   /** The profile's programming-noise std σ_p(g) (µS; scales not applied), for tables. */
@@ -60,11 +76,13 @@ export class DevicePhysics {
   }
 
   /**
-   * The read stage at t (drift, then accumulated 1/f read noise) with t's numbers bound, over
-   * gProg, nu, eps; null when the conductance does not change (no drift or t = 0, and no read noise).
+   * The read stage at t (drift, then accumulated 1/f read noise, then the temperature factor)
+   * with t's numbers bound, over gProg, nu, eps; null when the conductance does not change.
+   * `atReference`: read at the profile's reference temperature (the calibration read right
+   * after programming), whatever the operating temperature.
    */
-  read(t: number): CompiledExpr | null {
-    return this.once(`read@${t}`, () => this.readAt(t));
+  read(t: number, atReference = false): CompiledExpr | null {
+    return this.once(`read@${t}/${+atReference}`, () => this.readAt(t, atReference));
   }
 
   /** The relaxation stage at t over g (target), gCur, eps; null without relaxation data. */
@@ -78,20 +96,24 @@ export class DevicePhysics {
     return this.cache.get(key) as T;
   }
 
-  private readAt(t: number): CompiledExpr | null {
+  private readAt(t: number, atReference: boolean): CompiledExpr | null {
     const p = this.p;
     const t0 = p.drift?.t0 ?? 0;
     const drifts = !!p.drift && t > 0;
     const k = p.readNoise ? Math.sqrt(Math.max(0, Math.log((t + t0 + p.readNoise.tRead) / (2 * p.readNoise.tRead)))) * p.scales.read : 0;
     const noisy = k > 0;
-    if (!drifts && !noisy) return null;
-    const L = drifts ? Math.log((t + t0) / t0) : 0;
-    const stage = this.once(`read/${+drifts}${+noisy}`, () => {
+    const temp = atReference ? { accel: 1, conductance: 1 } : temperatureFactors(p);
+    const warm = temp.conductance !== 1;
+    if (!drifts && !noisy && !warm) return null;
+    const L = drifts ? Math.log((temp.accel * t + t0) / t0) : 0;
+    const stage = this.once(`read/${+drifts}${+noisy}${+warm}`, () => {
       const defs: Record<string, string | number> = { gd: drifts ? 'gProg * exp(-nu * L)' : 'gProg' };
       if (noisy) defs.q = p.readNoise!.q;
-      return this.compile(noisy ? 'max(0, gd + abs(gd) * q * k * eps)' : 'gd', PROGRAMMED, {}, defs, ['L', 'k']);
+      const read = noisy ? 'max(0, gd + abs(gd) * q * k * eps)' : 'gd';
+      // Without a temperature factor the stage is exactly what it was before temperatures existed.
+      return this.compile(warm ? `(${read}) * cT` : read, PROGRAMMED, {}, defs, warm ? ['L', 'k', 'cT'] : ['L', 'k']);
     });
-    return stage.bind({ L, k });
+    return stage.bind(warm ? { L, k, cT: temp.conductance } : { L, k });
   }
 
   private relaxationAt(t: number): CompiledExpr | null {

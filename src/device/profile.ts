@@ -239,6 +239,43 @@ export function listProfiles(): { name: string; description: string; file: strin
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
+/** A temperature in kelvin as `85C` / `85°C` / `358.15K` (a bare number is refused: the unit matters). */
+export function parseTemperature(text: string, where: string): number {
+  const m = /^\s*(-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*(°?C|K)\s*$/i.exec(text);
+  if (!m) throw new Error(`${where}: expected a temperature with its unit, e.g. 85C or 358.15K, got '${text}'`);
+  const v = Number(m[1]);
+  const kelvin = /k/i.test(m[2]!) ? v : v + 273.15;
+  if (!(kelvin > 0 && kelvin <= 1000)) throw new Error(`${where}: expected a temperature above 0 K and at most 1000 K, got '${text}'`);
+  return kelvin;
+}
+
+/** `T` (K) as people write it: degrees Celsius, to 2 decimals. */
+export function formatTemperature(T: number): string {
+  return `${+(T - 273.15).toFixed(2)}°C`;
+}
+
+/**
+ * The profile read at temperature `T` (K): its temperature section's operating point set to
+ * T, named `name@T`. Refused when the profile has no temperature section (its physics does not
+ * say how temperature acts) or when T would make a conductance negative.
+ */
+export function atTemperature(p: DeviceProfile, T: number): DeviceProfile {
+  const s = p.temperature;
+  if (!s) {
+    throw new Error(
+      `${p.name}: the profile has no temperature section, so it cannot be read at ${formatTemperature(T)} (add one: devices/README.md, "temperature")`,
+    );
+  }
+  const c = 1 + s.conductanceCoefficient * (T - s.reference);
+  if (!(c > 0)) {
+    throw new Error(
+      `${p.name}: at ${formatTemperature(T)} the conductance factor 1 + α·(T − T_ref) = ${+c.toPrecision(6)} is not positive`,
+    );
+  }
+  if (T === (s.operating ?? s.reference)) return p;
+  return { ...p, name: `${p.name}@${formatTemperature(T).replace('°', '')}`, temperature: { ...s, operating: T } };
+}
+
 /**
  * The profile with its stochastic noise scaled by `s`: programming noise and read/relaxation
  * noise std (the profile's `scales`, aihwkit's prog_noise_scale / read_noise_scale). Drift's

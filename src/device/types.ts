@@ -134,6 +134,19 @@ export interface DriftCompensationSection {
   granularity?: 'layer' | 'column';
 }
 
+export interface TemperatureSection {
+  /** Temperature the profile's statistics were characterized at, K. */
+  reference: number;
+  /** Temperature the chip is read at, K (absent: the reference; `--temperature` sets it). */
+  operating?: number;
+  /** Drift activation energy Ea, eV: at T, drift advances as t·exp(Ea/k_B·(1/T_ref − 1/T)) would at T_ref. */
+  driftActivationEnergy: number;
+  /** Relative conductance change per kelvin, 1/K: G(T) = G·(1 + α·(T − T_ref)). */
+  conductanceCoefficient: number;
+  /** Where the numbers come from. */
+  sources: string[];
+}
+
 export interface CostSection {
   /** Energy per DAC conversion (one input row element), pJ. */
   dacEnergy: number;
@@ -165,4 +178,6 @@ export interface DeviceProfile {
   tile: TileSection;
   driftCompensation: DriftCompensationSection;
   cost: CostSection;
+  /** Temperature dependence of drift and conductance; absent or null: none (the profile holds at any temperature). */
+  temperature?: TemperatureSection | null;
 }

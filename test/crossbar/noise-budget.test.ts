@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/tensor/backend.js';
-import { loadProfile } from '../../src/device/profile.js';
+import { atTemperature, loadProfile } from '../../src/device/profile.js';
 import { DeviceModel } from '../../src/device/model.js';
 import { RandomStream } from '../../src/tensor/random.js';
 import { idealProfile, mvmError, noiseBudget, presentSources } from '../../src/crossbar/noise-budget.js';
@@ -146,6 +146,33 @@ describe('noise budget', () => {
     const [a, b] = [at(60), at(31536000)];
     expect(b.drift!).toBeGreaterThan(2 * a.drift!);
     expect(b.programming).toBe(a.programming);
+  });
+});
+
+describe('noise budget at a read temperature', () => {
+  const warm = (): DeviceProfile => ({
+    ...PCM,
+    temperature: { reference: 300, driftActivationEnergy: 0.3, conductanceCoefficient: 0.003, sources: ['test'] },
+  });
+  const o = { rows: 64, cols: 64, t: 86400, samples: 8, trials: 2, seed: 'budget-test' };
+
+  it('the conductance coefficient is its own source; the ideal profile still computes x·W; hotter drifts more', () => {
+    const hot = atTemperature(warm(), 358.15);
+    expect(presentSources(warm()).map((s) => s.name)).not.toContain('temperature');
+    expect(presentSources(hot).map((s) => s.name)).toContain('temperature');
+    const d = draw('temp-ideal');
+    expect(mvmError(new DeviceModel(idealProfile(hot)), d.W, d.x, 86400, new RandomStream('budget-test/t'))).toBeLessThan(1e-5);
+    d.dispose();
+    const at = (p: DeviceProfile) => Object.fromEntries(noiseBudget(p, o).map((l) => [l.source, l.relativeError]));
+    expect(at(hot).drift!).toBeGreaterThan(at(warm()).drift!);
+  });
+
+  it('aimc tile error --temperature refuses a profile without a temperature section', async () => {
+    const r = await cli('tile', 'error', 'pcm-nandakumar-2019', '--temperature', '85C');
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/pcm-nandakumar-2019: the profile has no temperature section/);
+    const bare = await cli('device', 'show', 'pcm-nandakumar-2019', '--temperature', '85');
+    expect(bare.err).toMatch(/expected a temperature with its unit/);
   });
 });
 

@@ -6,7 +6,7 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/tensor/backend.js';
 import { DeviceModel } from '../../src/device/model.js';
-import { loadProfile } from '../../src/device/profile.js';
+import { atTemperature, loadProfile, parseTemperature } from '../../src/device/profile.js';
 import type { DeviceProfile } from '../../src/device/types.js';
 import { RandomStream } from '../../src/tensor/random.js';
 import { phi, tolerances } from '../helpers/stats.js';
@@ -47,8 +47,7 @@ const HERMES: ClosedForm = {
 /** E[exp(s·|X|)] for X ~ N(mu, sd): the folded-normal moment generating function. */
 function foldedMgf(s: number, mu: number, sd: number): number {
   return (
-    Math.exp(s * mu + (s * s * sd * sd) / 2) * phi(mu / sd + s * sd) +
-    Math.exp(-s * mu + (s * s * sd * sd) / 2) * phi(-mu / sd + s * sd)
+    Math.exp(s * mu + (s * s * sd * sd) / 2) * phi(mu / sd + s * sd) + Math.exp(-s * mu + (s * s * sd * sd) / 2) * phi(-mu / sd + s * sd)
   );
 }
 
@@ -227,7 +226,10 @@ describe('finite levels, faults, scales', () => {
       if (v === 0) atMin++;
       else if (v === 25) atMax++;
     }
-    for (const [count, p] of [[atMin, 0.1], [atMax, 0.05]] as const) {
+    for (const [count, p] of [
+      [atMin, 0.1],
+      [atMax, 0.05],
+    ] as const) {
       expect(Math.abs(count - n * p)).toBeLessThan(5 * Math.sqrt(n * p * (1 - p)));
     }
     const g1y = dev.conductanceAt(prog, 31536000, rng.child('read')).dataSync();
@@ -261,3 +263,69 @@ describe('finite levels, faults, scales', () => {
   });
 });
 
+describe('temperature: Arrhenius drift acceleration and the conductance coefficient', () => {
+  const K_B = 8.617333262e-5; // eV/K, written out here independently of the code
+  /** PCM with drift only (one exponent per conductance, no spread) and a temperature section. */
+  const warmProfile = (): DeviceProfile => {
+    const p = structuredClone(loadProfile('pcm-nandakumar-2019'));
+    p.programming.std = 0;
+    p.readNoise = null;
+    p.drift!.nuStd = 0;
+    p.temperature = { reference: 300, driftActivationEnergy: 0.3, conductanceCoefficient: 0.002, sources: ['test'] };
+    return p;
+  };
+  const read = (p: DeviceProfile, g: number, t: number, atReference = false) => {
+    const dev = new DeviceModel(p);
+    const target = tf.fill([4], g);
+    const prog = dev.program(target, new RandomStream('temp/program'));
+    const out = dev.conductanceAt(prog, t, new RandomStream('temp/read'), { atReference });
+    const v = out.dataSync()[0]!;
+    [target, out].forEach((x) => x.dispose());
+    prog.dispose();
+    return v;
+  };
+
+  it('at T the drift after t equals the drift after t·exp(Ea/k_B·(1/T_ref − 1/T)) at T_ref, times 1 + α·ΔT', () => {
+    const p = warmProfile();
+    const T = 358.15;
+    const hot = atTemperature(p, T);
+    expect(hot.name).toBe('pcm-nandakumar-2019@85C');
+    const g = 10;
+    const nu = PCM.nuMean(g / 25);
+    const a = Math.exp((0.3 / K_B) * (1 / 300 - 1 / T));
+    for (const t of [60, 86400, 31536000]) {
+      const expected = g * ((a * t + 20) / 20) ** -nu * (1 + 0.002 * (T - 300));
+      expect(read(hot, g, t) / expected - 1).toBeCloseTo(0, 5);
+    }
+    // At the reference temperature, and for the calibration read, nothing changes.
+    expect(read(p, g, 86400) / (g * ((86400 + 20) / 20) ** -nu) - 1).toBeCloseTo(0, 5);
+    expect(read(hot, g, 0, true)).toBeCloseTo(g, 4);
+    expect(read(hot, g, 0)).toBeCloseTo(g * (1 + 0.002 * (T - 300)), 4);
+  });
+
+  it('colder than the reference, drift slows down', () => {
+    const p = warmProfile();
+    const cold = read(atTemperature(p, 250), 10, 31536000);
+    expect(cold).toBeGreaterThan(read(p, 10, 31536000));
+  });
+
+  it('refuses a temperature for a profile without a temperature section, and a non-positive conductance factor', () => {
+    expect(() => atTemperature(loadProfile('pcm-nandakumar-2019'), 358.15)).toThrow(
+      /pcm-nandakumar-2019: the profile has no temperature section/,
+    );
+    const p = warmProfile();
+    p.temperature!.conductanceCoefficient = -0.01;
+    expect(() => atTemperature(p, 500)).toThrow(/conductance factor 1 \+ α·\(T − T_ref\) = -1 is not positive/);
+  });
+
+  it('parses temperatures with their unit only', () => {
+    expect(parseTemperature('85C', '--temperature')).toBeCloseTo(358.15, 10);
+    expect(parseTemperature('85°C', '--temperature')).toBeCloseTo(358.15, 10);
+    expect(parseTemperature('300K', '--temperature')).toBe(300);
+    expect(parseTemperature('-40C', '--temperature')).toBeCloseTo(233.15, 10);
+    expect(() => parseTemperature('85', '--temperature')).toThrow(
+      /--temperature: expected a temperature with its unit, e.g. 85C or 358.15K, got '85'/,
+    );
+    expect(() => parseTemperature('-300C', '--temperature')).toThrow(/above 0 K/);
+  });
+});

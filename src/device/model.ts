@@ -8,6 +8,7 @@
  * 1 s, 1 h and 1 y with consistent devices, as a real chip would be.
  */
 import * as tf from '@tensorflow/tfjs';
+import { erf } from 'mathjs';
 import { type DeviceProfile, type PeripherySection, type TileSection, type CostSection } from './types.js';
 import { RandomStream } from '../tensor/random.js';
 import { evalElementwise, normalTensor, uniformTensor } from '../tensor/kernels/index.js';
@@ -25,6 +26,11 @@ export interface ProgrammedDevices {
   readonly stuck: tf.Tensor | null;
   /** Free every tensor held. */
   dispose(): void;
+}
+
+/** Standard normal CDF Φ(x). */
+export function normalCdf(x: number): number {
+  return (1 + erf(x / Math.SQRT2)) / 2;
 }
 
 export class DeviceModel {
@@ -100,6 +106,43 @@ export class DeviceModel {
     return tf.tidy(() => tf.add(tf.mul(g, tf.sub(1, stuck)), stuckValue));
   }
 
+  /** One programming pulse per device: g + programming error, µS (draws from `rng`). */
+  private pulse(gTarget: tf.Tensor, rng: RandomStream): tf.Tensor {
+    const eps = normalTensor(rng, gTarget.shape);
+    const g = evalElementwise(this.physics.programming, { g: gTarget, eps }, gTarget.shape);
+    eps.dispose();
+    return g;
+  }
+
+  /**
+   * Programmed conductances, µS. With write-verify, every device whose result is off its
+   * target by more than the tolerance is programmed again (a fresh error), up to `iterations`
+   * pulses; the last pulse is kept whatever it gives. Pulse k ≥ 2 draws from rng/program-k.
+   */
+  private programVerified(gTarget: tf.Tensor, rng: RandomStream): tf.Tensor {
+    let g = this.pulse(gTarget, rng.child('program'));
+    const wv = this.profile.programming.writeVerify;
+    for (let k = 2; wv && k <= wv.iterations; k++) {
+      const retry = this.pulse(gTarget, rng.child(`program-${k}`));
+      const next = tf.tidy(() => tf.where(tf.greater(tf.abs(tf.sub(g, gTarget)), wv.tolerance), retry, g));
+      g.dispose();
+      retry.dispose();
+      g = next;
+    }
+    return g;
+  }
+
+  /** Expected programming pulses per device at target g (µS) under write-verify (1 without it). */
+  expectedPulses(g: number): number {
+    const wv = this.profile.programming.writeVerify;
+    if (!wv || wv.iterations <= 1) return 1;
+    const sigma = this.programNoiseStdAt(g);
+    if (sigma === 0) return 1;
+    // A pulse misses with q = P(|N(0, σ)| > τ); the k-th pulse happens after k − 1 misses.
+    const q = 2 * (1 - normalCdf(wv.tolerance / sigma));
+    return q === 1 ? wv.iterations : (1 - q ** wv.iterations) / (1 - q);
+  }
+
   /**
    * Program target conductances (µS): level quantization, programming noise, drift
    * exponents and faults, all drawn from named children of `rng`.
@@ -108,9 +151,7 @@ export class DeviceModel {
     const shape = gTargetIn.shape;
     const gTarget = this.quantizeTarget(gTargetIn);
     const faults = this.sampleFaults(shape, rng.child('faults'));
-    const eps = normalTensor(rng.child('program'), shape);
-    const noisy = evalElementwise(this.physics.programming, { g: gTarget, eps }, shape);
-    eps.dispose();
+    const noisy = this.programVerified(gTarget, rng);
     let gProg = noisy;
     if (faults) {
       gProg = this.applyFaults(noisy, faults[0], faults[1]);

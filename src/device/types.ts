@@ -41,6 +41,15 @@ export interface MappingSection {
 export interface ProgrammingSection {
   /** Std of the programming error, µS. Variables: g, r, gMax, gMin. */
   std: Expr;
+  /** Iterative program-and-verify; absent or null: one programming pulse per device. */
+  writeVerify?: WriteVerifySection | null;
+}
+
+export interface WriteVerifySection {
+  /** Program-and-verify cycles at most (1 = program once, no retry). */
+  iterations: number;
+  /** A device whose programmed conductance is within ±tolerance of its target is accepted, µS. */
+  tolerance: number;
 }
 
 export interface DriftSection {

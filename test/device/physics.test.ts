@@ -9,7 +9,7 @@ import { DeviceModel } from '../../src/device/model.js';
 import { atTemperature, loadProfile, parseTemperature } from '../../src/device/profile.js';
 import type { DeviceProfile } from '../../src/device/types.js';
 import { RandomStream } from '../../src/tensor/random.js';
-import { phi, tolerances } from '../helpers/stats.js';
+import { moments, phi, tolerances } from '../helpers/stats.js';
 
 const clip = (x: number, lo: number, hi: number) => Math.min(Math.max(x, lo), hi);
 
@@ -327,5 +327,53 @@ describe('temperature: Arrhenius drift acceleration and the conductance coeffici
       /--temperature: expected a temperature with its unit, e.g. 85C or 358.15K, got '85'/,
     );
     expect(() => parseTemperature('-300C', '--temperature')).toThrow(/above 0 K/);
+  });
+});
+
+describe('write-verify programming', () => {
+  const N = 200_000;
+  const profile = (iterations: number, tolerance: number): DeviceProfile => {
+    const p = structuredClone(loadProfile('pcm-nandakumar-2019'));
+    p.programming.writeVerify = { iterations, tolerance };
+    return p;
+  };
+  const errors = (p: DeviceProfile, g: number) => {
+    const dev = new DeviceModel(p);
+    const target = tf.fill([N], g);
+    const prog = dev.program(target, new RandomStream('wv/program'));
+    const e = Float64Array.from(prog.gProg.dataSync(), (v) => v - g);
+    target.dispose();
+    prog.dispose();
+    return e;
+  };
+
+  it('the error after verify matches its closed form: a truncated normal with prob 1 − q^(n−1), else one unconditioned pulse', () => {
+    const g = 12.5;
+    const sigma = PCM.progStd(0.5);
+    const [n, tau] = [5, 0.5];
+    const a = tau / sigma;
+    const q = 2 * (1 - phi(a));
+    const truncVar = sigma ** 2 * (1 - (2 * a * Math.exp(-(a * a) / 2)) / Math.sqrt(2 * Math.PI) / (2 * phi(a) - 1));
+    const expectedVar = (1 - q ** (n - 1)) * truncVar + q ** (n - 1) * sigma ** 2;
+    const e = errors(profile(n, tau), g);
+    const m = moments(e);
+    expect(Math.abs(m.mean)).toBeLessThan(5 * Math.sqrt(m.variance / N));
+    expect(Math.abs(m.variance - expectedVar)).toBeLessThan(5 * Math.sqrt((m.m4 - m.variance ** 2) / N));
+    // Within tolerance after n pulses: 1 − q^n (binomial standard error).
+    const within = e.filter((v) => Math.abs(v) <= tau).length / N;
+    const pw = 1 - q ** n;
+    expect(Math.abs(within - pw)).toBeLessThan(5 * Math.sqrt((pw * (1 - pw)) / N));
+    // Far narrower than one pulse's σ.
+    expect(Math.sqrt(m.variance)).toBeLessThan(0.6 * sigma);
+  });
+
+  it('one iteration is plain programming, draw for draw; expected pulses follow (1 − q^n)/(1 − q)', () => {
+    const plain = errors(loadProfile('pcm-nandakumar-2019'), 12.5);
+    expect(Array.from(errors(profile(1, 0.5), 12.5))).toEqual(Array.from(plain));
+    const dev = new DeviceModel(profile(5, 0.5));
+    const q = 2 * (1 - phi(0.5 / PCM.progStd(0.5)));
+    expect(dev.expectedPulses(12.5)).toBeCloseTo((1 - q ** 5) / (1 - q), 6);
+    expect(new DeviceModel(profile(5, 1e5)).expectedPulses(12.5)).toBeCloseTo(1, 9);
+    expect(new DeviceModel(profile(7, 1e-9)).expectedPulses(12.5)).toBeCloseTo(7, 6);
   });
 });

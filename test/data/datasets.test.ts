@@ -2,7 +2,17 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { brownGenreDataset, brownTextDataset, checkTrainable, detagBrown, loadDataset, mixedHash, sampleExamples, spamDataset, type Dataset } from '../../src/data/datasets.js';
+import {
+  brownGenreDataset,
+  brownTextDataset,
+  checkTrainable,
+  detagBrown,
+  loadDataset,
+  mixedHash,
+  sampleExamples,
+  spamDataset,
+  type Dataset,
+} from '../../src/data/datasets.js';
 
 const docs = (d: Dataset, s: 'train' | 'dev' | 'test') => new Set(d[s].map((e) => e.doc));
 
@@ -31,7 +41,9 @@ describe('spam (SpamAssassin)', () => {
 
 describe('Brown corpus', () => {
   it('strips POS tags and detokenizes punctuation', () => {
-    expect(detagBrown('\tThe/at jury/nn said/vbd ``/`` no/at evidence/nn \'\'/\'\' ,/, today/nr ./.')).toBe('The jury said "no evidence", today.');
+    expect(detagBrown("\tThe/at jury/nn said/vbd ``/`` no/at evidence/nn ''/'' ,/, today/nr ./.")).toBe(
+      'The jury said "no evidence", today.',
+    );
   });
 
   it('brown-genre: 15 genres, every split has several, documents never cross splits', () => {
@@ -75,21 +87,30 @@ describe('GLUE TSV folders', () => {
   });
 
   it('pair task (RTE) and regression (STS-B)', () => {
-    const rte = loadDataset(write('RTE', {
-      'train.tsv': 'index\tsentence1\tsentence2\tlabel\n0\tA man sleeps.\tA person rests.\tentailment\n1\tIt rains.\tIt is dry.\tnot_entailment\n',
-      'dev.tsv': 'index\tsentence1\tsentence2\tlabel\n0\tx\ty\tentailment\n',
-    }));
+    const rte = loadDataset(
+      write('RTE', {
+        'train.tsv':
+          'index\tsentence1\tsentence2\tlabel\n0\tA man sleeps.\tA person rests.\tentailment\n1\tIt rains.\tIt is dry.\tnot_entailment\n',
+        'dev.tsv': 'index\tsentence1\tsentence2\tlabel\n0\tx\ty\tentailment\n',
+      }),
+    );
     expect(rte.train[1]).toEqual({ text: 'It rains.', textPair: 'It is dry.', label: 1, doc: 'train.tsv:1' });
-    const sts = loadDataset(write('STS-B', {
-      'train.tsv': 'index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore\n0\tmain\tx\t2012\t1\tnone\tnone\tA plane takes off.\tAn air plane is taking off.\t5.000\n',
-      'dev.tsv': 'index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore\n',
-    }));
+    const sts = loadDataset(
+      write('STS-B', {
+        'train.tsv':
+          'index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore\n0\tmain\tx\t2012\t1\tnone\tnone\tA plane takes off.\tAn air plane is taking off.\t5.000\n',
+        'dev.tsv': 'index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore\n',
+      }),
+    );
     expect(sts.kind).toBe('regression');
     expect(sts.train[0]).toMatchObject({ text: 'A plane takes off.', textPair: 'An air plane is taking off.', label: 5 });
   });
 
   it('bad rows are named with file and line', () => {
-    const dir = write('QNLI', { 'train.tsv': 'index\tquestion\tsentence\tlabel\n0\tq\ts\tmaybe\n', 'dev.tsv': 'index\tquestion\tsentence\tlabel\n' });
+    const dir = write('QNLI', {
+      'train.tsv': 'index\tquestion\tsentence\tlabel\n0\tq\ts\tmaybe\n',
+      'dev.tsv': 'index\tquestion\tsentence\tlabel\n',
+    });
     expect(() => loadDataset(dir)).toThrow(/QNLI\/train.tsv:2: label 'maybe' is not one of entailment, not_entailment/);
   });
 });
@@ -98,13 +119,20 @@ describe('user files and E2E', () => {
   const dir = mkdtempSync(join(tmpdir(), 'aimc-user-'));
   it('JSONL with string classes and CSV with a text pair', () => {
     const j = join(dir, 'reviews.jsonl');
-    writeFileSync(j, Array.from({ length: 40 }, (_, i) => JSON.stringify({ text: `review ${i}`, label: i % 2 ? 'pos' : 'neg' })).join('\n'));
+    writeFileSync(
+      j,
+      Array.from({ length: 40 }, (_, i) => JSON.stringify({ text: `review ${i}`, label: i % 2 ? 'pos' : 'neg' })).join('\n'),
+    );
     const d = loadDataset(j);
     expect(d.labels).toEqual(['neg', 'pos']);
     expect(d.train.length + d.dev.length + d.test.length).toBe(40);
     const c = join(dir, 'pairs.csv');
     writeFileSync(c, 'text,text_pair,label\n"a, quoted",b,1\nc,d,0\n');
-    expect(loadDataset(c).train.concat(loadDataset(c).dev, loadDataset(c).test).find((e) => e.text === 'a, quoted')).toMatchObject({ textPair: 'b' });
+    expect(
+      loadDataset(c)
+        .train.concat(loadDataset(c).dev, loadDataset(c).test)
+        .find((e) => e.text === 'a, quoted'),
+    ).toMatchObject({ textPair: 'b' });
   });
 
   it('rejects examples without text or label, naming the file', () => {
@@ -116,11 +144,16 @@ describe('user files and E2E', () => {
   it('E2E folder: references grouped by meaning representation', () => {
     const e = join(dir, 'e2e');
     mkdirSync(e);
-    const csv = 'mr,ref\n"name[Aromi], food[Chinese]","Aromi serves Chinese food."\n"name[Aromi], food[Chinese]","Chinese food is served at Aromi."\n"name[Bibimbap]","Bibimbap is a restaurant."\n';
+    const csv =
+      'mr,ref\n"name[Aromi], food[Chinese]","Aromi serves Chinese food."\n"name[Aromi], food[Chinese]","Chinese food is served at Aromi."\n"name[Bibimbap]","Bibimbap is a restaurant."\n';
     for (const f of ['trainset.csv', 'devset.csv', 'testset.csv']) writeFileSync(join(e, f), csv);
     const d = loadDataset(e);
     expect(d.kind).toBe('generation');
-    expect(d.train[0]).toEqual({ text: 'name[Aromi], food[Chinese]', refs: ['Aromi serves Chinese food.', 'Chinese food is served at Aromi.'], doc: 'name[Aromi], food[Chinese]' });
+    expect(d.train[0]).toEqual({
+      text: 'name[Aromi], food[Chinese]',
+      refs: ['Aromi serves Chinese food.', 'Chinese food is served at Aromi.'],
+      doc: 'name[Aromi], food[Chinese]',
+    });
   });
 });
 
@@ -142,7 +175,12 @@ describe('sampleExamples', () => {
 });
 
 import { passagesOf, TEXT_SOURCES } from '../../src/data/corpora.js';
-import { englishTextDataset, textSourceDataset, brownTextDataset as brownText, brownGenreDataset as brownGenre } from '../../src/data/datasets.js';
+import {
+  englishTextDataset,
+  textSourceDataset,
+  brownTextDataset as brownText,
+  brownGenreDataset as brownGenre,
+} from '../../src/data/datasets.js';
 import { datasetInfo } from '../../src/cli/data.js';
 
 describe('pretraining text sources', () => {
@@ -173,7 +211,12 @@ describe('pretraining text sources', () => {
       for (const x of dv) expect(tr.has(x) || te.has(x)).toBe(false);
       for (const x of te) expect(tr.has(x)).toBe(false);
       // Common English words make up a good share of the text (not a word list or markup).
-      const sample = d.train.slice(0, 50).map((e) => e.text).join(' ').toLowerCase().split(/\W+/);
+      const sample = d.train
+        .slice(0, 50)
+        .map((e) => e.text)
+        .join(' ')
+        .toLowerCase()
+        .split(/\W+/);
       const common = sample.filter((w) => ['the', 'of', 'and', 'to', 'a', 'in', 'that', 'is'].includes(w)).length;
       expect(common / sample.length).toBeGreaterThan(0.08);
       expect(d.train.every((e) => e.source === src.name)).toBe(true);
@@ -208,9 +251,15 @@ describe('user datasets: small files, hostile rows', () => {
     writeFileSync(f, text);
     return f;
   };
-  const csvRows = (n: number, classes: string[]) => 'text,label\n' + Array.from({ length: n }, (_, i) => `message number ${i},${classes[i % classes.length]}`).join('\n') + '\n';
+  const csvRows = (n: number, classes: string[]) =>
+    'text,label\n' + Array.from({ length: n }, (_, i) => `message number ${i},${classes[i % classes.length]}`).join('\n') + '\n';
 
-  for (const [n, classes] of [[100, ['a', 'b']], [60, ['x', 'y', 'z']], [64, ['neg', 'pos']], [300, ['1', '2', '3', '4']]] as const) {
+  for (const [n, classes] of [
+    [100, ['a', 'b']],
+    [60, ['x', 'y', 'z']],
+    [64, ['neg', 'pos']],
+    [300, ['1', '2', '3', '4']],
+  ] as const) {
     it(`${n} rows without ids, ${classes.length} classes: every split non-empty and holds every class`, () => {
       const d = loadDataset(put(`small-${n}-${classes.length}.csv`, csvRows(n, [...classes])));
       for (const s of ['train', 'dev', 'test'] as const) {
@@ -255,7 +304,10 @@ describe('user datasets: small files, hostile rows', () => {
 
   for (const ext of ['jsonl', 'csv']) {
     it(`a UTF-8 byte-order mark at the start of a ${ext} file is accepted`, () => {
-      const body = ext === 'jsonl' ? Array.from({ length: 40 }, (_, i) => JSON.stringify({ text: `t${i}`, label: i % 2 ? 'a' : 'b' })).join('\n') : csvRows(40, ['a', 'b']);
+      const body =
+        ext === 'jsonl'
+          ? Array.from({ length: 40 }, (_, i) => JSON.stringify({ text: `t${i}`, label: i % 2 ? 'a' : 'b' })).join('\n')
+          : csvRows(40, ['a', 'b']);
       const d = loadDataset(put(`bom.${ext}`, '\uFEFF' + body));
       expect(d.labels).toEqual(['a', 'b']);
       expect(d.train.length + d.dev.length + d.test.length).toBe(40);
@@ -263,8 +315,12 @@ describe('user datasets: small files, hostile rows', () => {
   }
 
   it('one class, or splits too small, are refused before training with the counts', () => {
-    expect(() => checkTrainable(loadDataset(put('one-class.csv', csvRows(60, ['only']))))).toThrow(/at least two classes in the train split \(found only: \d+\)/);
-    expect(() => checkTrainable(loadDataset(put('two-rows.csv', csvRows(2, ['a', 'b']))))).toThrow(/the (dev|test) split is empty \(train 2, dev 0, test 0\)/);
+    expect(() => checkTrainable(loadDataset(put('one-class.csv', csvRows(60, ['only']))))).toThrow(
+      /at least two classes in the train split \(found only: \d+\)/,
+    );
+    expect(() => checkTrainable(loadDataset(put('two-rows.csv', csvRows(2, ['a', 'b']))))).toThrow(
+      /the (dev|test) split is empty \(train 2, dev 0, test 0\)/,
+    );
     const empty = { name: 'e', kind: 'classification' as const, labels: ['a', 'b'], train: [], dev: [], test: [] };
     expect(() => checkTrainable(empty)).toThrow(/e: the train split is empty \(train 0, dev 0, test 0\)/);
     expect(() => checkTrainable(loadDataset(put('ok.csv', csvRows(60, ['a', 'b']))))).not.toThrow();
@@ -278,5 +334,15 @@ describe('user datasets: small files, hostile rows', () => {
       expect(c).toBeGreaterThan(100 - 48);
       expect(c).toBeLessThan(100 + 48);
     }
+  });
+});
+
+describe('aimc data list', () => {
+  it('describes every built-in dataset, in the order loadDataset knows them', async () => {
+    const { DATASET_LIST } = await import('../../src/cli/data.js');
+    const { BUILTIN_DATASETS } = await import('../../src/data/datasets.js');
+    expect(DATASET_LIST.map((d) => d.name)).toEqual([...BUILTIN_DATASETS]);
+    // english-text is every text source again: its kind is checked with the corpus tests.
+    for (const d of DATASET_LIST.filter((x) => x.name !== 'english-text')) expect(loadDataset(d.name).kind, d.name).toBe(d.kind);
   });
 });

@@ -126,11 +126,12 @@ Napi::Value Fill(const Napi::CallbackInfo& info) {
 //               params: Float64Array [dacStep, dacBound, adcStep, adcBound, sigma, absMax,
 //               iterative, maxIter, gdc, inputNoise], states: Int32Array(tiles·(maxIter+1)·4),
 //               inputStates: the same for input noise, nonlinearity: Float32Array[] (empty or one
-//               [outF] per row tile), out)
+//               [outF] per row tile), adcGain, adcOffset, sarWeights: Float32Array[] (empty or one
+//               per row tile), out); params end with [..., inputNoise, adcModel, adcBits]
 Napi::Value AnalogForward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 14) {
-    Napi::TypeError::New(env, "analogForward takes 14 arguments").ThrowAsJavaScriptException();
+  if (info.Length() != 17) {
+    Napi::TypeError::New(env, "analogForward takes 17 arguments").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   F32 x, out;
@@ -143,10 +144,11 @@ Napi::Value AnalogForward(const Napi::CallbackInfo& info) {
       !get_typed<int32_t, Napi::Int32Array>(env, info[7], napi_int32_array, "colTileOf", &cto, &lcto) || !get_dim(env, info[8], "nColTiles", &nct) ||
       !get_typed<double, Napi::Float64Array>(env, info[9], napi_float64_array, "params", &prm, &lprm) ||
       !get_typed<int32_t, Napi::Int32Array>(env, info[10], napi_int32_array, "states", &states, &lst) ||
-      !get_typed<int32_t, Napi::Int32Array>(env, info[11], napi_int32_array, "inputStates", &in_states, &lin) || !get_f32(env, info[13], "out", &out)) {
+      !get_typed<int32_t, Napi::Int32Array>(env, info[11], napi_int32_array, "inputStates", &in_states, &lin) || !get_f32(env, info[16], "out", &out)) {
     return env.Undefined();
   }
-  if (!info[5].IsArray() || !info[6].IsArray() || !info[12].IsArray() || lrs < 2 || lprm != 10) {
+  if (!info[5].IsArray() || !info[6].IsArray() || !info[12].IsArray() || !info[13].IsArray() || !info[14].IsArray() || !info[15].IsArray() ||
+      lrs < 2 || lprm != 12) {
     Napi::TypeError::New(env, "analogForward: bad weights/scales/rowStarts/params").ThrowAsJavaScriptException();
     return env.Undefined();
   }
@@ -157,7 +159,8 @@ Napi::Value AnalogForward(const Napi::CallbackInfo& info) {
     Napi::RangeError::New(env, "analogForward: one weight block and one scale vector per row tile").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  aimc::AnalogParams p{prm[0], prm[1], prm[2], prm[3], prm[4], prm[5] != 0, prm[6] != 0, static_cast<int>(prm[7]), prm[8], prm[9]};
+  aimc::AnalogParams p{prm[0], prm[1], prm[2], prm[3], prm[4], prm[5] != 0, prm[6] != 0, static_cast<int>(prm[7]), prm[8], prm[9],
+                       static_cast<int>(prm[10]), static_cast<int>(prm[11])};
   std::vector<int> row_start(rs, rs + lrs);
   std::vector<const float*> w(tiles), s(tiles);
   for (int i = 0; i < tiles; i++) {
@@ -186,13 +189,35 @@ Napi::Value AnalogForward(const Napi::CallbackInfo& info) {
     }
     nl[i] = ni.data;
   }
+  std::vector<aimc::AdcColumns> adc;
+  {
+    auto ga = info[13].As<Napi::Array>(), oa = info[14].As<Napi::Array>(), wa2 = info[15].As<Napi::Array>();
+    const uint32_t na2 = ga.Length();
+    if (na2 != oa.Length() || na2 != wa2.Length() || (na2 != 0 && static_cast<int>(na2) != tiles) || (p.adc_model != 0 && na2 == 0) ||
+        p.adc_model < 0 || p.adc_model > 2 || (p.adc_model == 2 && (p.adc_bits < 1 || p.adc_bits > 24 || p.adc_step <= 0))) {
+      Napi::RangeError::New(env, "analogForward: ADC columns are empty or one set per row tile, matching the model").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    for (uint32_t i = 0; i < na2; i++) {
+      F32 g, o, w2;
+      if (!get_f32(env, ga.Get(i), "adcGain[i]", &g) || !get_f32(env, oa.Get(i), "adcOffset[i]", &o) || !get_f32(env, wa2.Get(i), "sarWeights[i]", &w2)) {
+        return env.Undefined();
+      }
+      const size_t need_w = p.adc_model == 2 ? static_cast<size_t>(outF) * (p.adc_bits + 1) : 0;
+      if (g.length < static_cast<size_t>(outF) || o.length < static_cast<size_t>(outF) || w2.length < need_w) {
+        Napi::RangeError::New(env, "analogForward: ADC column arrays too short").ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      adc.push_back({g.data, o.data, w2.data});
+    }
+  }
   const size_t need_states = static_cast<size_t>(tiles) * (p.max_iter + 1) * 4;
   if (x.length < static_cast<size_t>(B) * inF || out.length < static_cast<size_t>(B) * outF || lcto < static_cast<size_t>(outF) ||
       lst < need_states || lin < need_states || row_start[tiles] > inF || ((p.sigma > 0 || p.input_noise > 0) && !aimc::ziggurat_ready())) {
     Napi::RangeError::New(env, "analogForward: array sizes do not match the shapes").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  aimc::analog_forward(x.data, B, inF, outF, row_start, w, s, cto, nct, p, states, in_states, nl, out.data);
+  aimc::analog_forward(x.data, B, inF, outF, row_start, w, s, cto, nct, p, states, in_states, nl, adc, out.data);
   return env.Undefined();
 }
 

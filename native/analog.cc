@@ -24,7 +24,8 @@ inline double rint_even(double v) {
 
 void analog_forward(const float* x, int B, int inF, int outF, const std::vector<int>& row_start, const std::vector<const float*>& weights,
                     const std::vector<const float*>& scales, const int32_t* col_tile_of, int n_col_tiles, const AnalogParams& p,
-                    int32_t* states, int32_t* in_states, const std::vector<const float*>& nonlinearity, float* out) {
+                    int32_t* states, int32_t* in_states, const std::vector<const float*>& nonlinearity,
+                    const std::vector<AdcColumns>& adc, float* out) {
   const size_t n = static_cast<size_t>(B) * outF;
   const int tiles = static_cast<int>(weights.size());
   // Scratch reused across calls (fresh multi-MB vectors meant page faults on every call);
@@ -52,6 +53,27 @@ void analog_forward(const float* x, int B, int inF, int outF, const std::vector<
   sat.resize(static_cast<size_t>(B) * n_col_tiles);
   next_sat.resize(sat.size());
   std::memset(out, 0, n * sizeof(float));
+  // The ADC of column j (see convertAdc in analog-tile.ts): ideal, ramp or SAR.
+  auto clip = [&](double v) { return v > p.adc_bound ? p.adc_bound : v < -p.adc_bound ? -p.adc_bound : v; };
+  auto quantize = [&](double v) { return p.adc_step > 0 ? rint_even(v / p.adc_step) * p.adc_step : v; };
+  auto convert = [&](double v, int j, const AdcColumns* ac) -> double {
+    if (!ac) return quantize(clip(v));
+    const double off = static_cast<double>(ac->offset[j]) * p.adc_step;
+    if (p.adc_model == 1) return quantize(clip(v * (1 + static_cast<double>(ac->gain[j])) + off));
+    const int b = p.adc_bits + 1;
+    const double u = (clip(v + off) + p.adc_bound) / p.adc_step;
+    const float* w = ac->weights + static_cast<size_t>(j) * b;
+    double acc = 0;
+    double code = 0;
+    for (int k = b - 1; k >= 0; k--) {
+      const double trial = acc + w[k];
+      if (u + 0.5 >= trial) {
+        acc = trial;
+        code += std::ldexp(1.0, k);
+      }
+    }
+    return std::min(code, std::ldexp(1.0, b) - 4) * p.adc_step - p.adc_bound;
+  };
   // Each row tile's first-pass noise comes from its own stream, so the streams can be drawn
   // side by side on the pool (same draws as one after another).
   if (p.sigma > 0) {
@@ -68,6 +90,7 @@ void analog_forward(const float* x, int B, int inF, int outF, const std::vector<
     const int size = row_start[i + 1] - start;
     xq.resize(static_cast<size_t>(B) * size);
     const float* nl = nonlinearity.empty() ? nullptr : nonlinearity[i];
+    const AdcColumns* ac = adc.empty() || p.adc_model == 0 ? nullptr : &adc[i];
     for (int b = 0; b < B; b++) {
       if (!p.abs_max) {
         alpha[b] = 1;
@@ -111,11 +134,8 @@ void analog_forward(const float* x, int B, int inF, int outF, const std::vector<
             double v = y[o + j];
             if (p.sigma > 0) v = y[o + j] + static_cast<float>(static_cast<double>(nz[o + j]) * p.sigma);
             if (nl) v = v / (1 + nl[j] * std::fabs(v));
-            if (v >= p.adc_bound || v <= -p.adc_bound) {
-              fl[col_tile_of[j]] = 1;
-              v = v > 0 ? p.adc_bound : -p.adc_bound;
-            }
-            dst[o + j] = static_cast<float>((p.adc_step > 0 ? rint_even(v / p.adc_step) * p.adc_step : v) / scale);
+            if (v >= p.adc_bound || v <= -p.adc_bound) fl[col_tile_of[j]] = 1;
+            dst[o + j] = static_cast<float>(convert(v, j, ac) / scale);
           }
         }
       });

@@ -12,6 +12,15 @@ struct AnalogParams {
   int max_iter;
   double gdc;
   double input_noise;
+  int adc_model;  // 0 ideal, 1 ramp, 2 sar
+  int adc_bits;
+};
+
+// One row tile's ADC mismatch per output column (ramp: gain, offset; sar: offset, bit weights).
+struct AdcColumns {
+  const float* gain;
+  const float* offset;
+  const float* weights;  // sar: [outF × (adc_bits + 1)], cycle k of column j at j·(adc_bits + 1) + k
 };
 
 /**
@@ -19,10 +28,12 @@ struct AnalogParams {
  * with normalized weights weights[i] ([size_i, outF]) and scales scales[i] ([outF]);
  * states holds the Tyche-i state of output-noise stream (i, k) at ((i·(max_iter+1)) + k)·4,
  * in_states those of the input-noise streams; nonlinearity is empty (linear outputs) or one
- * [outF] vector of n per row tile (y → y / (1 + n·|y|) before the ADC).
+ * [outF] vector of n per row tile (y → y / (1 + n·|y|) before the ADC); adc is empty (ideal
+ * quantizer) or one AdcColumns per row tile.
  */
 void analog_forward(const float* x, int B, int inF, int outF, const std::vector<int>& row_start, const std::vector<const float*>& weights,
                     const std::vector<const float*>& scales, const int32_t* col_tile_of, int n_col_tiles, const AnalogParams& p,
-                    int32_t* states, int32_t* in_states, const std::vector<const float*>& nonlinearity, float* out);
+                    int32_t* states, int32_t* in_states, const std::vector<const float*>& nonlinearity,
+                    const std::vector<AdcColumns>& adc, float* out);
 
 }  // namespace aimc

@@ -14,7 +14,7 @@ import { NonFiniteError } from '../input/finite.js';
 import { sumAll } from '../tensor/ops.js';
 import type { DeviceModel } from '../device/model.js';
 import { driftCompensationFactor, programWeights, weightsAt, type ProgrammedWeights } from './mapping.js';
-import { analogTile, type TileLayout, type TilePeriphery, type TileRead } from '../tensor/kernels/index.js';
+import { analogTile, type AdcColumns, type TileLayout, type TilePeriphery, type TileRead } from '../tensor/kernels/index.js';
 import { RandomStream } from '../tensor/random.js';
 import { tileGrid, type TileGrid } from './tiling.js';
 import { tilePeriphery } from './periphery.js';
@@ -92,7 +92,7 @@ export class TiledMatrix {
     const devices: ProgrammedWeights[] = [];
     try {
       this.blocks.forEach((b, i) => devices.push(programWeights(this.device, b, rng.child(`rowtile-${i}`))));
-      return new ProgrammedMatrix(this, devices, rng.child('gdc'), this.drawNonlinearity(rng.child('periphery')));
+      return new ProgrammedMatrix(this, devices, rng.child('gdc'), this.drawPeriphery(rng.child('periphery')));
     } catch (e) {
       devices.forEach((d) => d.dispose());
       throw e;
@@ -100,18 +100,56 @@ export class TiledMatrix {
   }
 
   /**
-   * The output non-linearity of this chip's tile columns, one [out] vector per row tile
-   * (aihwkit out_nonlinearity: n = strength / adcBound · (1 + std·ε), drawn once per chip,
-   * clipped at 0 so a column never bends the wrong way); null when the profile has none.
+   * This chip's periphery mismatch, drawn once per chip from `rng`/rowtile-i/…: the output
+   * non-linearity of each tile column (aihwkit out_nonlinearity: n = strength / adcBound ·
+   * (1 + std·ε), clipped at 0 so a column never bends the wrong way) and the ADC of each
+   * column (ramp: gain and offset; SAR: offset and bit weights 2^k·(1 + m/√(2^k)·ε)).
    */
-  private drawNonlinearity(rng: RandomStream): Float32Array[] | null {
-    const nl = this.device.periphery.outputNonlinearity;
-    if (!nl || nl.strength === 0) return null;
-    const base = nl.strength / this.device.periphery.adc.bound;
-    return this.grid.rowSpans.map((_, i) => {
-      const eps = rng.child(`rowtile-${i}`, 'nonlinearity').normal(this.grid.outFeatures);
-      return eps.map((e) => base * Math.max(0, 1 + nl.std * e));
-    });
+  private drawPeriphery(rng: RandomStream): ChipPeriphery {
+    const per = this.device.periphery;
+    const out = this.grid.outFeatures;
+    const nl = per.outputNonlinearity;
+    const base = nl ? nl.strength / per.adc.bound : 0;
+    const nonlinearity =
+      nl && nl.strength > 0
+        ? this.grid.rowSpans.map((_, i) =>
+            rng
+              .child(`rowtile-${i}`, 'nonlinearity')
+              .normal(out)
+              .map((e) => base * Math.max(0, 1 + nl.std * e)),
+          )
+        : null;
+    const model = per.adc.model ?? 'ideal';
+    // aimc's b-bit convention has 2^(b+1) − 3 levels: the SAR takes b + 1 cycles.
+    const bits = (per.adc.bits ?? 0) + 1;
+    const adc =
+      model === 'ideal'
+        ? null
+        : this.grid.rowSpans.map((_, i) => {
+            const r = rng.child(`rowtile-${i}`);
+            const offset = r
+              .child('adc-offset')
+              .normal(out)
+              .map((e) => (per.adc.offsetStd ?? 0) * e);
+            const gain =
+              model === 'ramp'
+                ? r
+                    .child('adc-gain')
+                    .normal(out)
+                    .map((e) => (per.adc.gainStd ?? 0) * e)
+                : new Float32Array(out);
+            let weights = new Float32Array(0);
+            if (model === 'sar') {
+              const m = per.adc.capacitorMismatch ?? 0;
+              const eps = r.child('adc-capacitors').normal(out * bits);
+              weights = eps.map((e, idx) => {
+                const k = idx % bits;
+                return 2 ** k * (1 + (m / Math.sqrt(2 ** k)) * e);
+              });
+            }
+            return { gain, offset, weights };
+          });
+    return { nonlinearity, adc };
   }
 
   /** Free the normalized weights (programming needs them, reading does not); scales stay. */
@@ -154,6 +192,14 @@ function nonFinite(ws: tf.Tensor2D[], device: string, t: number): never {
   );
 }
 
+/** A chip's periphery mismatch, drawn at programming (one chip per trial), per row tile. */
+export interface ChipPeriphery {
+  nonlinearity: Float32Array[] | null;
+  adc: AdcColumns[] | null;
+}
+
+const LINEAR_IDEAL: ChipPeriphery = { nonlinearity: null, adc: null };
+
 export class ProgrammedMatrix {
   /** Drift-compensation reference: mean |W| read right after programming. */
   readonly gdcReference: number;
@@ -164,8 +210,8 @@ export class ProgrammedMatrix {
     readonly tiled: TiledMatrix,
     readonly devices: ProgrammedWeights[],
     gdcRng: RandomStream,
-    /** This chip's output non-linearity per row tile, [out] each; null = linear. */
-    readonly nonlinearity: Float32Array[] | null = null,
+    /** This chip's periphery mismatch (non-linearity, ADCs) per row tile. */
+    readonly chip: ChipPeriphery = LINEAR_IDEAL,
   ) {
     // The compensation reference is read right after programming, at the reference temperature.
     const ref = devices.map(
@@ -203,10 +249,10 @@ export class ProgrammedMatrix {
       // own reference/current readout — digital, after the ADC, so it folds into the scales.
       const current = columnMeanAbs(weights);
       const factors = this.columnReference.map((ref, i) => ref.map((r, j) => driftCompensationFactor(r, current[i]![j]!)));
-      return new AnalogMatrix(this.tiled, weights, 1, this.nonlinearity, factors);
+      return new AnalogMatrix(this.tiled, weights, 1, this.chip, factors);
     }
     const gdc = compensate ? driftCompensationFactor(this.gdcReference, mean) : 1;
-    return new AnalogMatrix(this.tiled, weights, gdc, this.nonlinearity);
+    return new AnalogMatrix(this.tiled, weights, gdc, this.chip);
   }
 
   dispose(): void {
@@ -225,8 +271,8 @@ export class AnalogMatrix {
     readonly weights: tf.Tensor2D[],
     /** Global drift-compensation factor applied to outputs (1 when off or per column). */
     readonly gdc: number,
-    /** The chip's output non-linearity per row tile (null = linear). */
-    readonly nonlinearity: Float32Array[] | null = null,
+    /** The chip's periphery mismatch per row tile. */
+    readonly chip: ChipPeriphery = LINEAR_IDEAL,
     /** Per-column compensation factors per row tile, [out] each (null = global or none). */
     readonly columnGdc: Float32Array[] | null = null,
   ) {
@@ -280,7 +326,8 @@ export class AnalogMatrix {
           ? (this.compensatedHost ??= this.compensatedScales.map((s) => s.dataSync() as Float32Array))
           : t.hostScales(),
       gdc: this.gdc,
-      nonlinearity: this.nonlinearity,
+      nonlinearity: this.chip.nonlinearity,
+      adc: this.chip.adc,
     };
   }
 

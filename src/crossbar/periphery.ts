@@ -22,6 +22,8 @@ export function tilePeriphery(p: PeripherySection): TilePeriphery {
     adcBound: p.adc.bound,
     outputNoise: p.outputNoise,
     inputNoise: p.inputNoise ?? 0,
+    adcModel: p.adc.model ?? 'ideal',
+    adcBits: p.adc.bits ?? 0,
     absMax: p.noiseManagement === 'abs-max',
     iterative: p.boundManagement === 'iterative',
     iterations: p.boundManagementIterations,

@@ -145,6 +145,10 @@ function semanticProblems(doc: unknown): ProfileProblem[] {
   if (gRangeOk && (c.gMax as number) <= (c.gMin as number)) {
     out.push({ path: '/conductance/gMax', message: `expected gMax > gMin (${String(c.gMin)}), got ${String(c.gMax)}` });
   }
+  const adc = isObj(doc.periphery) && isObj(doc.periphery.adc) ? doc.periphery.adc : {};
+  if ((adc.model === 'ramp' || adc.model === 'sar') && adc.bits === null) {
+    out.push({ path: '/periphery/adc/bits', message: `expected an integer number of bits for a ${adc.model} ADC, got null` });
+  }
   const f = isObj(doc.faults) ? doc.faults : {};
   if (isNum(f.stuckAtGMin) && isNum(f.stuckAtGMax) && f.stuckAtGMin >= 0 && f.stuckAtGMax >= 0 && f.stuckAtGMin + f.stuckAtGMax > 1) {
     out.push({

@@ -107,9 +107,21 @@ export interface ConverterSpec {
   bound: number;
 }
 
+/** The output ADC: a converter plus, optionally, a circuit model with per-column mismatch. */
+export interface AdcSpec extends ConverterSpec {
+  /** ideal (default): uniform quantizer; ramp: single-slope, per-column gain and offset; sar: successive approximation over mismatched capacitors. */
+  model?: 'ideal' | 'ramp' | 'sar';
+  /** Comparator offset std per column, LSB (ramp, sar). */
+  offsetStd?: number;
+  /** Ramp slope (gain) error std per column, relative (ramp). */
+  gainStd?: number;
+  /** Relative std of one unit capacitor; bit k (2^k units) gets capacitorMismatch/√(2^k) (sar). */
+  capacitorMismatch?: number;
+}
+
 export interface PeripherySection {
   dac: ConverterSpec;
-  adc: ConverterSpec;
+  adc: AdcSpec;
   /** Additive Gaussian output noise std, units of a full-scale unit-weight output. */
   outputNoise: number;
   /** abs-max: scale each input row (per tile) by its max |x| before the DAC. */

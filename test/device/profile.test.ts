@@ -285,6 +285,18 @@ const CASES: [string, (p: Json) => void, string, RegExp][] = [
   ['a zero ADC bound', (p) => (p.periphery.adc.bound = 0), '/periphery/adc/bound', /^expected number >= 0\.000001, got 0$/],
   ['a negative cost', (p) => (p.cost.adcEnergy = -2), '/cost/adcEnergy', /^expected number >= 0, got -2$/],
   ['a string boolean', (p) => (p.driftCompensation.enabled = 'yes'), '/driftCompensation/enabled', /^expected boolean, got string 'yes'$/],
+  [
+    'a SAR ADC without bits',
+    (p) => ((p.periphery.adc.model = 'sar'), (p.periphery.adc.bits = null)),
+    '/periphery/adc/bits',
+    /^expected an integer number of bits for a sar ADC, got null$/,
+  ],
+  [
+    'an unknown ADC model',
+    (p) => (p.periphery.adc.model = 'flash'),
+    '/periphery/adc/model',
+    /^expected one of 'ideal', 'ramp', 'sar', got 'flash'$/,
+  ],
   ['a negative input noise', (p) => (p.periphery.inputNoise = -0.1), '/periphery/inputNoise', /^expected number >= 0, got -0\.1$/],
   [
     'a non-linearity without its std',

@@ -293,6 +293,22 @@ describe.runIf(expectNative)('analogTile: native periphery vs tfjs ops', () => {
       },
       86400,
     ],
+    [
+      'PCM with a ramp ADC (per-column gain and offset), 2×2 tiles',
+      (p: DeviceProfile) => {
+        p.tile = { rows: 160, cols: 128 };
+        p.periphery.adc = { ...p.periphery.adc, model: 'ramp', gainStd: 0.02, offsetStd: 0.5 };
+      },
+      3600,
+    ],
+    [
+      'PCM with a SAR ADC (mismatched capacitors, comparator offset), 2×2 tiles',
+      (p: DeviceProfile) => {
+        p.tile = { rows: 160, cols: 128 };
+        p.periphery.adc = { ...p.periphery.adc, model: 'sar', capacitorMismatch: 0.05, offsetStd: 0.3 };
+      },
+      3600,
+    ],
   ] as const) {
     it(label, () => {
       const base = label.startsWith('HERMES') ? 'pcm-hermes-2023' : 'pcm-nandakumar-2019';

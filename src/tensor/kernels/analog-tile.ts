@@ -48,6 +48,10 @@ export interface TilePeriphery {
   outputNoise: number;
   /** Input noise std after the DAC, units of the normalized input (aihwkit inp_noise). */
   inputNoise: number;
+  /** ADC: ideal uniform quantizer, ramp (per-column gain and offset) or SAR (capacitor-weighted successive approximation). */
+  adcModel: 'ideal' | 'ramp' | 'sar';
+  /** ADC resolution in bits (the SAR's cycles; 0 when unquantized). */
+  adcBits: number;
   absMax: boolean;
   iterative: boolean;
   iterations: number;
@@ -67,6 +71,49 @@ export interface TileRead {
   gdc: number;
   /** Output non-linearity n per row tile and column, [out] each (y → y/(1 + n|y|)); null = linear. */
   nonlinearity?: readonly Float32Array[] | null;
+  /** This chip's ADC mismatch per row tile (ramp and SAR models); null for the ideal ADC. */
+  adc?: readonly AdcColumns[] | null;
+}
+
+/** One row tile's ADCs (one per output column), drawn per chip. */
+export interface AdcColumns {
+  /** Relative gain error per column, [out] (ramp: the ramp's slope error; 0 for SAR). */
+  gain: Float32Array;
+  /** Offset per column in LSB, [out] (comparator offset). */
+  offset: Float32Array;
+  /** SAR: the actual weight of cycle k of column j at j·(bits + 1) + k, in LSB (ideal 2^k); empty for ramp. */
+  weights: Float32Array;
+}
+
+/**
+ * The ADC of one row tile: y[B, out] (analog, units of a full-scale unit-weight output) to its
+ * digital value. ideal: clip to ±bound, round to the step. ramp: (1 + gain)·y + offset·step,
+ * then the ideal quantizer. SAR: y + offset·step clipped to ±bound, shifted to [0, 2·bound]
+ * (u in steps: 0 … 2^(b+1) − 4, the 2^(b+1) − 3 levels of aimc's b-bit convention), then
+ * b + 1 successive-approximation cycles against the column's actual bit weights (bit k kept
+ * when u + ½ ≥ the trial level), the code read with ideal weights.
+ */
+export function convertAdc(y: tf.Tensor2D, p: TilePeriphery, cols: AdcColumns | null): tf.Tensor2D {
+  if (p.adcModel === 'ideal' || !cols) return clipQuantize(y, p.adcBound, p.adcStep) as tf.Tensor2D;
+  return tf.tidy(() => {
+    const out = cols.gain.length;
+    const row = (a: Float32Array) => tf.tensor2d(a, [1, out]);
+    const offset = tf.mul(row(cols.offset), p.adcStep);
+    if (p.adcModel === 'ramp')
+      return clipQuantize(tf.add(tf.mul(y, tf.add(1, row(cols.gain))), offset), p.adcBound, p.adcStep) as tf.Tensor2D;
+    const b = p.adcBits + 1;
+    const u = tf.div(tf.add(tf.clipByValue(tf.add(y, offset), -p.adcBound, p.adcBound), p.adcBound), p.adcStep);
+    const weights = tf.tensor2d(cols.weights, [out, b]);
+    let acc: tf.Tensor = tf.zerosLike(u);
+    let code: tf.Tensor = tf.zerosLike(u);
+    for (let k = b - 1; k >= 0; k--) {
+      const trial = tf.add(acc, tf.reshape(tf.slice(weights, [0, k], [out, 1]), [1, out]));
+      const take = tf.greaterEqual(tf.add(u, 0.5), trial);
+      acc = tf.where(take, trial, acc);
+      code = tf.add(code, tf.mul(tf.cast(take, 'float32'), 2 ** k));
+    }
+    return tf.sub(tf.mul(tf.minimum(code, 2 ** b - 4), p.adcStep), p.adcBound) as tf.Tensor2D;
+  });
 }
 
 /** Clip to ±bound, then round to multiples of step (step 0: no rounding): a converter. */
@@ -101,6 +148,7 @@ function tileMVM(r: TileRead, xn: tf.Tensor2D, i: number, rng: RandomStream): tf
   const p = r.periphery;
   const W = r.weights[i]!;
   const nl = r.nonlinearity?.[i];
+  const adc = r.adc?.[i] ?? null;
   const once = (scale: number, k: number): { y: tf.Tensor2D; sat: tf.Tensor2D } =>
     tf.tidy(() => {
       const xin = scale === 1 ? xn : tf.mul(xn, scale);
@@ -110,7 +158,7 @@ function tileMVM(r: TileRead, xn: tf.Tensor2D, i: number, rng: RandomStream): tf
       if (p.outputNoise > 0) y = tf.add(y, tf.mul(normalTensor(rng.child(`bm-${k}`), y.shape), p.outputNoise)) as tf.Tensor2D;
       if (nl) y = tf.div(y, tf.add(1, tf.mul(tf.abs(y), tf.tensor2d(nl, [1, nl.length])))) as tf.Tensor2D;
       const sat = saturated(y, r.layout.colSpans, p.adcBound);
-      return { y: tf.div(clipQuantize(y, p.adcBound, p.adcStep), scale) as tf.Tensor2D, sat };
+      return { y: tf.div(convertAdc(y, p, adc), scale) as tf.Tensor2D, sat };
     });
   let { y, sat } = once(1, 0);
   if (!p.iterative) {
@@ -183,6 +231,8 @@ function native(e: NativeEngine, r: TileRead, rng: RandomStream): tf.Tensor2D {
     K,
     r.gdc,
     p.inputNoise,
+    { ideal: 0, ramp: 1, sar: 2 }[p.adcModel],
+    p.adcBits,
   );
   const out = heapTensor(h, [B, L.outFeatures]) as tf.Tensor2D;
   // Views after the allocation (it may grow the heap).
@@ -201,6 +251,9 @@ function native(e: NativeEngine, r: TileRead, rng: RandomStream): tf.Tensor2D {
     states,
     inputStates,
     r.nonlinearity ? [...r.nonlinearity] : [],
+    r.adc ? r.adc.map((a) => a.gain) : [],
+    r.adc ? r.adc.map((a) => a.offset) : [],
+    r.adc ? r.adc.map((a) => a.weights) : [],
     h.typedArrayFromHeap(out),
   );
   return out;

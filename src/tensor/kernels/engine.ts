@@ -116,6 +116,9 @@ export interface NativeAddon {
     states: Int32Array,
     inputStates: Int32Array,
     nonlinearity: Float32Array[],
+    adcGain: Float32Array[],
+    adcOffset: Float32Array[],
+    sarWeights: Float32Array[],
     out: Float32Array,
   ): void;
 }

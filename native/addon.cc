@@ -127,7 +127,8 @@ Napi::Value Fill(const Napi::CallbackInfo& info) {
 //               iterative, maxIter, gdc, inputNoise], states: Int32Array(tiles·(maxIter+1)·4),
 //               inputStates: the same for input noise, nonlinearity: Float32Array[] (empty or one
 //               [outF] per row tile), adcGain, adcOffset, sarWeights: Float32Array[] (empty or one
-//               per row tile), out); params end with [..., inputNoise, adcModel, adcBits]
+//               per row tile), out); params end with [..., inputNoise, adcModel, adcBits,
+//               bitsPerPass, dacBits]; states hold tiles·(maxIter+1)·passes·4
 Napi::Value AnalogForward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 17) {
@@ -148,7 +149,7 @@ Napi::Value AnalogForward(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   if (!info[5].IsArray() || !info[6].IsArray() || !info[12].IsArray() || !info[13].IsArray() || !info[14].IsArray() || !info[15].IsArray() ||
-      lrs < 2 || lprm != 12) {
+      lrs < 2 || lprm != 14) {
     Napi::TypeError::New(env, "analogForward: bad weights/scales/rowStarts/params").ThrowAsJavaScriptException();
     return env.Undefined();
   }
@@ -160,7 +161,12 @@ Napi::Value AnalogForward(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   aimc::AnalogParams p{prm[0], prm[1], prm[2], prm[3], prm[4], prm[5] != 0, prm[6] != 0, static_cast<int>(prm[7]), prm[8], prm[9],
-                       static_cast<int>(prm[10]), static_cast<int>(prm[11])};
+                       static_cast<int>(prm[10]), static_cast<int>(prm[11]), static_cast<int>(prm[12]), static_cast<int>(prm[13])};
+  if (p.bits_per_pass < 0 || p.bits_per_pass > 24 || (p.bits_per_pass > 0 && (p.dac_bits < 1 || p.dac_bits > 24 || p.dac_step <= 0))) {
+    Napi::RangeError::New(env, "analogForward: input bit slicing needs a quantizing DAC of 1..24 bits").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const int passes = p.bits_per_pass > 0 ? (p.dac_bits + p.bits_per_pass - 1) / p.bits_per_pass : 1;
   std::vector<int> row_start(rs, rs + lrs);
   std::vector<const float*> w(tiles), s(tiles);
   for (int i = 0; i < tiles; i++) {
@@ -211,7 +217,7 @@ Napi::Value AnalogForward(const Napi::CallbackInfo& info) {
       adc.push_back({g.data, o.data, w2.data});
     }
   }
-  const size_t need_states = static_cast<size_t>(tiles) * (p.max_iter + 1) * 4;
+  const size_t need_states = static_cast<size_t>(tiles) * (p.max_iter + 1) * passes * 4;
   if (x.length < static_cast<size_t>(B) * inF || out.length < static_cast<size_t>(B) * outF || lcto < static_cast<size_t>(outF) ||
       lst < need_states || lin < need_states || row_start[tiles] > inF || ((p.sigma > 0 || p.input_noise > 0) && !aimc::ziggurat_ready())) {
     Napi::RangeError::New(env, "analogForward: array sizes do not match the shapes").ThrowAsJavaScriptException();

@@ -33,7 +33,7 @@ void analog_forward(const float* x, int B, int inF, int outF, const std::vector<
   // run on pool threads, so they must see these through the local references, never by
   // naming the thread_local objects themselves.
   thread_local std::vector<double> tl_alpha;
-  thread_local std::vector<float> tl_xq, tl_y, tl_noise, tl_tile, tl_next, tl_noise0, tl_in_noise;
+  thread_local std::vector<float> tl_xq, tl_y, tl_noise, tl_tile, tl_next, tl_noise0, tl_in_noise, tl_xbase;
   thread_local std::vector<uint8_t> tl_sat, tl_next_sat;
   auto& alpha = tl_alpha;
   auto& xq = tl_xq;
@@ -45,6 +45,9 @@ void analog_forward(const float* x, int B, int inF, int outF, const std::vector<
   auto& next_sat = tl_next_sat;
   auto& noise0 = tl_noise0;
   auto& in_noise = tl_in_noise;
+  auto& xbase = tl_xbase;
+  // Input bit slicing: P passes of bits_per_pass bits each (1 pass without it).
+  const int P = p.bits_per_pass > 0 ? (p.dac_bits + p.bits_per_pass - 1) / p.bits_per_pass : 1;
   alpha.resize(B);
   y.resize(n);
   noise.resize(n);
@@ -80,7 +83,7 @@ void analog_forward(const float* x, int B, int inF, int outF, const std::vector<
     noise0.resize(n * tiles);
     parallel([&](int t, int T) {
       for (int i = tiles * t / T; i < tiles * (t + 1) / T; i++) {
-        fill_normal(states + static_cast<size_t>(i) * (p.max_iter + 1) * 4, noise0.data() + n * i, n);
+        fill_normal(states + static_cast<size_t>(i) * (p.max_iter + 1) * P * 4, noise0.data() + n * i, n);
       }
     });
   }
@@ -89,6 +92,7 @@ void analog_forward(const float* x, int B, int inF, int outF, const std::vector<
     const int start = row_start[i];
     const int size = row_start[i + 1] - start;
     xq.resize(static_cast<size_t>(B) * size);
+    if (P > 1) xbase.resize(xq.size());
     const float* nl = nonlinearity.empty() ? nullptr : nonlinearity[i];
     const AdcColumns* ac = adc.empty() || p.adc_model == 0 ? nullptr : &adc[i];
     for (int b = 0; b < B; b++) {
@@ -102,43 +106,60 @@ void analog_forward(const float* x, int B, int inF, int outF, const std::vector<
       alpha[b] = a > 1e-12 ? a : 1e-12;
     }
     auto pass = [&](double scale, int k, float* dst, uint8_t* flags) {
-      if (p.input_noise > 0) {
-        in_noise.resize(static_cast<size_t>(B) * size);
-        fill_normal(in_states + (static_cast<size_t>(i) * (p.max_iter + 1) + k) * 4, in_noise.data(), in_noise.size());
-      }
+      // The DAC's levels; with input bit slicing each of the P passes applies K bits of them.
+      float* qd = P > 1 ? xbase.data() : xq.data();
       parallel([&](int t, int T) {
         for (int b = B * t / T; b < B * (t + 1) / T; b++) {
           const float* row = x + static_cast<size_t>(b) * inF + start;
-          float* q = xq.data() + static_cast<size_t>(b) * size;
+          float* q = qd + static_cast<size_t>(b) * size;
           for (int c = 0; c < size; c++) {
             double v = static_cast<double>(static_cast<float>(row[c] / alpha[b])) * scale;
             v = v > p.dac_bound ? p.dac_bound : v < -p.dac_bound ? -p.dac_bound : v;
             q[c] = static_cast<float>(p.dac_step > 0 ? rint_even(v / p.dac_step) * p.dac_step : v);
-            // The same rounding points as the reference: noise·σ rounded to float, float add.
-            if (p.input_noise > 0) q[c] = q[c] + static_cast<float>(static_cast<double>(in_noise[static_cast<size_t>(b) * size + c]) * p.input_noise);
           }
         }
       });
-      sgemm(B, outF, size, xq.data(), weights[i], y.data(), false, false, false);
-      const float* nz = noise.data();
-      if (p.sigma > 0 && k == 0) nz = noise0.data() + n * i;
-      else if (p.sigma > 0) fill_normal(states + (static_cast<size_t>(i) * (p.max_iter + 1) + k) * 4, noise.data(), n);
       std::memset(flags, 0, sat.size());
-      // Rows are independent: split them over the pool.
-      parallel([&](int t, int T) {
-        for (int b = B * t / T; b < B * (t + 1) / T; b++) {
-          const size_t o = static_cast<size_t>(b) * outF;
-          uint8_t* fl = flags + static_cast<size_t>(b) * n_col_tiles;
-          for (int j = 0; j < outF; j++) {
-            // Same rounding points as the JS loop: noise·σ in double rounded to float, float add.
-            double v = y[o + j];
-            if (p.sigma > 0) v = y[o + j] + static_cast<float>(static_cast<double>(nz[o + j]) * p.sigma);
-            if (nl) v = v / (1 + nl[j] * std::fabs(v));
-            if (v >= p.adc_bound || v <= -p.adc_bound) fl[col_tile_of[j]] = 1;
-            dst[o + j] = static_cast<float>(convert(v, j, ac) / scale);
+      for (int pi = 0; pi < P; pi++) {
+        const size_t stream = ((static_cast<size_t>(i) * (p.max_iter + 1) + k) * P + pi) * 4;
+        const double digits = std::ldexp(1.0, p.bits_per_pass) - 1;
+        const double weight = P > 1 ? digits * std::ldexp(1.0, p.bits_per_pass * pi) * p.dac_step : 1;
+        if (P > 1) {
+          const long long mask = (1LL << p.bits_per_pass) - 1;
+          for (size_t e = 0; e < xbase.size(); e++) {
+            const double v = xbase[e];
+            const long long m = static_cast<long long>(std::llround(std::fabs(v) / p.dac_step));
+            const double c = static_cast<double>((m >> (p.bits_per_pass * pi)) & mask);
+            xq[e] = static_cast<float>((v < 0 ? -c : c) / digits);
           }
         }
-      });
+        if (p.input_noise > 0) {
+          in_noise.resize(static_cast<size_t>(B) * size);
+          fill_normal(in_states + stream, in_noise.data(), in_noise.size());
+          // The same rounding points as the reference: noise·σ rounded to float, float add.
+          for (size_t e = 0; e < in_noise.size(); e++) xq[e] = xq[e] + static_cast<float>(static_cast<double>(in_noise[e]) * p.input_noise);
+        }
+        sgemm(B, outF, size, xq.data(), weights[i], y.data(), false, false, false);
+        const float* nz = noise.data();
+        if (p.sigma > 0 && k == 0 && pi == 0) nz = noise0.data() + n * i;
+        else if (p.sigma > 0) fill_normal(states + stream, noise.data(), n);
+        // Rows are independent: split them over the pool.
+        parallel([&](int t, int T) {
+          for (int b = B * t / T; b < B * (t + 1) / T; b++) {
+            const size_t o = static_cast<size_t>(b) * outF;
+            uint8_t* fl = flags + static_cast<size_t>(b) * n_col_tiles;
+            for (int j = 0; j < outF; j++) {
+              // Same rounding points as the JS loop: noise·σ in double rounded to float, float add.
+              double v = y[o + j];
+              if (p.sigma > 0) v = y[o + j] + static_cast<float>(static_cast<double>(nz[o + j]) * p.sigma);
+              if (nl) v = v / (1 + nl[j] * std::fabs(v));
+              if (v >= p.adc_bound || v <= -p.adc_bound) fl[col_tile_of[j]] = 1;
+              if (P == 1) dst[o + j] = static_cast<float>(convert(v, j, ac) / scale);
+              else dst[o + j] = (pi == 0 ? 0.0f : dst[o + j]) + static_cast<float>(convert(v, j, ac) * weight / scale);
+            }
+          }
+        });
+      }
     };
     pass(1, 0, tile.data(), sat.data());
     if (p.iterative) {

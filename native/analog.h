@@ -14,6 +14,8 @@ struct AnalogParams {
   double input_noise;
   int adc_model;  // 0 ideal, 1 ramp, 2 sar
   int adc_bits;
+  int bits_per_pass;  // input bit slicing: bits per pass (0 = one pass)
+  int dac_bits;
 };
 
 // One row tile's ADC mismatch per output column (ramp: gain, offset; sar: offset, bit weights).
@@ -26,8 +28,8 @@ struct AdcColumns {
 /**
  * out[B, outF] = analog x[B, inF]·W. Row tile i covers inputs [row_start[i], row_start[i+1])
  * with normalized weights weights[i] ([size_i, outF]) and scales scales[i] ([outF]);
- * states holds the Tyche-i state of output-noise stream (i, k) at ((i·(max_iter+1)) + k)·4,
- * in_states those of the input-noise streams; nonlinearity is empty (linear outputs) or one
+ * states holds the Tyche-i state of output-noise stream (i, k, pass) at
+ * (((i·(max_iter+1)) + k)·passes + pass)·4, in_states those of the input-noise streams; nonlinearity is empty (linear outputs) or one
  * [outF] vector of n per row tile (y → y / (1 + n·|y|) before the ADC); adc is empty (ideal
  * quantizer) or one AdcColumns per row tile.
  */

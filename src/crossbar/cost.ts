@@ -4,6 +4,8 @@
  * drives (DAC), every output element once per row tile that produces a partial sum (ADC),
  * and every device of every used cell is read. Tiles of one layer run in parallel, so a
  * layer's latency is one tile MVM (times the bound-management repeats, not counted here).
+ * With input bit slicing (P passes) every output is converted P times and a layer takes P
+ * tile MVMs; the DAC applies the same pulses in all, so its energy is unchanged.
  */
 import type { DeviceModel } from '../device/model.js';
 import type { TileGrid } from './tiling.js';
@@ -22,12 +24,14 @@ export interface MvmCost {
 export function mvmCost(grid: TileGrid, device: DeviceModel): MvmCost {
   const c = device.cost;
   const dacConversions = grid.inFeatures * grid.colSpans.length;
-  const adcConversions = grid.outFeatures * grid.rowSpans.length;
+  const per = device.periphery;
+  const passes = per.inputBitsPerPass && per.dac.bits ? Math.ceil(per.dac.bits / per.inputBitsPerPass) : 1;
+  const adcConversions = grid.outFeatures * grid.rowSpans.length * passes;
   const conductancesPerWeight = device.profile.mapping.scheme === 'differential' ? 2 : 1;
   const cellReads = grid.inFeatures * grid.outFeatures * conductancesPerWeight * device.profile.mapping.devicesPerConductance;
   return {
     energy: dacConversions * c.dacEnergy + adcConversions * c.adcEnergy + cellReads * c.cellReadEnergy,
-    latency: c.mvmLatency,
+    latency: c.mvmLatency * passes,
     dacConversions,
     adcConversions,
     cellReads,

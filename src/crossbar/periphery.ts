@@ -24,6 +24,8 @@ export function tilePeriphery(p: PeripherySection): TilePeriphery {
     inputNoise: p.inputNoise ?? 0,
     adcModel: p.adc.model ?? 'ideal',
     adcBits: p.adc.bits ?? 0,
+    dacBits: p.dac.bits ?? 0,
+    inputBitsPerPass: p.inputBitsPerPass ?? 0,
     absMax: p.noiseManagement === 'abs-max',
     iterative: p.boundManagement === 'iterative',
     iterations: p.boundManagementIterations,

@@ -149,6 +149,13 @@ function semanticProblems(doc: unknown): ProfileProblem[] {
   if ((adc.model === 'ramp' || adc.model === 'sar') && adc.bits === null) {
     out.push({ path: '/periphery/adc/bits', message: `expected an integer number of bits for a ${adc.model} ADC, got null` });
   }
+  const dac = isObj(doc.periphery) && isObj(doc.periphery.dac) ? doc.periphery.dac : {};
+  if (isObj(doc.periphery) && isNum(doc.periphery.inputBitsPerPass) && dac.bits === null) {
+    out.push({
+      path: '/periphery/dac/bits',
+      message: 'expected an integer number of bits for input bit slicing (periphery.inputBitsPerPass), got null',
+    });
+  }
   const f = isObj(doc.faults) ? doc.faults : {};
   if (isNum(f.stuckAtGMin) && isNum(f.stuckAtGMax) && f.stuckAtGMin >= 0 && f.stuckAtGMax >= 0 && f.stuckAtGMin + f.stuckAtGMax > 1) {
     out.push({

@@ -130,6 +130,8 @@ export interface PeripherySection {
   boundManagement: 'iterative' | 'none';
   /** Maximum number of halvings in iterative bound management. */
   boundManagementIterations: number;
+  /** Input bit slicing: DAC bits applied per pass, each pass through the array and the ADC, shift-and-added digitally; absent = one pass. */
+  inputBitsPerPass?: number;
   /** Gaussian input noise std after the DAC, units of the normalized input (aihwkit inp_noise); absent = 0. */
   inputNoise?: number;
   /** S-shaped output non-linearity before the ADC (aihwkit out_nonlinearity); absent or null = linear. */

@@ -23,6 +23,8 @@ const P = (model: TilePeriphery['adcModel']): TilePeriphery => ({
   inputNoise: 0,
   adcModel: model,
   adcBits: 3,
+  dacBits: 0,
+  inputBitsPerPass: 0,
   absMax: false,
   iterative: false,
   iterations: 0,

@@ -20,6 +20,8 @@ describe('relativeWeightNoise', () => {
   it('is zero on the ideal device and compensation helps under PCM drift', () => {
     expect(relativeWeightNoise(new DeviceModel(loadProfile('ideal')), 86400)).toBeLessThan(1e-6);
     const dev = new DeviceModel(loadProfile('pcm-nandakumar-2019'));
-    expect(relativeWeightNoise(dev, 31536000, { compensate: true })).toBeLessThan(relativeWeightNoise(dev, 31536000, { compensate: false }));
+    expect(relativeWeightNoise(dev, 31536000, { compensate: true })).toBeLessThan(
+      relativeWeightNoise(dev, 31536000, { compensate: false }),
+    );
   });
 });

@@ -120,6 +120,26 @@ describe('noise budget', () => {
     x.dispose();
   });
 
+  it('input bit slicing: noise-free it computes the DAC-quantized x·W; output noise shrinks to σ·√Σ w_p² per pass weight w_p', () => {
+    const ideal = idealProfile(PCM);
+    const dac = { bits: 7, bound: 1 };
+    const variant = (o: Partial<DeviceProfile['periphery']>): DeviceModel =>
+      new DeviceModel({ ...ideal, periphery: { ...ideal.periphery, dac, ...o } });
+    const d = draw('slice');
+    const chip = () => new RandomStream('budget-test/slice-chip');
+    const whole = mvmError(variant({}), d.W, d.x, 86400, chip());
+    const sliced = mvmError(variant({ inputBitsPerPass: 3 }), d.W, d.x, 86400, chip());
+    expect(Math.abs(sliced - whole)).toBeLessThan(1e-5);
+    // 1 bit per pass, 7 passes of weight 2^p/126: Σ w_p² = (4^7 − 1)/3/126².
+    const sigma = 0.06;
+    const noisy = mvmError(variant({ outputNoise: sigma }), d.W, d.x, 86400, chip());
+    const noisySliced = mvmError(variant({ outputNoise: sigma, inputBitsPerPass: 1 }), d.W, d.x, 86400, chip());
+    const factor = Math.sqrt((4 ** 7 - 1) / 3) / 126;
+    // Both are dominated by χ² noise over 16384 outputs (0.55 % each); DAC rounding (0.7 %) adds in quadrature.
+    expect(Math.abs(noisySliced / noisy / factor - 1)).toBeLessThan(0.04);
+    d.dispose();
+  });
+
   it('lists the sources a profile has, then all; a source alone is on the same streams as all', () => {
     const o = { rows: 64, cols: 64, t: 86400, samples: 8, trials: 3, seed: 'budget-test' };
     const lines = noiseBudget(PCM, o);
@@ -205,5 +225,20 @@ describe('aimc tile error', () => {
     const r = await cli('tile', 'error', 'no-such-device');
     expect(r.code).not.toBe(0);
     expect(r.err).toMatch(/no-such-device/);
+  });
+});
+
+describe('cost of input bit slicing', () => {
+  it('P passes convert every output P times and take P tile MVMs; the DAC pulses are the same', async () => {
+    const { mvmCost } = await import('../../src/crossbar/cost.js');
+    const { tileGrid } = await import('../../src/crossbar/tiling.js');
+    const grid = tileGrid(1000, 700, PCM.tile.rows, PCM.tile.cols);
+    const plain = mvmCost(grid, new DeviceModel(PCM));
+    // 7 DAC bits, 2 per pass: 4 passes.
+    const sliced = mvmCost(grid, new DeviceModel({ ...PCM, periphery: { ...PCM.periphery, inputBitsPerPass: 2 } }));
+    expect(sliced.adcConversions).toBe(4 * plain.adcConversions);
+    expect(sliced.latency).toBe(4 * plain.latency);
+    expect(sliced.dacConversions).toBe(plain.dacConversions);
+    expect(sliced.energy - plain.energy).toBeCloseTo(3 * plain.adcConversions * PCM.cost.adcEnergy, 6);
   });
 });

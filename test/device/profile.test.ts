@@ -297,6 +297,12 @@ const CASES: [string, (p: Json) => void, string, RegExp][] = [
     '/periphery/adc/model',
     /^expected one of 'ideal', 'ramp', 'sar', got 'flash'$/,
   ],
+  [
+    'input bit slicing without DAC bits',
+    (p) => ((p.periphery.inputBitsPerPass = 2), (p.periphery.dac.bits = null)),
+    '/periphery/dac/bits',
+    /^expected an integer number of bits for input bit slicing/,
+  ],
   ['a negative input noise', (p) => (p.periphery.inputNoise = -0.1), '/periphery/inputNoise', /^expected number >= 0, got -0\.1$/],
   [
     'a non-linearity without its std',

@@ -302,6 +302,15 @@ describe.runIf(expectNative)('analogTile: native periphery vs tfjs ops', () => {
       3600,
     ],
     [
+      'PCM with input bit slicing (2 bits per pass), input noise, bound management, 3×3 tiles',
+      (p: DeviceProfile) => {
+        p.tile = { rows: 128, cols: 96 };
+        p.periphery.inputBitsPerPass = 2;
+        p.periphery.inputNoise = 0.01;
+      },
+      86400,
+    ],
+    [
       'PCM with a SAR ADC (mismatched capacitors, comparator offset), 2×2 tiles',
       (p: DeviceProfile) => {
         p.tile = { rows: 160, cols: 128 };

@@ -50,8 +50,12 @@ export interface TilePeriphery {
   inputNoise: number;
   /** ADC: ideal uniform quantizer, ramp (per-column gain and offset) or SAR (capacitor-weighted successive approximation). */
   adcModel: 'ideal' | 'ramp' | 'sar';
-  /** ADC resolution in bits (the SAR's cycles; 0 when unquantized). */
+  /** ADC resolution in bits (0 when unquantized). */
   adcBits: number;
+  /** DAC resolution in bits (0 when unquantized). */
+  dacBits: number;
+  /** Input bit slicing: bits of the DAC level applied per pass (0 = the whole input in one pass). */
+  inputBitsPerPass: number;
   absMax: boolean;
   iterative: boolean;
   iterations: number;
@@ -143,6 +147,29 @@ function expandCols(flags: tf.Tensor2D, colSpans: readonly Span[]): tf.Tensor2D 
   });
 }
 
+/** Passes of input bit slicing: ⌈dacBits / bitsPerPass⌉, 1 without it. */
+export function inputPasses(p: TilePeriphery): number {
+  return p.inputBitsPerPass > 0 ? Math.ceil(p.dacBits / p.inputBitsPerPass) : 1;
+}
+
+/**
+ * The inputs of each pass for DAC levels xq (multiples of dacStep): pass p carries digit
+ * c_p = ⌊m / 2^(K·p)⌋ mod 2^K of each level's magnitude m as the pulse sign·c_p/(2^K − 1), and
+ * its digital weight (2^K − 1)·2^(K·p)·dacStep undoes that in the shift-and-add.
+ */
+function slicedInputs(xq: tf.Tensor2D, p: TilePeriphery): { u: tf.Tensor2D; weight: number }[] {
+  const P = inputPasses(p);
+  if (P === 1) return [{ u: xq, weight: 1 }];
+  const K = p.inputBitsPerPass;
+  const digits = 2 ** K - 1;
+  const m = tf.round(tf.div(tf.abs(xq), p.dacStep));
+  const sign = tf.sign(xq);
+  return Array.from({ length: P }, (_, pi) => {
+    const c = tf.mod(tf.floor(tf.div(m, 2 ** (K * pi))), 2 ** K);
+    return { u: tf.div(tf.mul(sign, c), digits) as tf.Tensor2D, weight: digits * 2 ** (K * pi) * p.dacStep };
+  });
+}
+
 /** One row tile in normalized units: DAC, matmul, output noise, ADC, iterative bound management. */
 function tileMVM(r: TileRead, xn: tf.Tensor2D, i: number, rng: RandomStream): tf.Tensor2D {
   const p = r.periphery;
@@ -152,13 +179,23 @@ function tileMVM(r: TileRead, xn: tf.Tensor2D, i: number, rng: RandomStream): tf
   const once = (scale: number, k: number): { y: tf.Tensor2D; sat: tf.Tensor2D } =>
     tf.tidy(() => {
       const xin = scale === 1 ? xn : tf.mul(xn, scale);
-      let xq = clipQuantize(xin, p.dacBound, p.dacStep) as tf.Tensor2D;
-      if (p.inputNoise > 0) xq = tf.add(xq, tf.mul(normalTensor(rng.child(`inp-${k}`), xq.shape), p.inputNoise)) as tf.Tensor2D;
-      let y = tf.matMul(xq, W) as tf.Tensor2D;
-      if (p.outputNoise > 0) y = tf.add(y, tf.mul(normalTensor(rng.child(`bm-${k}`), y.shape), p.outputNoise)) as tf.Tensor2D;
-      if (nl) y = tf.div(y, tf.add(1, tf.mul(tf.abs(y), tf.tensor2d(nl, [1, nl.length])))) as tf.Tensor2D;
-      const sat = saturated(y, r.layout.colSpans, p.adcBound);
-      return { y: tf.div(convertAdc(y, p, adc), scale) as tf.Tensor2D, sat };
+      const xq = clipQuantize(xin, p.dacBound, p.dacStep) as tf.Tensor2D;
+      let acc: tf.Tensor2D | null = null;
+      let sat: tf.Tensor2D | null = null;
+      slicedInputs(xq, p).forEach(({ u, weight }, pi) => {
+        // Pass 0 keeps the streams of an unsliced read; later passes have their own.
+        const tag = pi === 0 ? `${k}` : `${k}-p${pi}`;
+        let v = u;
+        if (p.inputNoise > 0) v = tf.add(v, tf.mul(normalTensor(rng.child(`inp-${tag}`), v.shape), p.inputNoise)) as tf.Tensor2D;
+        let y = tf.matMul(v, W) as tf.Tensor2D;
+        if (p.outputNoise > 0) y = tf.add(y, tf.mul(normalTensor(rng.child(`bm-${tag}`), y.shape), p.outputNoise)) as tf.Tensor2D;
+        if (nl) y = tf.div(y, tf.add(1, tf.mul(tf.abs(y), tf.tensor2d(nl, [1, nl.length])))) as tf.Tensor2D;
+        const s = saturated(y, r.layout.colSpans, p.adcBound);
+        sat = sat ? (tf.maximum(sat, s) as tf.Tensor2D) : s;
+        const conv = weight === 1 ? convertAdc(y, p, adc) : (tf.mul(convertAdc(y, p, adc), weight) as tf.Tensor2D);
+        acc = acc ? (tf.add(acc, conv) as tf.Tensor2D) : conv;
+      });
+      return { y: tf.div(acc!, scale) as tf.Tensor2D, sat: sat! };
     });
   let { y, sat } = once(1, 0);
   if (!p.iterative) {
@@ -206,13 +243,16 @@ function native(e: NativeEngine, r: TileRead, rng: RandomStream): tf.Tensor2D {
   const [B, inF] = x.shape;
   const tiles = L.rowSpans.length;
   const K = p.iterative ? p.iterations : 0;
+  const P = inputPasses(p);
   const streamStates = (on: boolean, name: string): Int32Array => {
-    const states = new Int32Array(tiles * (K + 1) * 4);
+    const states = new Int32Array(tiles * (K + 1) * P * 4);
     if (!on) return states;
     for (let i = 0; i < tiles; i++) {
       for (let k = 0; k <= K; k++) {
-        const st = rng.child(`rowtile-${i}`, `${name}-${k}`).state();
-        states.set([st.a, st.b, st.c, st.d], (i * (K + 1) + k) * 4);
+        for (let pi = 0; pi < P; pi++) {
+          const st = rng.child(`rowtile-${i}`, `${name}-${pi === 0 ? k : `${k}-p${pi}`}`).state();
+          states.set([st.a, st.b, st.c, st.d], ((i * (K + 1) + k) * P + pi) * 4);
+        }
       }
     }
     return states;
@@ -233,6 +273,8 @@ function native(e: NativeEngine, r: TileRead, rng: RandomStream): tf.Tensor2D {
     p.inputNoise,
     { ideal: 0, ramp: 1, sar: 2 }[p.adcModel],
     p.adcBits,
+    p.inputBitsPerPass,
+    p.dacBits,
   );
   const out = heapTensor(h, [B, L.outFeatures]) as tf.Tensor2D;
   // Views after the allocation (it may grow the heap).

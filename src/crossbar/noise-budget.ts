@@ -86,7 +86,7 @@ export const BUDGET_SOURCES: readonly BudgetSource[] = [
   },
   {
     name: 'dac',
-    description: 'input DAC resolution and clipping (periphery.dac)',
+    description: 'input DAC resolution and clipping (periphery.dac), with input bit slicing when the profile has it',
     present: (p) => p.periphery.dac.bits !== null || p.periphery.noiseManagement === 'none',
     apply: (into, from) => ({ ...into, periphery: { ...into.periphery, dac: from.periphery.dac } }),
   },

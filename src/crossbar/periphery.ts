@@ -25,7 +25,8 @@ export function tilePeriphery(p: PeripherySection): TilePeriphery {
     adcModel: p.adc.model ?? 'ideal',
     adcBits: p.adc.bits ?? 0,
     dacBits: p.dac.bits ?? 0,
-    inputBitsPerPass: p.inputBitsPerPass ?? 0,
+    // Slicing needs DAC levels: a profile variant without quantization (the noise budget's ideal) reads in one pass.
+    inputBitsPerPass: p.dac.bits === null ? 0 : (p.inputBitsPerPass ?? 0),
     absMax: p.noiseManagement === 'abs-max',
     iterative: p.boundManagement === 'iterative',
     iterations: p.boundManagementIterations,

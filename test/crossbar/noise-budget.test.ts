@@ -137,6 +137,12 @@ describe('noise budget', () => {
     const factor = Math.sqrt((4 ** 7 - 1) / 3) / 126;
     // Both are dominated by χ² noise over 16384 outputs (0.55 % each); DAC rounding (0.7 %) adds in quadrature.
     expect(Math.abs(noisySliced / noisy / factor - 1)).toBeLessThan(0.04);
+    // A sliced profile's budget: its ideal variant (no DAC levels) reads in one pass.
+    const lines = noiseBudget(
+      { ...PCM, periphery: { ...PCM.periphery, inputBitsPerPass: 2 } },
+      { rows: 32, cols: 16, t: 60, samples: 4, trials: 1, seed: 'b' },
+    );
+    expect(lines.map((l) => l.source)).toContain('dac');
     d.dispose();
   });
 

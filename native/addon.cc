@@ -121,7 +121,7 @@ Napi::Value Fill(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// analogForward(x, B, inF, outF, rowStarts: Int32Array(tiles+1), weights: Float32Array[],
+// analogForward(x, B, inF, outF, rowSpans: Int32Array(2·tiles) of (start, size), weights: Float32Array[],
 //               scales: Float32Array[], colTileOf: Int32Array(outF), nColTiles,
 //               params: Float64Array [dacStep, dacBound, adcStep, adcBound, sigma, absMax,
 //               iterative, maxIter, gdc, inputNoise], states: Int32Array(tiles·(maxIter+1)·4),
@@ -141,7 +141,7 @@ Napi::Value AnalogForward(const Napi::CallbackInfo& info) {
   double* prm;
   size_t lrs, lcto, lst, lprm, lin;
   if (!get_f32(env, info[0], "x", &x) || !get_dim(env, info[1], "B", &B) || !get_dim(env, info[2], "inF", &inF) ||
-      !get_dim(env, info[3], "outF", &outF) || !get_typed<int32_t, Napi::Int32Array>(env, info[4], napi_int32_array, "rowStarts", &rs, &lrs) ||
+      !get_dim(env, info[3], "outF", &outF) || !get_typed<int32_t, Napi::Int32Array>(env, info[4], napi_int32_array, "rowSpans", &rs, &lrs) ||
       !get_typed<int32_t, Napi::Int32Array>(env, info[7], napi_int32_array, "colTileOf", &cto, &lcto) || !get_dim(env, info[8], "nColTiles", &nct) ||
       !get_typed<double, Napi::Float64Array>(env, info[9], napi_float64_array, "params", &prm, &lprm) ||
       !get_typed<int32_t, Napi::Int32Array>(env, info[10], napi_int32_array, "states", &states, &lst) ||
@@ -150,10 +150,15 @@ Napi::Value AnalogForward(const Napi::CallbackInfo& info) {
   }
   if (!info[5].IsArray() || !info[6].IsArray() || !info[12].IsArray() || !info[13].IsArray() || !info[14].IsArray() || !info[15].IsArray() ||
       lrs < 2 || lprm != 14) {
-    Napi::TypeError::New(env, "analogForward: bad weights/scales/rowStarts/params").ThrowAsJavaScriptException();
+    Napi::TypeError::New(env, "analogForward: bad weights/scales/rowSpans/params").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  const int tiles = static_cast<int>(lrs) - 1;
+  // Row tiles as (start, size) pairs: weight slices of one span repeat it.
+  if (lrs % 2 != 0) {
+    Napi::TypeError::New(env, "analogForward: rowSpans holds (start, size) pairs").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const int tiles = static_cast<int>(lrs) / 2;
   auto wa = info[5].As<Napi::Array>();
   auto sa = info[6].As<Napi::Array>();
   if (static_cast<int>(wa.Length()) != tiles || static_cast<int>(sa.Length()) != tiles) {
@@ -167,12 +172,20 @@ Napi::Value AnalogForward(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   const int passes = p.bits_per_pass > 0 ? (p.dac_bits + p.bits_per_pass - 1) / p.bits_per_pass : 1;
-  std::vector<int> row_start(rs, rs + lrs);
+  std::vector<int> row_start(tiles), row_size(tiles);
+  for (int i = 0; i < tiles; i++) {
+    row_start[i] = rs[2 * i];
+    row_size[i] = rs[2 * i + 1];
+    if (row_start[i] < 0 || row_size[i] <= 0 || row_start[i] + row_size[i] > inF) {
+      Napi::RangeError::New(env, "analogForward: a row span lies outside the input").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  }
   std::vector<const float*> w(tiles), s(tiles);
   for (int i = 0; i < tiles; i++) {
     F32 wi, si;
     if (!get_f32(env, wa.Get(i), "weights[i]", &wi) || !get_f32(env, sa.Get(i), "scales[i]", &si)) return env.Undefined();
-    const int size = row_start[i + 1] - row_start[i];
+    const int size = row_size[i];
     if (size <= 0 || wi.length < static_cast<size_t>(size) * outF || si.length < static_cast<size_t>(outF)) {
       Napi::RangeError::New(env, "analogForward: weight block or scales too short").ThrowAsJavaScriptException();
       return env.Undefined();
@@ -219,11 +232,11 @@ Napi::Value AnalogForward(const Napi::CallbackInfo& info) {
   }
   const size_t need_states = static_cast<size_t>(tiles) * (p.max_iter + 1) * passes * 4;
   if (x.length < static_cast<size_t>(B) * inF || out.length < static_cast<size_t>(B) * outF || lcto < static_cast<size_t>(outF) ||
-      lst < need_states || lin < need_states || row_start[tiles] > inF || ((p.sigma > 0 || p.input_noise > 0) && !aimc::ziggurat_ready())) {
+      lst < need_states || lin < need_states || ((p.sigma > 0 || p.input_noise > 0) && !aimc::ziggurat_ready())) {
     Napi::RangeError::New(env, "analogForward: array sizes do not match the shapes").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  aimc::analog_forward(x.data, B, inF, outF, row_start, w, s, cto, nct, p, states, in_states, nl, adc, out.data);
+  aimc::analog_forward(x.data, B, inF, outF, row_start, row_size, w, s, cto, nct, p, states, in_states, nl, adc, out.data);
   return env.Undefined();
 }
 

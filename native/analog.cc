@@ -22,7 +22,8 @@ inline double rint_even(double v) {
 
 }  // namespace
 
-void analog_forward(const float* x, int B, int inF, int outF, const std::vector<int>& row_start, const std::vector<const float*>& weights,
+void analog_forward(const float* x, int B, int inF, int outF, const std::vector<int>& row_start, const std::vector<int>& row_size,
+                    const std::vector<const float*>& weights,
                     const std::vector<const float*>& scales, const int32_t* col_tile_of, int n_col_tiles, const AnalogParams& p,
                     int32_t* states, int32_t* in_states, const std::vector<const float*>& nonlinearity,
                     const std::vector<AdcColumns>& adc, float* out) {
@@ -90,7 +91,7 @@ void analog_forward(const float* x, int B, int inF, int outF, const std::vector<
 
   for (int i = 0; i < tiles; i++) {
     const int start = row_start[i];
-    const int size = row_start[i + 1] - start;
+    const int size = row_size[i];
     xq.resize(static_cast<size_t>(B) * size);
     if (P > 1) xbase.resize(xq.size());
     const float* nl = nonlinearity.empty() ? nullptr : nonlinearity[i];

@@ -26,14 +26,16 @@ struct AdcColumns {
 };
 
 /**
- * out[B, outF] = analog x[B, inF]·W. Row tile i covers inputs [row_start[i], row_start[i+1])
+ * out[B, outF] = analog x[B, inF]·W. Row tile i covers inputs [row_start[i], row_start[i] + row_size[i])
+ * (weight slices of one span repeat it)
  * with normalized weights weights[i] ([size_i, outF]) and scales scales[i] ([outF]);
  * states holds the Tyche-i state of output-noise stream (i, k, pass) at
  * (((i·(max_iter+1)) + k)·passes + pass)·4, in_states those of the input-noise streams; nonlinearity is empty (linear outputs) or one
  * [outF] vector of n per row tile (y → y / (1 + n·|y|) before the ADC); adc is empty (ideal
  * quantizer) or one AdcColumns per row tile.
  */
-void analog_forward(const float* x, int B, int inF, int outF, const std::vector<int>& row_start, const std::vector<const float*>& weights,
+void analog_forward(const float* x, int B, int inF, int outF, const std::vector<int>& row_start, const std::vector<int>& row_size,
+                    const std::vector<const float*>& weights,
                     const std::vector<const float*>& scales, const int32_t* col_tile_of, int n_col_tiles, const AnalogParams& p,
                     int32_t* states, int32_t* in_states, const std::vector<const float*>& nonlinearity,
                     const std::vector<AdcColumns>& adc, float* out);

@@ -35,6 +35,29 @@ function blockScales(block: tf.Tensor2D, grid: TileGrid, perColumn: boolean): tf
   });
 }
 
+/**
+ * Bit-sliced weights (CrossSim's weight slicing): |w| quantized to L = round(|w|·(B^N − 1))
+ * levels, written in base B as digits d_k (k = 0 least significant); slice k holds
+ * sign(w)·d_k/(B − 1) ∈ [−1, 1] on devices of its own, and its scale carries its significance
+ * (B − 1)·B^k/(B^N − 1), so Σ_k slice_k·scale_k = sign·L/(B^N − 1)·scale ≈ w·scale.
+ */
+export function sliceWeights(
+  w: tf.Tensor2D,
+  scale: tf.Tensor2D,
+  count: number,
+  base: number,
+): { block: tf.Tensor2D; scale: tf.Tensor2D }[] {
+  const levels = base ** count - 1;
+  return tf.tidy(() => {
+    const L = tf.round(tf.mul(tf.minimum(tf.abs(w), 1), levels));
+    const sign = tf.sign(w);
+    return Array.from({ length: count }, (_, k) => ({
+      block: tf.div(tf.mul(sign, tf.mod(tf.floor(tf.div(L, base ** k)), base)), base - 1) as tf.Tensor2D,
+      scale: tf.mul(scale, ((base - 1) * base ** k) / levels) as tf.Tensor2D,
+    }));
+  });
+}
+
 export class TiledMatrix {
   private host: Float32Array[] | null = null;
   /** How the matrix lies on tiles, for the analog-tile kernel. */
@@ -49,13 +72,17 @@ export class TiledMatrix {
     readonly blocks: tf.Tensor2D[],
     /** Weight scale per row tile, [1, out]. */
     readonly scales: tf.Tensor2D[],
+    /** Weight slices per row span: the blocks of span i are i·slices … i·slices + slices − 1. */
+    readonly slices = 1,
   ) {
     const colTileOf = new Int32Array(grid.outFeatures);
     grid.colSpans.forEach((c, j) => colTileOf.fill(j, c.start, c.start + c.size));
     this.layout = {
       inFeatures: grid.inFeatures,
       outFeatures: grid.outFeatures,
-      rowSpans: grid.rowSpans,
+      // Each weight slice is a tile of its own over the same inputs; the kernel's digital sum over
+      // row tiles is then the slices' shift-and-add (their significance is in their scales).
+      rowSpans: grid.rowSpans.flatMap((r) => Array.from({ length: slices }, () => r)),
       colSpans: grid.colSpans,
       colTileOf,
     };
@@ -74,16 +101,28 @@ export class TiledMatrix {
     const perColumn = device.profile.mapping.weightScaling === 'column';
     const blocks: tf.Tensor2D[] = [];
     const scales: tf.Tensor2D[] = [];
+    const sl = device.profile.mapping.slices;
+    const N = sl?.count ?? 1;
     for (const r of grid.rowSpans) {
       const [b, s] = tf.tidy(() => {
         const raw = tf.slice(W, [r.start, 0], [r.size, outF]) as tf.Tensor2D;
         const s = blockScales(raw, grid, perColumn);
         return [tf.div(raw, s) as tf.Tensor2D, s];
       });
-      blocks.push(b);
-      scales.push(s);
+      if (N === 1) {
+        blocks.push(b);
+        scales.push(s);
+        continue;
+      }
+      const parts = sliceWeights(b, s, N, sl!.base);
+      b.dispose();
+      s.dispose();
+      for (const q of parts) {
+        blocks.push(q.block);
+        scales.push(q.scale);
+      }
     }
-    return new TiledMatrix(device, grid, blocks, scales);
+    return new TiledMatrix(device, grid, blocks, scales, N);
   }
 
   /** Program every tile's devices (draws from `rng`/tile-i/...). */
@@ -112,7 +151,7 @@ export class TiledMatrix {
     const base = nl ? nl.strength / per.adc.bound : 0;
     const nonlinearity =
       nl && nl.strength > 0
-        ? this.grid.rowSpans.map((_, i) =>
+        ? this.layout.rowSpans.map((_, i) =>
             rng
               .child(`rowtile-${i}`, 'nonlinearity')
               .normal(out)
@@ -125,7 +164,7 @@ export class TiledMatrix {
     const adc =
       model === 'ideal'
         ? null
-        : this.grid.rowSpans.map((_, i) => {
+        : this.layout.rowSpans.map((_, i) => {
             const r = rng.child(`rowtile-${i}`);
             const offset = r
               .child('adc-offset')
@@ -295,16 +334,13 @@ export class AnalogMatrix {
   /** The effective W[in, out] this matrix computes with (scales and GDC applied), for inspection. */
   effectiveWeights(): tf.Tensor2D {
     const scales = this.scales();
-    return tf.tidy(
-      () =>
-        tf.mul(
-          tf.concat(
-            this.weights.map((w, i) => tf.mul(w, scales[i]!)),
-            0,
-          ),
-          this.gdc,
-        ) as tf.Tensor2D,
-    );
+    const N = this.tiled.slices;
+    return tf.tidy(() => {
+      const parts = this.weights.map((w, i) => tf.mul(w, scales[i]!));
+      // Weight slices of one span add up (shift-and-add) to its rows.
+      const rows = N === 1 ? parts : Array.from({ length: parts.length / N }, (_, i) => tf.addN(parts.slice(i * N, (i + 1) * N)));
+      return tf.mul(tf.concat(rows, 0), this.gdc) as tf.Tensor2D;
+    });
   }
 
   /** Analog y = x·W for x[B, in] through the tiles' periphery (the analogTile kernel); noise from `rng`. */

@@ -5,7 +5,9 @@
  * and every device of every used cell is read. Tiles of one layer run in parallel, so a
  * layer's latency is one tile MVM (times the bound-management repeats, not counted here).
  * With input bit slicing (P passes) every output is converted P times and a layer takes P
- * tile MVMs; the DAC applies the same pulses in all, so its energy is unchanged.
+ * tile MVMs; the DAC applies the same pulses in all, so its energy is unchanged. With N
+ * weight slices every output is converted and every cell read N times (the slices share the
+ * input drivers and run in parallel).
  */
 import type { DeviceModel } from '../device/model.js';
 import type { TileGrid } from './tiling.js';
@@ -26,9 +28,11 @@ export function mvmCost(grid: TileGrid, device: DeviceModel): MvmCost {
   const dacConversions = grid.inFeatures * grid.colSpans.length;
   const per = device.periphery;
   const passes = per.inputBitsPerPass && per.dac.bits ? Math.ceil(per.dac.bits / per.inputBitsPerPass) : 1;
-  const adcConversions = grid.outFeatures * grid.rowSpans.length * passes;
+  // Weight slices are arrays of their own: each converts its outputs and reads its cells.
+  const slices = device.profile.mapping.slices?.count ?? 1;
+  const adcConversions = grid.outFeatures * grid.rowSpans.length * passes * slices;
   const conductancesPerWeight = device.profile.mapping.scheme === 'differential' ? 2 : 1;
-  const cellReads = grid.inFeatures * grid.outFeatures * conductancesPerWeight * device.profile.mapping.devicesPerConductance;
+  const cellReads = grid.inFeatures * grid.outFeatures * conductancesPerWeight * device.profile.mapping.devicesPerConductance * slices;
   return {
     energy: dacConversions * c.dacEnergy + adcConversions * c.adcEnergy + cellReads * c.cellReadEnergy,
     latency: c.mvmLatency * passes,

@@ -26,7 +26,7 @@ export type ChipStorage = 'hold' | 'stream';
 
 /** Bytes of float32 device state (programmed conductance, drift exponent, target) a chip of `sites` holds on `device`. */
 export function deviceStateBytes(sites: LinearSite[], device: DeviceModel): number {
-  const perWeight = device.profile.mapping.scheme === 'differential' ? 2 : 1;
+  const perWeight = (device.profile.mapping.scheme === 'differential' ? 2 : 1) * (device.profile.mapping.slices?.count ?? 1);
   return sites.reduce((a, s) => a + s.weight.size, 0) * perWeight * 3 * 4;
 }
 

@@ -36,6 +36,8 @@ export interface MappingSection {
   devicesPerConductance: number;
   /** Granularity of the weight-to-conductance scale: one max|W| per tile or per tile column. */
   weightScaling: 'tile' | 'column';
+  /** Weight bit slicing: each weight over `count` devices (or pairs) of base-`base` significance; absent = one. */
+  slices?: { count: number; base: number } | null;
 }
 
 export interface ProgrammingSection {

@@ -259,7 +259,7 @@ function native(e: NativeEngine, r: TileRead, rng: RandomStream): tf.Tensor2D {
   };
   const states = streamStates(p.outputNoise > 0, 'bm');
   const inputStates = streamStates(p.inputNoise > 0, 'inp');
-  const rowStarts = Int32Array.from([...L.rowSpans.map((s) => s.start), inF]);
+  const rowSpans = Int32Array.from(L.rowSpans.flatMap((s) => [s.start, s.size]));
   const params = Float64Array.of(
     p.dacStep,
     p.dacBound,
@@ -284,7 +284,7 @@ function native(e: NativeEngine, r: TileRead, rng: RandomStream): tf.Tensor2D {
     B,
     inF,
     L.outFeatures,
-    rowStarts,
+    rowSpans,
     weights,
     r.hostScales(),
     L.colTileOf,

@@ -107,7 +107,7 @@ export interface NativeAddon {
     B: number,
     inF: number,
     outF: number,
-    rowStarts: Int32Array,
+    rowSpans: Int32Array,
     weights: Float32Array[],
     scales: Float32Array[],
     colTileOf: Int32Array,

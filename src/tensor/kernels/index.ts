@@ -4,7 +4,16 @@
  * kernel is a module here, exported below, with an engine-vs-reference test in
  * test/tensor/kernels.test.ts.
  */
-export { analogTile, clipQuantize, convertAdc, type AdcColumns, type Span, type TileLayout, type TilePeriphery, type TileRead } from './analog-tile.js';
+export {
+  analogTile,
+  clipQuantize,
+  convertAdc,
+  type AdcColumns,
+  type Span,
+  type TileLayout,
+  type TilePeriphery,
+  type TileRead,
+} from './analog-tile.js';
 export { evalElementwise, type ElementwiseProgram } from './physics.js';
 export { fillNormal, fillUniform, normalTensor, uniformTensor } from './sampling.js';
 export { layerNorm } from './layer-norm.js';

@@ -1,0 +1,117 @@
+/** IR drop: the line-relaxation solver against a direct solve and hand-derived circuits; the first-order model against it. */
+import { describe, it, expect } from 'vitest';
+import { lusolve } from 'mathjs';
+import { firstOrderCurrents, idealCurrents, solveCrossbar } from '../../src/crossbar/ir-drop.js';
+import { RandomStream } from '../../src/tensor/random.js';
+
+/** The nodal equations of the whole array as one dense system, assembled independently of the solver. */
+function directSolve(G: Float64Array, V: Float64Array, R: number, C: number, rRow: number, rCol: number): Float64Array {
+  const n = 2 * R * C;
+  const A = Array.from({ length: n }, () => new Array<number>(n).fill(0));
+  const rhs = new Array<number>(n).fill(0);
+  const wi = (i: number, j: number) => i * C + j;
+  const bi = (i: number, j: number) => R * C + i * C + j;
+  const link = (p: number, q: number, g: number) => {
+    A[p]![p]! += g;
+    A[q]![q]! += g;
+    A[p]![q]! -= g;
+    A[q]![p]! -= g;
+  };
+  const gw = 1e6 / rRow;
+  const gb = 1e6 / rCol;
+  for (let i = 0; i < R; i++) {
+    for (let j = 0; j < C; j++) {
+      link(wi(i, j), bi(i, j), G[i * C + j]!);
+      if (j > 0) link(wi(i, j - 1), wi(i, j), gw);
+      if (i > 0) link(bi(i - 1, j), bi(i, j), gb);
+    }
+    // Driver: a segment from the source V_i to node (i, 0).
+    A[wi(i, 0)]![wi(i, 0)]! += gw;
+    rhs[wi(i, 0)]! += gw * V[i]!;
+  }
+  // Ground below each bit line's last node.
+  for (let j = 0; j < C; j++) A[bi(R - 1, j)]![bi(R - 1, j)]! += gb;
+  const x = (lusolve(A, rhs) as number[][]).map((r) => r[0]!);
+  return Float64Array.from({ length: C }, (_, j) => gb * x[bi(R - 1, j)]!);
+}
+
+const draw = (seed: string, R: number, C: number) => {
+  const rng = new RandomStream(`ir/${seed}`);
+  const G = Float64Array.from(rng.child('g').uniform(R * C), (u) => 0.5 + 24.5 * u); // µS
+  const V = Float64Array.from(rng.child('v').uniform(R), (u) => 0.2 * (2 * u - 1)); // V
+  return { G, V };
+};
+const relErr = (a: Float64Array, b: Float64Array) => {
+  let num = 0;
+  let den = 0;
+  for (let k = 0; k < a.length; k++) {
+    num += (a[k]! - b[k]!) ** 2;
+    den += b[k]! ** 2;
+  }
+  return Math.sqrt(num / den);
+};
+
+describe('IR drop: exact solve', () => {
+  for (const [R, C, rRow, rCol] of [
+    [5, 6, 2.5, 2.5],
+    [7, 3, 1e3, 10],
+    [1, 8, 50, 5],
+    [6, 1, 5, 50],
+  ] as const) {
+    it(`${R} × ${C}, rRow ${rRow} Ω, rCol ${rCol} Ω: equals a direct solve of the same network`, () => {
+      const { G, V } = draw(`${R}x${C}`, R, C);
+      const exact = solveCrossbar(G, V, R, C, { rRow, rCol });
+      expect(relErr(exact, directSolve(G, V, R, C, rRow, rCol))).toBeLessThan(1e-9);
+      // The drop is real at these resistances (not a vacuous comparison with the ideal).
+      expect(relErr(exact, idealCurrents(G, V, R, C))).toBeGreaterThan(rRow >= 50 || rCol >= 50 ? 1e-4 : 1e-7);
+    });
+  }
+
+  it('one cell is a series circuit: I = V / (rRow + 1/G + rCol)', () => {
+    const G = Float64Array.of(20); // µS → 50 kΩ
+    const out = solveCrossbar(G, Float64Array.of(0.2), 1, 1, { rRow: 1000, rCol: 3000 });
+    expect(out[0]! / (0.2 / (1000 + 50_000 + 3000)) / 1e6 - 1).toBeCloseTo(0, 10);
+  });
+
+  it('one row of two cells, ideal bit lines: the second cell sees the divided voltage', () => {
+    // V → r → node1 (G1 to ground) → r → node2 (G2 to ground).
+    const [g1, g2, r, v] = [20e-6, 10e-6, 2000, 0.3];
+    const w2 = (w1: number) => w1 / (1 + r * g2);
+    // Node 1: (v − w1)/r = g1·w1 + (w1 − w2)/r, with w2 = w1/(1 + r·g2).
+    const w1 = v / r / (1 / r + g1 + (1 - 1 / (1 + r * g2)) / r);
+    const out = solveCrossbar(Float64Array.of(20, 10), Float64Array.of(v), 1, 2, { rRow: r, rCol: 0 });
+    expect(out[0]! / (g1 * w1 * 1e6) - 1).toBeCloseTo(0, 8);
+    expect(out[1]! / (g2 * w2(w1) * 1e6) - 1).toBeCloseTo(0, 8);
+  });
+
+  it('zero wire resistance is the ideal sum, exactly', () => {
+    const { G, V } = draw('zero', 4, 5);
+    expect(Array.from(solveCrossbar(G, V, 4, 5, { rRow: 0, rCol: 0 }))).toEqual(Array.from(idealCurrents(G, V, 4, 5)));
+  });
+});
+
+describe('IR drop: first-order model', () => {
+  it('its error against the exact solve is second order: 10× smaller wires, ~100× smaller error', () => {
+    const { G, V } = draw('order', 32, 32);
+    const err = (r: number) =>
+      relErr(firstOrderCurrents(G, V, 32, 32, { rRow: r, rCol: r }), solveCrossbar(G, V, 32, 32, { rRow: r, rCol: r }));
+    const [a, b] = [err(10), err(1)];
+    expect(a).toBeGreaterThan(50 * b);
+    expect(a).toBeLessThan(200 * b);
+  });
+
+  it('one or two sweeps of the line relaxation are the fast model: 256 × 256 at 1 Ω, within 3 % and 0.1 % of the converged currents', () => {
+    const N = 256;
+    const rng = new RandomStream('ir/pcm');
+    // PCM-like: most conductances low (weights near zero), up to 25 µS; inputs within ±0.2 V.
+    const G = Float64Array.from(rng.child('g').uniform(N * N), (u) => 25 * u * u);
+    const V = Float64Array.from(rng.child('v').uniform(N), (u) => 0.2 * (2 * u - 1));
+    const wires = { rRow: 1, rCol: 1 };
+    const exact = solveCrossbar(G, V, N, N, wires);
+    expect(relErr(idealCurrents(G, V, N, N), exact)).toBeGreaterThan(0.1); // the drop matters here
+    expect(relErr(solveCrossbar(G, V, N, N, wires, { sweeps: 1 }), exact)).toBeLessThan(0.03);
+    expect(relErr(solveCrossbar(G, V, N, N, wires, { sweeps: 2 }), exact)).toBeLessThan(0.001);
+    // The first-order model is not usable at this size: its error is a sizeable part of the drop.
+    expect(relErr(firstOrderCurrents(G, V, N, N, wires), exact)).toBeGreaterThan(0.05);
+  });
+});

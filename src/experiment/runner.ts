@@ -13,7 +13,7 @@ import { deviceFingerprint, modelFingerprint, pluginFingerprint, shortHash, task
 import { Deployment, type DeploySpec, type TrialResult } from '../deploy/deployment.js';
 import { runTrials } from '../deploy/trials.js';
 import { DeviceModel } from '../device/model.js';
-import { loadProfile, withNoiseScale } from '../device/profile.js';
+import { atTemperature, formatTemperature, loadProfile, parseTemperature, withNoiseScale } from '../device/profile.js';
 import { relativeWeightNoise } from '../crossbar/mapping.js';
 import { findUp } from '../input/package-root.js';
 import { parseDuration } from '../input/values.js';
@@ -40,9 +40,14 @@ export interface TrainJob {
 
 export interface DeployJob {
   train: TrainJob;
+  /** Profile name or file. */
   device: string;
+  /** The device's name in results and keys: the profile, or `profile@85C` read at a temperature. */
+  label: string;
   noiseScale: number;
   compensation?: boolean;
+  /** Read temperature, K (absent: the profile's own). */
+  temperature?: number;
 }
 
 export interface RunProgress {
@@ -126,14 +131,18 @@ export function trainJobs(r: ResolvedSpec, root = defaultRunsRoot(r.file)): Trai
 /** Expand into deployment jobs (training job, then device, then noise scale). */
 export function deployJobs(r: ResolvedSpec, jobs: TrainJob[]): DeployJob[] {
   return jobs.flatMap((train) =>
-    r.spec.devices.flatMap((d) =>
-      (d.noiseScales ?? [1]).map((noiseScale) => ({
+    r.spec.devices.flatMap((d, i) => {
+      const T = d.temperature === undefined ? undefined : parseTemperature(d.temperature, `/devices/${i}/temperature`);
+      const label = T === undefined ? d.device : `${d.device}@${formatTemperature(T).replace('°', '')}`;
+      return (d.noiseScales ?? [1]).map((noiseScale) => ({
         train,
         device: d.device,
+        label,
         noiseScale,
         ...(d.compensation === undefined ? {} : { compensation: d.compensation }),
-      })),
-    ),
+        ...(T === undefined ? {} : { temperature: T }),
+      }));
+    }),
   );
 }
 
@@ -145,10 +154,10 @@ function keyOf(parts: (string | number | boolean | undefined)[]): string {
 const lineKey = {
   train: (j: TrainJob) => keyOf(['train', j.label, j.seed, j.hwaKey]),
   digital: (j: TrainJob) => keyOf(['digital', j.label, j.seed, j.hwaKey]),
-  device: (j: DeployJob) => keyOf(['device', j.device, j.noiseScale, j.compensation]),
-  cost: (j: DeployJob) => keyOf(['cost', j.train.label, j.train.seed, j.train.hwaKey, j.device, j.noiseScale]),
+  device: (j: DeployJob) => keyOf(['device', j.label, j.noiseScale, j.compensation]),
+  cost: (j: DeployJob) => keyOf(['cost', j.train.label, j.train.seed, j.train.hwaKey, j.label, j.noiseScale]),
   result: (j: DeployJob, t: number, trial: number) =>
-    keyOf(['result', j.train.label, j.train.seed, j.train.hwaKey, j.device, j.noiseScale, j.compensation, t, trial]),
+    keyOf(['result', j.train.label, j.train.seed, j.train.hwaKey, j.label, j.noiseScale, j.compensation, t, trial]),
 };
 
 function deploySpecOf(r: ResolvedSpec, j: DeployJob): DeploySpec {
@@ -159,6 +168,7 @@ function deploySpecOf(r: ResolvedSpec, j: DeployJob): DeploySpec {
     task: r.spec.task,
     device: j.device,
     noiseScale: j.noiseScale,
+    ...(j.temperature === undefined ? {} : { temperature: j.temperature }),
     times: r.times,
     ...(j.compensation === undefined ? {} : { compensate: j.compensation }),
     split: ev.split ?? 'test',
@@ -253,7 +263,10 @@ function trainSummary(j: TrainJob): TrainSummary {
 
 /** Hash of a deployment target: the profile's content, the noise scale, compensation. */
 function deviceHashOf(j: DeployJob): string {
-  return shortHash(JSON.stringify({ device: deviceFingerprint(j.device), noiseScale: j.noiseScale, compensation: j.compensation ?? null }));
+  const hot = j.temperature === undefined ? {} : { temperature: j.temperature };
+  return shortHash(
+    JSON.stringify({ device: deviceFingerprint(j.device), noiseScale: j.noiseScale, compensation: j.compensation ?? null, ...hot }),
+  );
 }
 
 /** Hash of the evaluation settings a deployment's metrics depend on (beyond model, adapter and device). */
@@ -464,12 +477,13 @@ async function runLocked(
     const ds = deploySpecOf(r, j);
     const devKey = lineKey.device(j);
     if (!store.has(devKey)) {
-      const dev = new DeviceModel(withNoiseScale(loadProfile(j.device), j.noiseScale));
+      const scaled = withNoiseScale(loadProfile(j.device), j.noiseScale);
+      const dev = new DeviceModel(j.temperature === undefined ? scaled : atTemperature(scaled, j.temperature));
       const compensate = j.compensation ?? dev.driftCompensation;
       const rwn = r.times.map((t) => ({ t, value: relativeWeightNoise(dev, t, { compensate }) }));
       for (const x of rwn) {
         if (!Number.isFinite(x.value)) {
-          throw new NonFiniteError([`t = ${x.t} s`, `device ${j.device} ×${j.noiseScale}`], `the relative weight noise is ${x.value}`);
+          throw new NonFiniteError([`t = ${x.t} s`, `device ${j.label} ×${j.noiseScale}`], `the relative weight noise is ${x.value}`);
         }
       }
       store.append([
@@ -478,7 +492,8 @@ async function runLocked(
           key: devKey,
           deviceHash: deviceHashOf(j),
           eval: timesHashOf(r),
-          device: j.device,
+          device: j.label,
+          ...(j.temperature === undefined ? {} : { profile: j.device, temperature: j.temperature }),
           name: dev.name,
           noiseScale: j.noiseScale,
           compensation: compensate,
@@ -489,7 +504,7 @@ async function runLocked(
       ]);
     }
     const tj = j.train;
-    const base = { adapter: tj.label, plugin: tj.plugin, seed: tj.seed, hwa: tj.hwaKey, device: j.device, noiseScale: j.noiseScale };
+    const base = { adapter: tj.label, plugin: tj.plugin, seed: tj.seed, hwa: tj.hwaKey, device: j.label, noiseScale: j.noiseScale };
     const todo = trials.filter((trial) => r.times.some((t) => !store.has(lineKey.result(j, t, trial))));
     const costKey = lineKey.cost(j);
     if (!todo.length && store.has(costKey)) {
@@ -537,7 +552,7 @@ async function runLocked(
         onTrial: (rs) => {
           finished.set(rs[0]!.trial, rs);
           flush();
-          o.onProgress?.({ phase: 'deploy', done: ++done, total, label: `${j.train.label} on ${j.device}×${j.noiseScale}` });
+          o.onProgress?.({ phase: 'deploy', done: ++done, total, label: `${j.train.label} on ${j.label}×${j.noiseScale}` });
         },
       });
     } finally {

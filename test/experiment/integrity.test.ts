@@ -42,7 +42,10 @@ function write(dir: string, obj: object, file = 'spec.json'): string {
   return f;
 }
 
-const keysOf = (dir: string) => readResults(join(dir, 'results.jsonl')).map((l) => l.key).sort();
+const keysOf = (dir: string) =>
+  readResults(join(dir, 'results.jsonl'))
+    .map((l) => l.key)
+    .sort();
 
 describe('an edited spec under the same name', () => {
   for (const [what, edit] of [
@@ -63,7 +66,10 @@ describe('an edited spec under the same name', () => {
       expect(readResults(join(first.dir, 'results.jsonl'))).toEqual(before);
       const res = await runExperiment(edited, { root, workers: 1, discardStale: true });
       expect(res.discarded).toBeGreaterThan(0);
-      const fresh = await runExperiment(await loadSpec(write(join(d, 'fresh'), small('same', edit))), { root: join(d, 'fresh-runs'), workers: 1 });
+      const fresh = await runExperiment(await loadSpec(write(join(d, 'fresh'), small('same', edit))), {
+        root: join(d, 'fresh-runs'),
+        workers: 1,
+      });
       const norm = (dir: string) => readResults(join(dir, 'results.jsonl')).sort((a, b) => (a.key < b.key ? -1 : 1));
       expect(norm(res.dir)).toEqual(norm(fresh.dir));
     });
@@ -90,7 +96,9 @@ describe('content, not paths', () => {
     expect(first.adapters[0]!.source).toBe('trained');
     // Same path, other content (labels flipped).
     writeFileSync(task, readFileSync(task, 'utf8').replace(/"pos"/g, '"tmp"').replace(/"neg"/g, '"pos"').replace(/"tmp"/g, '"neg"'));
-    await expect(runExperiment(await loadSpec(write(d, small('t1', { task }))), { root, workers: 1 })).rejects.toThrow(/do not hold for the spec as it is now/);
+    await expect(runExperiment(await loadSpec(write(d, small('t1', { task }))), { root, workers: 1 })).rejects.toThrow(
+      /do not hold for the spec as it is now/,
+    );
     // Another experiment with the same settings must not copy the adapter trained on the old content.
     const second = await runExperiment(await loadSpec(write(d, small('t2', { task }), 'spec2.json')), { root, workers: 1 });
     expect(second.adapters[0]!.source).toBe('trained');
@@ -101,7 +109,23 @@ describe('content, not paths', () => {
     const pcm = loadProfile('pcm-nandakumar-2019');
     const a = write(join(d, 'a'), pcm, 'chip.json');
     const b = write(join(d, 'b'), { ...pcm, name: 'chip-b', scales: { ...pcm.scales, programming: 2 } }, 'chip.json');
-    const spec = await loadSpec(write(d, small('hwa2', { adapters: [{ plugin: 'grasp', config: { groups: 4 }, hwa: [{ device: a, time: '1h' }, { device: b, time: '1h' }] }] })));
+    const spec = await loadSpec(
+      write(
+        d,
+        small('hwa2', {
+          adapters: [
+            {
+              plugin: 'grasp',
+              config: { groups: 4 },
+              hwa: [
+                { device: a, time: '1h' },
+                { device: b, time: '1h' },
+              ],
+            },
+          ],
+        }),
+      ),
+    );
     const jobs = trainJobs(spec, join(d, 'runs'));
     expect(jobs).toHaveLength(2);
     expect(new Set(jobs.map((j) => j.hwaKey)).size).toBe(2);
@@ -118,7 +142,9 @@ describe('labels, seeds and locks', () => {
     const plug = join(d, 'x y');
     cpSync(join(__dirname, '../../plugins/head'), plug, { recursive: true });
     writeFileSync(join(plug, 'index.mjs'), "export default { name: 'xy', description: 'x', create() { throw new Error('unused'); } };\n");
-    await expect(loadSpec(write(d, small('lab', { adapters: [{ plugin: plug }, { plugin: 'grasp', label: 'x_y' }] })))).rejects.toThrow(/\/adapters\/0: the label taken from the plugin folder, 'x y', has characters a label cannot/);
+    await expect(loadSpec(write(d, small('lab', { adapters: [{ plugin: plug }, { plugin: 'grasp', label: 'x_y' }] })))).rejects.toThrow(
+      /\/adapters\/0: the label taken from the plugin folder, 'x y', has characters a label cannot/,
+    );
   });
 
   for (const seeds of [['s 1'], ['a/b'], ['', 'x'], ['s1', 's1']]) {
@@ -128,7 +154,7 @@ describe('labels, seeds and locks', () => {
     });
   }
 
-  it('a second run of the same experiment is refused while one holds the lock; a dead run\'s lock is taken over', () => {
+  it("a second run of the same experiment is refused while one holds the lock; a dead run's lock is taken over", () => {
     const d = mkdtempSync(join(tmpdir(), 'aimc-lock-'));
     const release = lockRun(d);
     expect(() => lockRun(d)).toThrow(/another run of this experiment is in progress \(pid \d+/);
@@ -152,5 +178,43 @@ describe('labels, seeds and locks', () => {
     } finally {
       process.chdir(prev);
     }
+  });
+});
+
+describe('read temperatures in a spec', () => {
+  const warmProfile = (dir: string): string => {
+    const p = structuredClone(loadProfile('ideal')) as unknown as Record<string, unknown>;
+    p.name = 'ideal-warm';
+    p.temperature = { reference: 300, driftActivationEnergy: 0.3, conductanceCoefficient: 0.002, sources: ['test'] };
+    return write(dir, p, 'ideal-warm.json');
+  };
+
+  it('a device entry at a temperature is its own device in results (profile@T), beside the same profile at its own temperature', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'aimc-temp-'));
+    const file = warmProfile(d);
+    const root = join(d, 'runs');
+    const res = await runExperiment(
+      await loadSpec(write(d, small('warm', { devices: [{ device: file }, { device: file, temperature: '85C' }] }))),
+      { root, workers: 1 },
+    );
+    const lines = readResults(join(res.dir, 'results.jsonl'));
+    const devices = [...new Set(lines.filter((l) => l.kind === 'result').map((l) => l.device))].sort();
+    expect(devices).toEqual([file, `${file}@85C`]);
+    const dl = lines.find((l) => l.kind === 'device' && l.device === `${file}@85C`) as Record<string, unknown>;
+    expect(dl.profile).toBe(file);
+    expect(dl.temperature).toBeCloseTo(358.15, 10);
+  });
+
+  it('refuses a temperature the profile cannot take, or one without a unit, naming the entry', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'aimc-temp-'));
+    await expect(loadSpec(write(d, small('cold', { devices: [{ device: 'ideal', temperature: '85C' }] })))).rejects.toThrow(
+      /\/devices\/0\/temperature: ideal: the profile has no temperature section/,
+    );
+    await expect(loadSpec(write(d, small('cold', { devices: [{ device: warmProfile(d), temperature: '85' }] })))).rejects.toThrow(
+      /\/devices\/0\/temperature: expected a temperature with its unit/,
+    );
+    await expect(loadSpec(write(d, small('twice', { devices: [{ device: 'ideal' }, { device: 'ideal' }] })))).rejects.toThrow(
+      /\/devices\/1: the same device, temperature, noise scale \(1\) and compensation as an earlier entry/,
+    );
   });
 });

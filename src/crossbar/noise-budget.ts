@@ -36,6 +36,14 @@ export interface BudgetSource {
 /** Every source aimc models, in pipeline order (device first, then the periphery). */
 export const BUDGET_SOURCES: readonly BudgetSource[] = [
   {
+    // Slicing is how the chip stores weights, so every line of a sliced profile has it; this
+    // line is what it costs by itself: the weights' quantization to base^count − 1 levels.
+    name: 'slices',
+    description: 'weight quantization of bit slicing (mapping.slices; present in every line of a sliced profile)',
+    present: (p) => (p.mapping.slices?.count ?? 1) > 1,
+    apply: (into) => into,
+  },
+  {
     name: 'programming',
     description: 'programming error (programming.std)',
     present: (p) => !(typeof p.programming.std === 'number' && p.programming.std === 0) && p.scales.programming > 0,

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import {
@@ -61,6 +61,19 @@ describe('built-in profiles', () => {
   it('DEVICES_DIR is the repository devices/ folder', () => {
     expect(existsSync(join(DEVICES_DIR, 'device.schema.json'))).toBe(true);
     expect(existsSync(join(DEVICES_DIR, 'README.md'))).toBe(true);
+  });
+
+  it('the example profiles in devices/examples validate, and every optional section appears in one', () => {
+    const dir = join(DEVICES_DIR, 'examples');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+    expect(files.length).toBeGreaterThan(0);
+    for (const f of files) {
+      const p = loadProfile(join(dir, f));
+      if (f === 'pcm-all-sections.json') {
+        expect(p.temperature && p.programming.writeVerify && p.mapping.slices && p.periphery.inputBitsPerPass).toBeTruthy();
+        expect(p.periphery.adc.model).toBe('sar');
+      }
+    }
   });
 
   it('loads a profile by path', () => {

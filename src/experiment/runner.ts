@@ -15,6 +15,11 @@ import { runTrials } from '../deploy/trials.js';
 import { DeviceModel } from '../device/model.js';
 import { atTemperature, formatTemperature, loadProfile, parseTemperature, withNoiseScale } from '../device/profile.js';
 import { relativeWeightNoise } from '../crossbar/mapping.js';
+import { noiseBudget } from '../crossbar/noise-budget.js';
+
+/** Input vectors and trials of the noise budget a device line carries (it ranks sources; `aimc tile error` measures them). */
+const BUDGET_SAMPLES = 32;
+const BUDGET_TRIALS = 2;
 import { findUp } from '../input/package-root.js';
 import { parseDuration } from '../input/values.js';
 import { runFinetune, trainOptionsOf } from '../train/finetune.js';
@@ -481,6 +486,18 @@ async function runLocked(
       const dev = new DeviceModel(j.temperature === undefined ? scaled : atTemperature(scaled, j.temperature));
       const compensate = j.compensation ?? dev.driftCompensation;
       const rwn = r.times.map((t) => ({ t, value: relativeWeightNoise(dev, t, { compensate }) }));
+      // The device's noise budget at the spec's times (one tile, random weights and inputs),
+      // for the report: small samples, as it only ranks the sources.
+      const budgetProfile =
+        compensate === dev.driftCompensation
+          ? dev.profile
+          : { ...dev.profile, driftCompensation: { ...dev.profile.driftCompensation, enabled: compensate } };
+      const budget = (j.noiseScale === 1 ? r.times : []).flatMap((t) =>
+        noiseBudget(budgetProfile, { t, samples: BUDGET_SAMPLES, trials: BUDGET_TRIALS, seed: `${r.spec.name}/budget` }).map((l) => ({
+          t,
+          ...l,
+        })),
+      );
       for (const x of rwn) {
         if (!Number.isFinite(x.value)) {
           throw new NonFiniteError([`t = ${x.t} s`, `device ${j.label} ×${j.noiseScale}`], `the relative weight noise is ${x.value}`);
@@ -498,6 +515,7 @@ async function runLocked(
           noiseScale: j.noiseScale,
           compensation: compensate,
           relativeWeightNoise: rwn,
+          ...(budget.length ? { budget } : {}),
           cost: { ...dev.cost },
           tile: { ...dev.tile },
         },

@@ -238,9 +238,77 @@ function energyChart(lines: ResultLine[]): Chart {
   };
 }
 
+interface BudgetEntry {
+  t: number;
+  source: string;
+  relativeError: number;
+  standardError: number;
+}
+
+/** The device lines that carry a noise budget (runs from before budgets were recorded have none), at the unit noise scale. */
+function budgetLines(lines: ResultLine[]): ResultLine[] {
+  return lines.filter((l) => l.kind === 'device' && Array.isArray(l.budget) && (l.noiseScale ?? 1) === 1);
+}
+
+function budgetChart(lines: ResultLine[]): Chart | null {
+  const values = budgetLines(lines).flatMap((l) =>
+    (l.budget as BudgetEntry[]).map((b) => ({
+      device: String(l.device),
+      t: formatDuration(b.t),
+      source: b.source,
+      value: b.relativeError,
+    })),
+  );
+  if (!values.length) return null;
+  return {
+    id: 'budget',
+    title: 'Noise budget: relative MVM error of one tile, each non-ideality alone',
+    caption:
+      '‖y − x·W‖ / ‖x·W‖ on random Gaussian weights and inputs, with one source of the profile switched on at a time ' +
+      '(same chips and inputs for every source), and all together; per device and read time. `aimc tile error` measures it with more samples.',
+    spec: {
+      $schema: VEGA_LITE_SCHEMA,
+      data: { values },
+      mark: 'bar',
+      encoding: {
+        row: { field: 'device', type: 'nominal', title: null },
+        y: { field: 'source', type: 'nominal', title: null, sort: null },
+        yOffset: { field: 't', type: 'nominal', sort: null },
+        x: { field: 'value', type: 'quantitative', title: 'relative MVM error' },
+        color: { field: 't', type: 'nominal', title: 'read at', sort: null },
+      },
+      width: WIDTH,
+    } as TopLevelSpec,
+  };
+}
+
+/** The budget as a table per device: sources down, read times across. */
+function budgetTables(lines: ResultLine[]): string {
+  let html = '';
+  for (const l of budgetLines(lines)) {
+    const b = l.budget as BudgetEntry[];
+    const times = [...new Set(b.map((e) => e.t))];
+    const sources = [...new Set(b.map((e) => e.source))];
+    const body = sources.map((src) =>
+      tr([esc(src), ...times.map((t) => fmt(b.find((e) => e.source === src && e.t === t)?.relativeError ?? NaN, 4))]),
+    );
+    html += `<h3>Noise budget: ${esc(l.device)}</h3>`;
+    html += htmlTable(['source', ...times.map((t) => esc(formatDuration(t)))], body.join(''));
+  }
+  return html;
+}
+
 function charts(lines: ResultLine[], cells: Cell[]): Chart[] {
   const metric = metricOf(lines).name;
-  return [...deviceCharts(lines, cells, metric), dropChart(cells, metric), paramsChart(lines), devicesChart(lines), energyChart(lines)];
+  const budget = budgetChart(lines);
+  return [
+    ...deviceCharts(lines, cells, metric),
+    dropChart(cells, metric),
+    paramsChart(lines),
+    devicesChart(lines),
+    ...(budget ? [budget] : []),
+    energyChart(lines),
+  ];
 }
 
 /** `<tr>` of `cells` (HTML already escaped) as `tag` cells. */
@@ -337,6 +405,7 @@ function tables(lines: ResultLine[], cells: Cell[], compare: [string, string][])
     ]),
   );
   html += `<h3>Estimated cost per token</h3>${htmlTable(costHead, costs.join(''))}`;
+  html += budgetTables(lines);
   return html;
 }
 

@@ -56,7 +56,14 @@ describe('experiment specs', () => {
   });
 
   it('a malformed spec is refused before any work, listing every problem with its JSON path', async () => {
-    const bad = { ...specJson('never'), trials: 0, times: ['soon'], adapters: [{ plugin: 'grasp', config: { groups: 0 } }, { plugin: 'lorra' }], devices: [{ device: 'pcm-nope' }], extra: 1 };
+    const bad = {
+      ...specJson('never'),
+      trials: 0,
+      times: ['soon'],
+      adapters: [{ plugin: 'grasp', config: { groups: 0 } }, { plugin: 'lorra' }],
+      devices: [{ device: 'pcm-nope' }],
+      extra: 1,
+    };
     const f = writeSpec(bad);
     expect(() => parseSpec(JSON.stringify(bad), f)).toThrow(SpecError);
     try {
@@ -67,7 +74,13 @@ describe('experiment specs', () => {
       expect(msg).toContain("/extra: unknown property 'extra' (known: $schema, name,");
       expect(msg).toContain('/trials: expected integer >= 1, got 0');
     }
-    const semantic = writeSpec({ ...specJson('never'), times: ['soon'], adapters: [{ plugin: 'grasp', config: { groups: 0 } }, { plugin: 'lorra' }, { plugin: 'lora', label: 'grasp' }], devices: [{ device: 'pcm-nope' }], compare: [['grasp', 'ia3+hwa']] });
+    const semantic = writeSpec({
+      ...specJson('never'),
+      times: ['soon'],
+      adapters: [{ plugin: 'grasp', config: { groups: 0 } }, { plugin: 'lorra' }, { plugin: 'lora', label: 'grasp' }],
+      devices: [{ device: 'pcm-nope' }],
+      compare: [['grasp', 'ia3+hwa']],
+    });
     await expect(loadSpec(semantic)).rejects.toThrow(SpecError);
     const err = await loadSpec(semantic).catch((e: Error) => e.message);
     expect(err).toMatch(/\/times\/0: 'soon' is not a duration/);
@@ -107,8 +120,32 @@ describe('experiment runs', () => {
     expect(readFileSync(join(a.dir, 'results.jsonl'), 'utf8')).toBe(fa);
     const out = await buildReport(a.dir);
     const html = readFileSync(out.html, 'utf8');
-    for (const id of ['time-pcm-nandakumar-2019', 'time-rram-wan-2022', 'scale-pcm-nandakumar-2019', 'drop', 'params', 'devices', 'energy']) expect(html).toContain(`data-chart="${id}"`);
-    expect(html.match(/<svg/g)!.length).toBe(7);
+    for (const id of [
+      'time-pcm-nandakumar-2019',
+      'time-rram-wan-2022',
+      'scale-pcm-nandakumar-2019',
+      'drop',
+      'params',
+      'devices',
+      'budget',
+      'energy',
+    ])
+      expect(html).toContain(`data-chart="${id}"`);
+    // Each device's noise budget, as recorded on its device line: every source it has, then all.
+    expect(html).toContain('<h3>Noise budget: pcm-nandakumar-2019</h3>');
+    const pcmLine = readResults(join(a.dir, 'results.jsonl')).find(
+      (l) => l.kind === 'device' && l.device === 'pcm-nandakumar-2019' && l.noiseScale === 1,
+    )!;
+    expect([...new Set((pcmLine.budget as { source: string }[]).map((b) => b.source))]).toEqual([
+      'programming',
+      'drift',
+      'readNoise',
+      'dac',
+      'adc',
+      'outputNoise',
+      'all',
+    ]);
+    expect(html.match(/<svg/g)!.length).toBe(8);
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
     expect(readFileSync(out.csv, 'utf8').trim().split('\n')).toHaveLength(1 + 36);
     // report.md: a time table per (device, scale), a scale table per time, the comparison.
@@ -116,10 +153,14 @@ describe('experiment runs', () => {
     expect(md.match(/^## .*after programming$/gm)).toHaveLength(3);
     expect(md.match(/^## .*vs noise scale at/gm)).toHaveLength(2);
     expect(md).toContain('## stochgrasp − grasp+hwa');
-    const diffs = md.split('## stochgrasp − grasp+hwa')[1]!.split('\n').filter((l) => /^\| (pcm|rram)/.test(l));
+    const diffs = md
+      .split('## stochgrasp − grasp+hwa')[1]!
+      .split('\n')
+      .filter((l) => /^\| (pcm|rram)/.test(l));
     expect(diffs).toHaveLength(3 * 2);
     expect(html).toContain('stochgrasp − grasp+hwa');
-  });
+    // Two runs of 3 adapters on 3 devices, plus the device lines' noise budgets.
+  }, 300_000);
 
   it('reuses adapters another experiment trained with the same settings, unless the plugin reads the deployment target', async () => {
     const root = mkdtempSync(join(tmpdir(), 'aimc-share-'));
@@ -130,7 +171,9 @@ describe('experiment runs', () => {
     const second = await runExperiment(await loadSpec(writeSpec(other)), { root, workers: 1 });
     expect(second.adapters.map((a) => a.source)).toEqual(['copied', 'copied', 'trained']);
     for (const i of [0, 1]) {
-      expect(readFileSync(join(second.adapters[i]!.dir, 'adapter.safetensors'))).toEqual(readFileSync(join(first.adapters[i]!.dir, 'adapter.safetensors')));
+      expect(readFileSync(join(second.adapters[i]!.dir, 'adapter.safetensors'))).toEqual(
+        readFileSync(join(first.adapters[i]!.dir, 'adapter.safetensors')),
+      );
     }
     // A retrained copy would be identical (training is deterministic): the train lines agree.
     const trainLines = (d: string) => readResults(join(d, 'results.jsonl')).filter((l) => l.kind === 'train' && l.adapter === 'grasp');
@@ -149,9 +192,19 @@ describe('experiment runs', () => {
     const results = join(cwd, 'runs', 'killed', 'results.jsonl');
     // Kill the CLI (SIGKILL, no chance to clean up) once a few result lines are on disk.
     await new Promise<void>((done, fail) => {
-      const child = spawn(process.execPath, [join(ROOT, 'bin', 'aimc.js'), 'experiment', 'run', spec, '--runs', join(cwd, 'runs'), '--workers', '1', '--no-report'], { cwd, stdio: 'ignore' });
+      const child = spawn(
+        process.execPath,
+        [join(ROOT, 'bin', 'aimc.js'), 'experiment', 'run', spec, '--runs', join(cwd, 'runs'), '--workers', '1', '--no-report'],
+        { cwd, stdio: 'ignore' },
+      );
       const poll = setInterval(() => {
-        if (existsSync(results) && readFileSync(results, 'utf8').split('\n').filter((l) => l.includes('"kind":"result"')).length >= 5) child.kill('SIGKILL');
+        if (
+          existsSync(results) &&
+          readFileSync(results, 'utf8')
+            .split('\n')
+            .filter((l) => l.includes('"kind":"result"')).length >= 5
+        )
+          child.kill('SIGKILL');
       }, 20);
       child.on('exit', (code, signal) => {
         clearInterval(poll);

@@ -170,3 +170,61 @@ export function firstOrderCurrents(G: Float64Array, V: Float64Array, R: number, 
   for (let i = 0; i < R; i++) for (let j = 0; j < C; j++) out[j] = out[j]! + I[i * C + j]!;
   return out;
 }
+
+export interface IrDropComparison {
+  rows: number;
+  cols: number;
+  rRow: number;
+  rCol: number;
+  /** Relative output error of the ideal sum against the exact solve: the IR drop itself. */
+  drop: number;
+  /** The same for the fast model at 1, 2 and 3 sweeps, and for the first-order model. */
+  sweeps: { sweeps: number; relativeError: number }[];
+  firstOrder: number;
+  /** Time of the exact solve, ms. */
+  exactMs: number;
+}
+
+/** ‖a − b‖ / ‖b‖. */
+function relativeError(a: Float64Array, b: Float64Array): number {
+  let num = 0;
+  let den = 0;
+  for (let k = 0; k < a.length; k++) {
+    num += (a[k]! - b[k]!) ** 2;
+    den += b[k]! ** 2;
+  }
+  return Math.sqrt(num / Math.max(den, 1e-300));
+}
+
+/**
+ * One random array (conductances gMax·u² µS — most weights small — and inputs uniform in
+ * ±v volts, from `uniform`) solved exactly and by each approximation: how large the drop is
+ * and how close each model comes.
+ */
+export function compareIrDrop(
+  rows: number,
+  cols: number,
+  wires: Wires,
+  gMax: number,
+  v: number,
+  uniform: (n: number) => Float32Array,
+): IrDropComparison {
+  const G = Float64Array.from(uniform(rows * cols), (u) => gMax * u * u);
+  const V = Float64Array.from(uniform(rows), (u) => v * (2 * u - 1));
+  const t0 = performance.now();
+  const exact = solveCrossbar(G, V, rows, cols, wires);
+  const exactMs = performance.now() - t0;
+  return {
+    rows,
+    cols,
+    rRow: wires.rRow,
+    rCol: wires.rCol,
+    drop: relativeError(idealCurrents(G, V, rows, cols), exact),
+    sweeps: [1, 2, 3].map((k) => ({
+      sweeps: k,
+      relativeError: relativeError(solveCrossbar(G, V, rows, cols, wires, { sweeps: k }), exact),
+    })),
+    firstOrder: relativeError(firstOrderCurrents(G, V, rows, cols, wires), exact),
+    exactMs,
+  };
+}

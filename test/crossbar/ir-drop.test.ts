@@ -115,3 +115,18 @@ describe('IR drop: first-order model', () => {
     expect(relErr(firstOrderCurrents(G, V, N, N, wires), exact)).toBeGreaterThan(0.05);
   });
 });
+
+describe('aimc tile ir-drop', () => {
+  it("--json: the drop and each fast model's error against the exact solve", async () => {
+    const { cli } = await import('../helpers/cli.js');
+    const r = await cli('tile', 'ir-drop', '--rows', '24', '--cols', '16', '--r-row', '20', '--r-col', '5', '--json');
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out) as { drop: number; sweeps: { sweeps: number; relativeError: number }[]; firstOrder: number };
+    expect(j.drop).toBeGreaterThan(0);
+    expect(j.sweeps.map((s) => s.sweeps)).toEqual([1, 2, 3]);
+    // More sweeps, closer to the exact solve.
+    expect(j.sweeps[2]!.relativeError).toBeLessThan(j.sweeps[0]!.relativeError);
+    const bad = await cli('tile', 'ir-drop', '--r-row', '-1');
+    expect(bad.err).toMatch(/--r-row/);
+  });
+});

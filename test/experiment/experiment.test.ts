@@ -233,3 +233,16 @@ describe('experiment runs', () => {
 function dirnameOf(runDir: string): string {
   return resolve(runDir, '..');
 }
+
+describe('shipped specs', () => {
+  it('every experiments/*.json validates against its schema, plugins, devices, model and task', async () => {
+    const dir = resolve('experiments');
+    const { readdirSync } = await import('node:fs');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.json') && f !== 'experiment.schema.json');
+    expect(files.length).toBeGreaterThanOrEqual(7);
+    for (const f of files) {
+      const r = await loadSpec(join(dir, f));
+      expect(r.spec.name, f).toBe(f.replace(/\.json$/, ''));
+    }
+  });
+});

@@ -58,8 +58,9 @@ void analog_forward(const float* x, int B, int inF, int outF, const std::vector<
   next_sat.resize(sat.size());
   std::memset(out, 0, n * sizeof(float));
   // The ADC of column j (see convertAdc in analog-tile.ts): ideal, ramp or SAR.
-  auto clip = [&](double v) { return v > p.adc_bound ? p.adc_bound : v < -p.adc_bound ? -p.adc_bound : v; };
-  auto quantize = [&](double v) { return p.adc_step > 0 ? rint_even(v / p.adc_step) * p.adc_step : v; };
+  const double adc_bound = p.adc_bound, adc_step = p.adc_step;
+  auto clip = [adc_bound](double v) { return v > adc_bound ? adc_bound : v < -adc_bound ? -adc_bound : v; };
+  auto quantize = [adc_step](double v) { return adc_step > 0 ? rint_even(v / adc_step) * adc_step : v; };
   auto convert = [&](double v, int j, const AdcColumns* ac) -> double {
     if (!ac) return quantize(clip(v));
     const double off = static_cast<double>(ac->offset[j]) * p.adc_step;
@@ -155,8 +156,10 @@ void analog_forward(const float* x, int B, int inF, int outF, const std::vector<
               if (p.sigma > 0) v = y[o + j] + static_cast<float>(static_cast<double>(nz[o + j]) * p.sigma);
               if (nl) v = v / (1 + nl[j] * std::fabs(v));
               if (v >= p.adc_bound || v <= -p.adc_bound) fl[col_tile_of[j]] = 1;
-              if (P == 1) dst[o + j] = static_cast<float>(convert(v, j, ac) / scale);
-              else dst[o + j] = (pi == 0 ? 0.0f : dst[o + j]) + static_cast<float>(convert(v, j, ac) * weight / scale);
+              // The ideal ADC inline: a call per element (the mismatched models loop over bits) costs ~15 %.
+              const double q = ac ? convert(v, j, ac) : quantize(clip(v));
+              if (P == 1) dst[o + j] = static_cast<float>(q / scale);
+              else dst[o + j] = (pi == 0 ? 0.0f : dst[o + j]) + static_cast<float>(q * weight / scale);
             }
           }
         });

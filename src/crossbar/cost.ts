@@ -11,6 +11,8 @@
  */
 import type { DeviceModel } from '../device/model.js';
 import type { TileGrid } from './tiling.js';
+import { tilePeriphery } from './periphery.js';
+import { inputPasses } from '../tensor/kernels/index.js';
 
 export interface MvmCost {
   /** pJ per input vector. */
@@ -26,8 +28,7 @@ export interface MvmCost {
 export function mvmCost(grid: TileGrid, device: DeviceModel): MvmCost {
   const c = device.cost;
   const dacConversions = grid.inFeatures * grid.colSpans.length;
-  const per = device.periphery;
-  const passes = per.inputBitsPerPass && per.dac.bits ? Math.ceil(per.dac.bits / per.inputBitsPerPass) : 1;
+  const passes = inputPasses(tilePeriphery(device.periphery));
   // Weight slices are arrays of their own: each converts its outputs and reads its cells.
   const slices = device.profile.mapping.slices?.count ?? 1;
   const adcConversions = grid.outFeatures * grid.rowSpans.length * passes * slices;

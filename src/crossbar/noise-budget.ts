@@ -26,8 +26,6 @@ const NO_BOUND = 1e30;
 export interface BudgetSource {
   /** Name in tables and JSON (`programming`, `drift`, `readNoise`, …). */
   name: string;
-  /** What it is, for the text table's footer. */
-  description: string;
   present(p: DeviceProfile): boolean;
   /** `into` with this source set as in `from` (both full profiles; `into` is not modified). */
   apply(into: DeviceProfile, from: DeviceProfile): DeviceProfile;
@@ -39,80 +37,67 @@ export const BUDGET_SOURCES: readonly BudgetSource[] = [
     // Slicing is how the chip stores weights, so every line of a sliced profile has it; this
     // line is what it costs by itself: the weights' quantization to base^count − 1 levels.
     name: 'slices',
-    description: 'weight quantization of bit slicing (mapping.slices; present in every line of a sliced profile)',
     present: (p) => (p.mapping.slices?.count ?? 1) > 1,
     apply: (into) => into,
   },
   {
     name: 'programming',
-    description: 'programming error (programming.std)',
     present: (p) => !(typeof p.programming.std === 'number' && p.programming.std === 0) && p.scales.programming > 0,
     apply: (into, from) => ({ ...into, programming: from.programming, scales: { ...into.scales, programming: from.scales.programming } }),
   },
   {
     name: 'levels',
-    description: 'finite conductance levels (conductance.levels)',
     present: (p) => p.conductance.levels !== null,
     apply: (into, from) => ({ ...into, conductance: { ...into.conductance, levels: from.conductance.levels } }),
   },
   {
     name: 'faults',
-    description: 'stuck devices (faults)',
     present: (p) => p.faults.stuckAtGMin > 0 || p.faults.stuckAtGMax > 0,
     apply: (into, from) => ({ ...into, faults: from.faults }),
   },
   {
     name: 'drift',
-    description: 'conductance drift (drift), after the profile’s drift compensation',
     present: (p) => p.drift !== null && p.scales.drift > 0,
     apply: (into, from) => ({ ...into, drift: from.drift, scales: { ...into.scales, drift: from.scales.drift } }),
   },
   {
     name: 'readNoise',
-    description: 'accumulated 1/f read noise (readNoise)',
     present: (p) => p.readNoise !== null && p.scales.read > 0,
     // Read noise and relaxation share the read scale: copying it alone leaves relaxation off.
     apply: (into, from) => ({ ...into, readNoise: from.readNoise, scales: { ...into.scales, read: from.scales.read } }),
   },
   {
     name: 'relaxation',
-    description: 'conductance relaxation spread (relaxation)',
     present: (p) => p.relaxation !== null && p.scales.read > 0,
     apply: (into, from) => ({ ...into, relaxation: from.relaxation, scales: { ...into.scales, read: from.scales.read } }),
   },
   {
     name: 'temperature',
-    description: 'conductance temperature coefficient at the read temperature (temperature); drift acceleration is part of drift',
     present: (p) => temperatureFactors(p).conductance !== 1,
     apply: (into, from) => ({ ...into, temperature: from.temperature ?? null }),
   },
   {
     name: 'inputNoise',
-    description: 'input noise after the DAC (periphery.inputNoise)',
     present: (p) => (p.periphery.inputNoise ?? 0) > 0,
     apply: (into, from) => ({ ...into, periphery: { ...into.periphery, inputNoise: from.periphery.inputNoise ?? 0 } }),
   },
   {
     name: 'dac',
-    description: 'input DAC resolution and clipping (periphery.dac), with input bit slicing when the profile has it',
     present: (p) => p.periphery.dac.bits !== null || p.periphery.noiseManagement === 'none',
     apply: (into, from) => ({ ...into, periphery: { ...into.periphery, dac: from.periphery.dac } }),
   },
   {
     name: 'adc',
-    description: 'output ADC resolution and saturation (periphery.adc), with the bound management',
     present: () => true,
     apply: (into, from) => ({ ...into, periphery: { ...into.periphery, adc: from.periphery.adc } }),
   },
   {
     name: 'outputNoise',
-    description: 'additive output noise (periphery.outputNoise)',
     present: (p) => p.periphery.outputNoise > 0,
     apply: (into, from) => ({ ...into, periphery: { ...into.periphery, outputNoise: from.periphery.outputNoise } }),
   },
   {
     name: 'outputNonlinearity',
-    description: 'S-shaped output non-linearity before the ADC (periphery.outputNonlinearity)',
     present: (p) => (p.periphery.outputNonlinearity?.strength ?? 0) > 0,
     apply: (into, from) => ({ ...into, periphery: { ...into.periphery, outputNonlinearity: from.periphery.outputNonlinearity ?? null } }),
   },

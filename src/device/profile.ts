@@ -10,6 +10,7 @@ import { JsonError, parseStrictJson, readJsonFile, readTextFile, type JsonProble
 import { packageRoot } from '../input/package-root.js';
 import { AJV_DESCRIBE, bySchemaOrder, describeSchemaErrors } from '../input/schema-errors.js';
 import { compileExpr, ExprError, type CompiledExpr } from './expr.js';
+import { temperatureFactors } from './physics.js';
 import { EXPR_VARIABLES, type DeviceProfile } from './types.js';
 
 /** One problem: JSON pointer of the offending value, e.g. /drift/nuMean ('' for the whole document), and what was expected. */
@@ -265,6 +266,11 @@ export function formatTemperature(T: number): string {
   return `${+(T - 273.15).toFixed(2)}°C`;
 }
 
+/** A device's name when read at `T` (K): `name@85C`. */
+export function nameAtTemperature(name: string, T: number): string {
+  return `${name}@${formatTemperature(T).replace('°', '')}`;
+}
+
 /**
  * The profile read at temperature `T` (K): its temperature section's operating point set to
  * T, named `name@T`. Refused when the profile has no temperature section (its physics does not
@@ -277,14 +283,14 @@ export function atTemperature(p: DeviceProfile, T: number): DeviceProfile {
       `${p.name}: the profile has no temperature section, so it cannot be read at ${formatTemperature(T)} (add one: devices/README.md, "temperature")`,
     );
   }
-  const c = 1 + s.conductanceCoefficient * (T - s.reference);
+  const hot = { ...p, name: nameAtTemperature(p.name, T), temperature: { ...s, operating: T } };
+  const c = temperatureFactors(hot).conductance;
   if (!(c > 0)) {
     throw new Error(
       `${p.name}: at ${formatTemperature(T)} the conductance factor 1 + α·(T − T_ref) = ${+c.toPrecision(6)} is not positive`,
     );
   }
-  if (T === (s.operating ?? s.reference)) return p;
-  return { ...p, name: `${p.name}@${formatTemperature(T).replace('°', '')}`, temperature: { ...s, operating: T } };
+  return T === (s.operating ?? s.reference) ? p : hot;
 }
 
 /**

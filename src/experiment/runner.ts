@@ -13,7 +13,7 @@ import { deviceFingerprint, modelFingerprint, pluginFingerprint, shortHash, task
 import { Deployment, type DeploySpec, type TrialResult } from '../deploy/deployment.js';
 import { runTrials } from '../deploy/trials.js';
 import { DeviceModel } from '../device/model.js';
-import { atTemperature, formatTemperature, loadProfile, parseTemperature, withNoiseScale } from '../device/profile.js';
+import { atTemperature, loadProfile, nameAtTemperature, parseTemperature, withNoiseScale } from '../device/profile.js';
 import { relativeWeightNoise } from '../crossbar/mapping.js';
 import { noiseBudget } from '../crossbar/noise-budget.js';
 
@@ -138,7 +138,7 @@ export function deployJobs(r: ResolvedSpec, jobs: TrainJob[]): DeployJob[] {
   return jobs.flatMap((train) =>
     r.spec.devices.flatMap((d, i) => {
       const T = d.temperature === undefined ? undefined : parseTemperature(d.temperature, `/devices/${i}/temperature`);
-      const label = T === undefined ? d.device : `${d.device}@${formatTemperature(T).replace('°', '')}`;
+      const label = T === undefined ? d.device : nameAtTemperature(d.device, T);
       return (d.noiseScales ?? [1]).map((noiseScale) => ({
         train,
         device: d.device,

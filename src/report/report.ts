@@ -10,6 +10,7 @@ import { readResults, type ResultLine } from '../experiment/store.js';
 import { formatDuration } from '../input/values.js';
 import { aggregate, parameterCounts, variantOf, type Cell } from './aggregate.js';
 import { renderSvg, VEGA_LITE_SCHEMA } from './vega.js';
+import type { BudgetLine } from '../crossbar/noise-budget.js';
 import { compare as compareCells, fmt, formatDiff, markdownReport } from './markdown.js';
 
 const WIDTH = 520;
@@ -238,12 +239,8 @@ function energyChart(lines: ResultLine[]): Chart {
   };
 }
 
-interface BudgetEntry {
-  t: number;
-  source: string;
-  relativeError: number;
-  standardError: number;
-}
+/** A device line's budget entry: one source's line at one read time. */
+type BudgetEntry = BudgetLine & { t: number };
 
 /** The device lines that carry a noise budget (runs from before budgets were recorded have none), at the unit noise scale. */
 function budgetLines(lines: ResultLine[]): ResultLine[] {

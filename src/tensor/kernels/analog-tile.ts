@@ -147,6 +147,11 @@ function expandCols(flags: tf.Tensor2D, colSpans: readonly Span[]): tf.Tensor2D 
   });
 }
 
+/** Stream tag of bound-management iteration k, input pass pi: pass 0 keeps an unsliced read's streams. */
+function passTag(k: number, pi: number): string {
+  return pi === 0 ? `${k}` : `${k}-p${pi}`;
+}
+
 /** Passes of input bit slicing: ⌈dacBits / bitsPerPass⌉, 1 without it. */
 export function inputPasses(p: TilePeriphery): number {
   return p.inputBitsPerPass > 0 ? Math.ceil(p.dacBits / p.inputBitsPerPass) : 1;
@@ -183,8 +188,7 @@ function tileMVM(r: TileRead, xn: tf.Tensor2D, i: number, rng: RandomStream): tf
       let acc: tf.Tensor2D | null = null;
       let sat: tf.Tensor2D | null = null;
       slicedInputs(xq, p).forEach(({ u, weight }, pi) => {
-        // Pass 0 keeps the streams of an unsliced read; later passes have their own.
-        const tag = pi === 0 ? `${k}` : `${k}-p${pi}`;
+        const tag = passTag(k, pi);
         let v = u;
         if (p.inputNoise > 0) v = tf.add(v, tf.mul(normalTensor(rng.child(`inp-${tag}`), v.shape), p.inputNoise)) as tf.Tensor2D;
         let y = tf.matMul(v, W) as tf.Tensor2D;
@@ -250,7 +254,7 @@ function native(e: NativeEngine, r: TileRead, rng: RandomStream): tf.Tensor2D {
     for (let i = 0; i < tiles; i++) {
       for (let k = 0; k <= K; k++) {
         for (let pi = 0; pi < P; pi++) {
-          const st = rng.child(`rowtile-${i}`, `${name}-${pi === 0 ? k : `${k}-p${pi}`}`).state();
+          const st = rng.child(`rowtile-${i}`, `${name}-${passTag(k, pi)}`).state();
           states.set([st.a, st.b, st.c, st.d], ((i * (K + 1) + k) * P + pi) * 4);
         }
       }

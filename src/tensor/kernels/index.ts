@@ -6,6 +6,7 @@
  */
 export {
   analogTile,
+  inputPasses,
   clipQuantize,
   convertAdc,
   type AdcColumns,

@@ -8,6 +8,7 @@
 
 #include "analog.h"
 #include "expr.h"
+#include "ir_drop.h"
 #include "random.h"
 #include "sgemm.h"
 #include "tensor_ops.h"
@@ -622,6 +623,26 @@ Napi::Value ReduceSum(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// irDrop(g, R, N, rRow, rCol, out): IR drop's effective conductances of one array (ir_drop.h).
+Napi::Value IrDrop(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int R, N;
+  F32 g, out;
+  if (info.Length() != 6 || !get_f32(env, info[0], "g", &g) || !get_dim(env, info[1], "R", &R) || !get_dim(env, info[2], "N", &N) ||
+      !info[3].IsNumber() || !info[4].IsNumber() || !get_f32(env, info[5], "out", &out)) {
+    if (!env.IsExceptionPending()) Napi::TypeError::New(env, "irDrop(g, R, N, rRow, rCol, out)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const double r_row = info[3].As<Napi::Number>().DoubleValue(), r_col = info[4].As<Napi::Number>().DoubleValue();
+  const size_t n = static_cast<size_t>(R) * N;
+  if (R == 0 || N == 0 || g.length < n || out.length < n || !(r_row >= 0) || !(r_col >= 0) || !std::isfinite(r_row) || !std::isfinite(r_col)) {
+    Napi::RangeError::New(env, "irDrop: empty array, arrays shorter than R x N, or a segment resistance not finite and >= 0").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  aimc::ir_drop(g.data, R, N, r_row, r_col, out.data);
+  return env.Undefined();
+}
+
 // unary(op, in, alpha, out): op 0 relu, 1 step (alpha below zero).
 Napi::Value Unary(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -683,6 +704,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("binary", Napi::Function::New(env, Binary));
   exports.Set("softmax", Napi::Function::New(env, Softmax));
   exports.Set("unary", Napi::Function::New(env, Unary));
+  exports.Set("irDrop", Napi::Function::New(env, IrDrop));
   exports.Set("reduceSum", Napi::Function::New(env, ReduceSum));
   return exports;
 }

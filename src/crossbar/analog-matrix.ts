@@ -13,7 +13,8 @@ import * as tf from '@tensorflow/tfjs';
 import { NonFiniteError } from '../input/finite.js';
 import { sumAll } from '../tensor/ops.js';
 import type { DeviceModel } from '../device/model.js';
-import { driftCompensationFactor, programWeights, weightsAt, type ProgrammedWeights } from './mapping.js';
+import { conductancesAt, driftCompensationFactor, programWeights, weightsAt, type ProgrammedWeights } from './mapping.js';
+import { irDropWeights } from './ir-drop.js';
 import { analogTile, type AdcColumns, type TileLayout, type TilePeriphery, type TileRead } from '../tensor/kernels/index.js';
 import { RandomStream } from '../tensor/random.js';
 import { tileGrid, type TileGrid } from './tiling.js';
@@ -231,6 +232,32 @@ function nonFinite(ws: tf.Tensor2D[], device: string, t: number): never {
   );
 }
 
+/**
+ * One row tile's normalized weights read at t s: the devices' conductances through the
+ * tile's wires when the profile has IR drop (`tile.irDrop`), else directly.
+ */
+function readTile(
+  tiled: TiledMatrix,
+  pw: ProgrammedWeights,
+  t: number,
+  rng: RandomStream,
+  opts: { atReference?: boolean } = {},
+): tf.Tensor2D {
+  const dev = tiled.device;
+  const w = dev.tile.irDrop;
+  if (!w || (w.rowSegment === 0 && w.colSegment === 0)) return weightsAt(dev, pw, t, rng, opts) as tf.Tensor2D;
+  const g = conductancesAt(dev, pw, t, rng, opts);
+  try {
+    return irDropWeights(dev, g.pos as tf.Tensor2D, g.neg as tf.Tensor2D | null, tiled.grid.colSpans, {
+      rRow: w.rowSegment,
+      rCol: w.colSegment,
+    });
+  } finally {
+    g.pos.dispose();
+    g.neg?.dispose();
+  }
+}
+
 /** A chip's periphery mismatch, drawn at programming (one chip per trial), per row tile. */
 export interface ChipPeriphery {
   nonlinearity: Float32Array[] | null;
@@ -253,9 +280,7 @@ export class ProgrammedMatrix {
     readonly chip: ChipPeriphery = LINEAR_IDEAL,
   ) {
     // The compensation reference is read right after programming, at the reference temperature.
-    const ref = devices.map(
-      (d, i) => weightsAt(this.tiled.device, d, 0, gdcRng.child(`rowtile-${i}`), { atReference: true }) as tf.Tensor2D,
-    );
+    const ref = devices.map((d, i) => readTile(this.tiled, d, 0, gdcRng.child(`rowtile-${i}`), { atReference: true }));
     this.gdcReference = meanAbs(ref);
     try {
       if (!Number.isFinite(this.gdcReference)) nonFinite(ref, this.tiled.device.name, 0);
@@ -271,7 +296,7 @@ export class ProgrammedMatrix {
    */
   at(t: number, rng: RandomStream, opts: { compensate?: boolean } = {}): AnalogMatrix {
     const dev = this.tiled.device;
-    const weights = this.devices.map((d, i) => weightsAt(dev, d, t, rng.child(`rowtile-${i}`)) as tf.Tensor2D);
+    const weights = this.devices.map((d, i) => readTile(this.tiled, d, t, rng.child(`rowtile-${i}`)));
     const compensate = opts.compensate ?? dev.driftCompensation;
     // A NaN or infinity anywhere makes the reduction non-finite: GDC's mean |W| when it is
     // needed anyway, else one pass over the conductances in place.

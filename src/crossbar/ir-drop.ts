@@ -22,7 +22,16 @@
  *   512², 1 Ω        166 %           1.8 %     0.03 %     230 %
  *
  * aihwkit's `ir_drop` is a fitted polynomial in the same spirit as the first-order column.
+ *
+ * In the read path (a profile's `tile.irDrop`), the one-sweep model is used as an effective
+ * conductance matrix per read — it is linear in the inputs — computed by the
+ * `irDropConductances` kernel; `irDropWeights` below lays a tile's pairs onto its arrays.
  */
+
+import * as tf from '@tensorflow/tfjs';
+import type { DeviceModel } from '../device/model.js';
+import { irDropConductances, type Span } from '../tensor/kernels/index.js';
+import { weightsOf } from './mapping.js';
 
 /** A crossbar array's wires: segment resistances, Ω (0 = ideal wire). */
 export interface Wires {
@@ -227,4 +236,33 @@ export function compareIrDrop(
     firstOrder: relativeError(firstOrderCurrents(G, V, rows, cols, wires), exact),
     exactMs,
   };
+}
+
+/**
+ * Normalized weights [rows, out] of one row tile read through its wires' IR drop: each column
+ * tile is one array whose word lines carry the differential pair on adjacent columns (G+ at
+ * 2j, G− at 2j + 1), turned into effective conductances by the fast model
+ * (`irDropConductances`) and mapped back to weights as the profile maps them. Conductances µS.
+ */
+export function irDropWeights(
+  device: DeviceModel,
+  pos: tf.Tensor2D,
+  neg: tf.Tensor2D | null,
+  colSpans: readonly Span[],
+  wires: Wires,
+): tf.Tensor2D {
+  const R = pos.shape[0];
+  return tf.tidy(() => {
+    const parts = colSpans.map((c) => {
+      const gp = colSpans.length === 1 ? pos : tf.slice(pos, [0, c.start], [R, c.size]);
+      const gn = !neg ? null : colSpans.length === 1 ? neg : tf.slice(neg, [0, c.start], [R, c.size]);
+      const N = gn ? 2 * c.size : c.size;
+      const g = gn ? tf.reshape(tf.stack([gp, gn], 2), [R, N]) : gp;
+      const m = tf.tensor2d(irDropConductances(g.dataSync() as Float32Array, R, N, wires.rRow, wires.rCol), [R, N]);
+      if (!gn) return weightsOf(device, m, null);
+      const [mp, mn] = tf.unstack(tf.reshape(m, [R, c.size, 2]), 2);
+      return weightsOf(device, mp!, mn!);
+    });
+    return (parts.length === 1 ? parts[0]! : tf.concat(parts, 1)) as tf.Tensor2D;
+  });
 }

@@ -38,6 +38,25 @@ export function programWeights(device: DeviceModel, w: tf.Tensor, rng: RandomStr
   return { pos, neg, dispose: () => (pos.dispose(), neg.dispose()) };
 }
 
+/** Conductances (µS) of programmed devices at t seconds: G+ and G− (neg null for single mapping). */
+export function conductancesAt(
+  device: DeviceModel,
+  pw: ProgrammedWeights,
+  t: number,
+  rng: RandomStream,
+  opts: { atReference?: boolean } = {},
+): { pos: tf.Tensor; neg: tf.Tensor | null } {
+  const pos = device.conductanceAt(pw.pos, t, rng.child('g+'), opts);
+  const neg = pw.neg ? device.conductanceAt(pw.neg, t, rng.child('g-'), opts) : null;
+  return { pos, neg };
+}
+
+/** Normalized weights from conductances (µS) as the profile maps them: (G+ − G−)/span, or 2(G − gMin)/span − 1. */
+export function weightsOf(device: DeviceModel, pos: tf.Tensor, neg: tf.Tensor | null): tf.Tensor {
+  const span = device.gMax - device.gMin;
+  return tf.tidy(() => (neg ? tf.div(tf.sub(pos, neg), span) : tf.sub(tf.mul(tf.sub(pos, device.gMin), 2 / span), 1)));
+}
+
 /**
  * Normalized weights read from programmed devices at t seconds (uncompensated); `atReference`:
  * at the profile's reference temperature (the compensation reference read after programming).
@@ -49,12 +68,9 @@ export function weightsAt(
   rng: RandomStream,
   opts: { atReference?: boolean } = {},
 ): tf.Tensor {
-  const span = device.gMax - device.gMin;
   return tf.tidy(() => {
-    const gp = device.conductanceAt(pw.pos, t, rng.child('g+'), opts);
-    if (!pw.neg) return tf.sub(tf.mul(tf.sub(gp, device.gMin), 2 / span), 1);
-    const gn = device.conductanceAt(pw.neg, t, rng.child('g-'), opts);
-    return tf.div(tf.sub(gp, gn), span);
+    const g = conductancesAt(device, pw, t, rng, opts);
+    return weightsOf(device, g.pos, g.neg);
   });
 }
 

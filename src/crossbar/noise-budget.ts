@@ -77,6 +77,11 @@ export const BUDGET_SOURCES: readonly BudgetSource[] = [
     apply: (into, from) => ({ ...into, temperature: from.temperature ?? null }),
   },
   {
+    name: 'irDrop',
+    present: (p) => !!p.tile.irDrop && (p.tile.irDrop.rowSegment > 0 || p.tile.irDrop.colSegment > 0),
+    apply: (into, from) => ({ ...into, tile: { ...into.tile, irDrop: from.tile.irDrop ?? null } }),
+  },
+  {
     name: 'inputNoise',
     present: (p) => (p.periphery.inputNoise ?? 0) > 0,
     apply: (into, from) => ({ ...into, periphery: { ...into.periphery, inputNoise: from.periphery.inputNoise ?? 0 } }),
@@ -117,6 +122,7 @@ export function idealProfile(p: DeviceProfile): DeviceProfile {
     readNoise: null,
     relaxation: null,
     faults: { stuckAtGMin: 0, stuckAtGMax: 0 },
+    tile: { ...p.tile, irDrop: null },
     periphery: {
       ...p.periphery,
       dac: { bits: null, bound: NO_BOUND },

@@ -150,6 +150,14 @@ export interface OutputNonlinearitySection {
 export interface TileSection {
   rows: number;
   cols: number;
+  /** Wire resistance per cell segment, Ω (absent or null: ideal wires). */
+  irDrop?: IrDropSection | null;
+}
+
+/** IR drop on a tile's wires: resistance of one segment of a word line and of a bit line, Ω (0 = ideal). */
+export interface IrDropSection {
+  rowSegment: number;
+  colSegment: number;
 }
 
 export interface DriftCompensationSection {

@@ -1,7 +1,13 @@
 /** IR drop: the line-relaxation solver against a direct solve and hand-derived circuits; the first-order model against it. */
 import { describe, it, expect } from 'vitest';
 import { lusolve } from 'mathjs';
+import * as tf from '@tensorflow/tfjs';
 import { firstOrderCurrents, idealCurrents, solveCrossbar } from '../../src/crossbar/ir-drop.js';
+import { irDropConductances } from '../../src/tensor/kernels/index.js';
+import { TiledMatrix } from '../../src/crossbar/analog-matrix.js';
+import { DeviceModel } from '../../src/device/model.js';
+import { loadProfile } from '../../src/device/profile.js';
+import { idealProfile } from '../../src/crossbar/noise-budget.js';
 import { RandomStream } from '../../src/tensor/random.js';
 
 /** The nodal equations of the whole array as one dense system, assembled independently of the solver. */
@@ -113,6 +119,100 @@ describe('IR drop: first-order model', () => {
     expect(relErr(solveCrossbar(G, V, N, N, wires, { sweeps: 2 }), exact)).toBeLessThan(0.001);
     // The first-order model is not usable at this size: its error is a sizeable part of the drop.
     expect(relErr(firstOrderCurrents(G, V, N, N, wires), exact)).toBeGreaterThan(0.05);
+  });
+});
+
+/** I = V·M for M[R, N] row-major (float64 accumulation). */
+const viaMatrix = (M: Float32Array, V: Float64Array, R: number, N: number) => {
+  const out = new Float64Array(N);
+  for (let i = 0; i < R; i++) for (let j = 0; j < N; j++) out[j] = out[j]! + V[i]! * M[i * N + j]!;
+  return out;
+};
+
+describe('IR drop in the read path: the effective conductance matrix', () => {
+  for (const [R, N, rRow, rCol] of [
+    [9, 14, 2.5, 1],
+    [1, 6, 100, 30],
+    [7, 1, 30, 100],
+    [12, 8, 0, 40],
+    [12, 8, 40, 0],
+  ] as const) {
+    it(`${R} × ${N}, rRow ${rRow} Ω, rCol ${rCol} Ω: V·M equals one sweep of the line relaxation for any input`, () => {
+      const { G } = draw(`m${R}x${N}`, R, N);
+      const M = irDropConductances(Float32Array.from(G), R, N, rRow, rCol);
+      for (const k of [0, 1, 2]) {
+        const V = Float64Array.from(new RandomStream(`ir/v${k}`).uniform(R), (u) => 0.2 * (2 * u - 1));
+        const sweep = solveCrossbar(
+          Float64Array.from(Float32Array.from(G)),
+          V,
+          R,
+          N,
+          { rRow: rRow || 1e-6, rCol: rCol || 1e-6 },
+          { sweeps: 1 },
+        );
+        expect(relErr(viaMatrix(M, V, R, N), sweep)).toBeLessThan(1e-5);
+      }
+      // Wires only ever take current away from a cell.
+      for (let k = 0; k < M.length; k++) expect(M[k]!).toBeLessThanOrEqual(G[k]! * (1 + 1e-6));
+    });
+  }
+
+  it('ideal wires give M = G', () => {
+    const { G } = draw('ideal', 5, 7);
+    const g = Float32Array.from(G);
+    expect(Array.from(irDropConductances(g, 5, 7, 0, 0))).toEqual(Array.from(g));
+  });
+
+  it("a profile's tile.irDrop reaches the MVM: ideal device, the pair on adjacent columns of one word line, within 2 % of the exact solve", () => {
+    const base = idealProfile(loadProfile('pcm-nandakumar-2019'));
+    const R = 64;
+    const C = 32;
+    const wires = { rowSegment: 5, colSegment: 5 };
+    const profile = { ...base, name: 'ir', tile: { rows: R, cols: C, irDrop: wires } };
+    const plain = new DeviceModel({ ...base, tile: { rows: R, cols: C } });
+    const device = new DeviceModel(profile);
+    const rng = new RandomStream('ir/path');
+    const W = tf.tensor2d(rng.child('w').normal(R * C), [R, C]);
+    const x = tf.tensor2d(
+      rng
+        .child('x')
+        .uniform(R)
+        .map((u) => 2 * u - 1),
+      [1, R],
+    );
+    const read = (d: DeviceModel) => {
+      const tiled = TiledMatrix.map(W, d);
+      const chip = tiled.program(rng.child('program'));
+      const at = chip.at(0, rng.child('read'), { compensate: false });
+      const y = at.forward(x, rng.child('mvm')).dataSync() as Float32Array;
+      const scale = tiled.hostScales()[0]![0]!;
+      [at, chip, tiled].forEach((o) => o.dispose());
+      return { y, scale };
+    };
+    const ideal = read(plain);
+    const got = read(device);
+    // The exact network: G+ and G− interleaved on one word line, inputs in volts (the network is
+    // linear, so the read voltage drops out of the normalized output).
+    const span = device.gMax - device.gMin;
+    const w = W.dataSync();
+    const wmax = Math.max(...Array.from(w, Math.abs));
+    const G = new Float64Array(R * 2 * C);
+    for (let i = 0; i < R; i++)
+      for (let j = 0; j < C; j++) {
+        const v = w[i * C + j]! / wmax;
+        G[i * 2 * C + 2 * j] = device.gMin + Math.max(v, 0) * span;
+        G[i * 2 * C + 2 * j + 1] = device.gMin + Math.max(-v, 0) * span;
+      }
+    const xs = x.dataSync();
+    const xmax = Math.max(...Array.from(xs, Math.abs));
+    const V = Float64Array.from(xs, (v) => v / xmax);
+    const I = solveCrossbar(G, V, R, 2 * C, { rRow: wires.rowSegment, rCol: wires.colSegment });
+    const exact = Float64Array.from({ length: C }, (_, j) => ((I[2 * j]! - I[2 * j + 1]!) / span) * got.scale * xmax);
+    const drop = relErr(Float64Array.from(ideal.y), exact);
+    expect(drop).toBeGreaterThan(0.03); // the wires matter at this size
+    expect(relErr(Float64Array.from(got.y), exact)).toBeLessThan(0.02);
+    expect(relErr(Float64Array.from(got.y), exact)).toBeLessThan(drop / 5);
+    [W, x].forEach((t) => t.dispose());
   });
 });
 

@@ -70,7 +70,9 @@ describe('built-in profiles', () => {
     for (const f of files) {
       const p = loadProfile(join(dir, f));
       if (f === 'pcm-all-sections.json') {
-        expect(p.temperature && p.programming.writeVerify && p.mapping.slices && p.periphery.inputBitsPerPass).toBeTruthy();
+        expect(
+          p.temperature && p.programming.writeVerify && p.mapping.slices && p.periphery.inputBitsPerPass && p.tile.irDrop,
+        ).toBeTruthy();
         expect(p.periphery.adc.model).toBe('sar');
       }
     }

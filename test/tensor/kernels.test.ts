@@ -16,6 +16,7 @@ import {
   fillUniform,
   gelu,
   installNativeMatMul,
+  irDropConductances,
   kernelDefs,
   layerNorm,
   nativeAddon,
@@ -358,6 +359,32 @@ describe.runIf(expectNative)('analogTile: native periphery vs tfjs ops', () => {
   }
 });
 
+describe.runIf(expectNative)('irDropConductances: native vs the JS reference', () => {
+  for (const [R, N, rRow, rCol] of [
+    [256, 512, 0.35, 0.35],
+    [1, 40, 3, 3],
+    [33, 1, 3, 3],
+    [17, 29, 0, 2],
+    [17, 29, 2, 0],
+    [4, 4, 0, 0],
+  ] as const) {
+    it(`${R} × ${N}, segments ${rRow} / ${rCol} Ω`, () => {
+      const rng = new RandomStream(`irdrop/${R}/${N}`);
+      const g = rng.uniform(new Float32Array(R * N)).map((u) => 0.1 + 25 * u * u);
+      const ref = irDropConductances.def.reference(g, R, N, rRow, rCol);
+      const nat = irDropConductances.def.native(engine(), g, R, N, rRow, rCol);
+      let worst = 0;
+      for (let k = 0; k < ref.length; k++) worst = Math.max(worst, Math.abs(nat[k]! - ref[k]!) / Math.abs(ref[k]!));
+      expect(worst).toBeLessThan(1e-6);
+    });
+  }
+
+  it('rejects a negative segment and a short array', () => {
+    expect(() => engine().lib.irDrop(new Float32Array(4), 2, 2, -1, 0, new Float32Array(4))).toThrow(/segment/);
+    expect(() => engine().lib.irDrop(new Float32Array(3), 2, 2, 1, 1, new Float32Array(4))).toThrow(/shorter/);
+  });
+});
+
 describe.runIf(expectNative)('layerNorm, gelu, softmaxCrossEntropy: native vs tfjs ops, value and gradients', () => {
   it('layerNorm forward and all three gradients', () => {
     const x = tf.randomNormal([9, 16], 1, 2, 'float32', 4) as tf.Tensor2D;
@@ -436,6 +463,7 @@ describe('the kernel list', () => {
       'gelu',
       'softmaxCrossEntropy',
       'adamwUpdate',
+      'irDropConductances',
     ];
     expect(
       kernelDefs()

@@ -96,6 +96,8 @@ export interface NativeAddon {
   unary(op: 0 | 1, input: Float32Array, alpha: number, out: Float32Array): void;
   /** out[k1·k2] = Σ_r input[k1, r, k2] (double accumulation). */
   reduceSum(input: Float32Array, k1: number, r: number, k2: number, out: Float32Array): void;
+  /** IR drop's effective conductances out[R·N] (µS) of g[R·N] (µS) with wire segments rRow, rCol (Ω). */
+  irDrop(g: Float32Array, R: number, N: number, rRow: number, rCol: number, out: Float32Array): void;
   /** Softmax over the last axis of input[rows, cols]. */
   softmax(rows: number, cols: number, input: Float32Array, out: Float32Array): void;
   setZigguratTables(kn: Int32Array, wn: Float64Array, fn: Float64Array): void;

@@ -17,6 +17,7 @@ export {
 } from './analog-tile.js';
 export { evalElementwise, type ElementwiseProgram } from './physics.js';
 export { fillNormal, fillUniform, normalTensor, uniformTensor } from './sampling.js';
+export { irDropConductances } from './ir-drop.js';
 export { layerNorm } from './layer-norm.js';
 export { gelu, type GeluApprox } from './gelu.js';
 export { softmaxCrossEntropy } from './softmax-xent.js';

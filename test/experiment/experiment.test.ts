@@ -245,4 +245,11 @@ describe('shipped specs', () => {
       expect(r.spec.name, f).toBe(f.replace(/\.json$/, ''));
     }
   });
+
+  it("claims-noise trains nothing of its own: every adapter's hash is one of claims-spam's (copied, not retrained)", async () => {
+    const spam = new Set(trainJobs(await loadSpec(resolve('experiments/claims-spam.json'))).map((j) => j.hash));
+    const noise = trainJobs(await loadSpec(resolve('experiments/claims-noise.json')));
+    expect(noise.length).toBe(12);
+    for (const j of noise) expect(spam.has(j.hash), `${j.label} ${j.seed}`).toBe(true);
+  });
 });

@@ -132,8 +132,8 @@ Napi::Value Fill(const Napi::CallbackInfo& info) {
 //               bitsPerPass, dacBits]; states hold tiles·(maxIter+1)·passes·4
 Napi::Value AnalogForward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 17) {
-    Napi::TypeError::New(env, "analogForward takes 17 arguments").ThrowAsJavaScriptException();
+  if (info.Length() != 18) {
+    Napi::TypeError::New(env, "analogForward takes 18 arguments").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   F32 x, out;
@@ -146,11 +146,11 @@ Napi::Value AnalogForward(const Napi::CallbackInfo& info) {
       !get_typed<int32_t, Napi::Int32Array>(env, info[7], napi_int32_array, "colTileOf", &cto, &lcto) || !get_dim(env, info[8], "nColTiles", &nct) ||
       !get_typed<double, Napi::Float64Array>(env, info[9], napi_float64_array, "params", &prm, &lprm) ||
       !get_typed<int32_t, Napi::Int32Array>(env, info[10], napi_int32_array, "states", &states, &lst) ||
-      !get_typed<int32_t, Napi::Int32Array>(env, info[11], napi_int32_array, "inputStates", &in_states, &lin) || !get_f32(env, info[16], "out", &out)) {
+      !get_typed<int32_t, Napi::Int32Array>(env, info[11], napi_int32_array, "inputStates", &in_states, &lin) || !get_f32(env, info[17], "out", &out)) {
     return env.Undefined();
   }
   if (!info[5].IsArray() || !info[6].IsArray() || !info[12].IsArray() || !info[13].IsArray() || !info[14].IsArray() || !info[15].IsArray() ||
-      lrs < 2 || lprm != 14) {
+      !info[16].IsArray() || lrs < 2 || lprm != 14) {
     Napi::TypeError::New(env, "analogForward: bad weights/scales/rowSpans/params").ThrowAsJavaScriptException();
     return env.Undefined();
   }
@@ -209,6 +209,22 @@ Napi::Value AnalogForward(const Napi::CallbackInfo& info) {
     }
     nl[i] = ni.data;
   }
+  // ADC range gains: the calibrated range r of each column's ADC as the analog gain bound/r before it.
+  auto ra = info[16].As<Napi::Array>();
+  if (ra.Length() != 0 && static_cast<int>(ra.Length()) != tiles) {
+    Napi::RangeError::New(env, "analogForward: adcRangeGain is empty or one vector per row tile").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::vector<const float*> rg(ra.Length());
+  for (uint32_t i = 0; i < ra.Length(); i++) {
+    F32 ri;
+    if (!get_f32(env, ra.Get(i), "adcRangeGain[i]", &ri)) return env.Undefined();
+    if (ri.length < static_cast<size_t>(outF)) {
+      Napi::RangeError::New(env, "analogForward: adcRangeGain vector too short").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    rg[i] = ri.data;
+  }
   std::vector<aimc::AdcColumns> adc;
   {
     auto ga = info[13].As<Napi::Array>(), oa = info[14].As<Napi::Array>(), wa2 = info[15].As<Napi::Array>();
@@ -237,7 +253,7 @@ Napi::Value AnalogForward(const Napi::CallbackInfo& info) {
     Napi::RangeError::New(env, "analogForward: array sizes do not match the shapes").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  aimc::analog_forward(x.data, B, inF, outF, row_start, row_size, w, s, cto, nct, p, states, in_states, nl, adc, out.data);
+  aimc::analog_forward(x.data, B, inF, outF, row_start, row_size, w, s, cto, nct, p, states, in_states, nl, adc, rg, out.data);
   return env.Undefined();
 }
 

@@ -26,7 +26,7 @@ void analog_forward(const float* x, int B, int inF, int outF, const std::vector<
                     const std::vector<const float*>& weights,
                     const std::vector<const float*>& scales, const int32_t* col_tile_of, int n_col_tiles, const AnalogParams& p,
                     int32_t* states, int32_t* in_states, const std::vector<const float*>& nonlinearity,
-                    const std::vector<AdcColumns>& adc, float* out) {
+                    const std::vector<AdcColumns>& adc, const std::vector<const float*>& range_gain, float* out) {
   const size_t n = static_cast<size_t>(B) * outF;
   const int tiles = static_cast<int>(weights.size());
   // Scratch reused across calls (fresh multi-MB vectors meant page faults on every call);
@@ -97,6 +97,7 @@ void analog_forward(const float* x, int B, int inF, int outF, const std::vector<
     if (P > 1) xbase.resize(xq.size());
     const float* nl = nonlinearity.empty() ? nullptr : nonlinearity[i];
     const AdcColumns* ac = adc.empty() || p.adc_model == 0 ? nullptr : &adc[i];
+    const float* rgi = range_gain.empty() ? nullptr : range_gain[i];
     for (int b = 0; b < B; b++) {
       if (!p.abs_max) {
         alpha[b] = 1;
@@ -155,9 +156,13 @@ void analog_forward(const float* x, int B, int inF, int outF, const std::vector<
               double v = y[o + j];
               if (p.sigma > 0) v = y[o + j] + static_cast<float>(static_cast<double>(nz[o + j]) * p.sigma);
               if (nl) v = v / (1 + nl[j] * std::fabs(v));
+              // A calibrated range: the ADC sees g·v (float product, as the reference) and its result is divided by g.
+              const double g = rgi ? static_cast<double>(rgi[j]) : 1.0;
+              if (rgi) v = static_cast<float>(v * g);
               if (v >= p.adc_bound || v <= -p.adc_bound) fl[col_tile_of[j]] = 1;
               // The ideal ADC inline: a call per element (the mismatched models loop over bits) costs ~15 %.
-              const double q = ac ? convert(v, j, ac) : quantize(clip(v));
+              double q = ac ? convert(v, j, ac) : quantize(clip(v));
+              if (rgi) q = static_cast<float>(q / g);
               if (P == 1) dst[o + j] = static_cast<float>(q / scale);
               else dst[o + j] = (pi == 0 ? 0.0f : dst[o + j]) + static_cast<float>(q * weight / scale);
             }

@@ -32,12 +32,14 @@ struct AdcColumns {
  * states holds the Tyche-i state of output-noise stream (i, k, pass) at
  * (((i·(max_iter+1)) + k)·passes + pass)·4, in_states those of the input-noise streams; nonlinearity is empty (linear outputs) or one
  * [outF] vector of n per row tile (y → y / (1 + n·|y|) before the ADC); adc is empty (ideal
- * quantizer) or one AdcColumns per row tile.
+ * quantizer) or one AdcColumns per row tile; range_gain is empty (every ADC at its full bound) or
+ * one [outF] vector per row tile of g = bound / calibrated range (the ADC converts g·y, the
+ * result is divided by g: an ADC of range bound/g with the same levels).
  */
 void analog_forward(const float* x, int B, int inF, int outF, const std::vector<int>& row_start, const std::vector<int>& row_size,
                     const std::vector<const float*>& weights,
                     const std::vector<const float*>& scales, const int32_t* col_tile_of, int n_col_tiles, const AnalogParams& p,
                     int32_t* states, int32_t* in_states, const std::vector<const float*>& nonlinearity,
-                    const std::vector<AdcColumns>& adc, float* out);
+                    const std::vector<AdcColumns>& adc, const std::vector<const float*>& range_gain, float* out);
 
 }  // namespace aimc

@@ -15,6 +15,8 @@ import { sumAll } from '../tensor/ops.js';
 import type { DeviceModel } from '../device/model.js';
 import { conductancesAt, driftCompensationFactor, programWeights, weightsAt, type ProgrammedWeights } from './mapping.js';
 import { irDropWeights } from './ir-drop.js';
+import { AdcRangeCalibration } from './adc-range.js';
+import { clipQuantize } from '../tensor/kernels/index.js';
 import { analogTile, type AdcColumns, type TileLayout, type TilePeriphery, type TileRead } from '../tensor/kernels/index.js';
 import { RandomStream } from '../tensor/random.js';
 import { tileGrid, type TileGrid } from './tiling.js';
@@ -269,6 +271,9 @@ const LINEAR_IDEAL: ChipPeriphery = { nonlinearity: null, adc: null };
 export class ProgrammedMatrix {
   /** Drift-compensation reference: mean |W| read right after programming. */
   readonly gdcReference: number;
+  /** Calibrated ADC range gains per row tile (null: every ADC at its bound, or not calibrated yet). */
+  private adcRangeGain: Float32Array[] | null = null;
+  private calibrating: { weights: tf.Tensor2D[]; ranges: AdcRangeCalibration } | null = null;
   /** Per-column compensation references (mean |w| per column of each row tile), when the profile compensates per column. */
   readonly columnReference: Float32Array[] | null;
 
@@ -288,6 +293,50 @@ export class ProgrammedMatrix {
     } finally {
       ref.forEach((t) => t.dispose());
     }
+  }
+
+  /** Whether the profile calibrates its ADC ranges (then `observeForAdc` + `finishAdcCalibration` after programming). */
+  get calibratesAdc(): boolean {
+    return !!this.tiled.device.periphery.adc.calibration;
+  }
+
+  /**
+   * Calibration inputs x[B, in] through the freshly programmed arrays (a read right after
+   * programming at the reference temperature, from `rng`): each ADC records the analog
+   * outputs it would convert — abs-max scaled, through the DAC and the output non-linearity,
+   * without output noise.
+   */
+  observeForAdc(x: tf.Tensor2D, rng: RandomStream): void {
+    const t = this.tiled;
+    const cal = t.device.periphery.adc.calibration;
+    if (!cal) throw new Error(`${t.device.name}: the profile does not calibrate its ADC ranges (periphery.adc.calibration)`);
+    this.calibrating ??= {
+      weights: this.devices.map((d, i) => readTile(t, d, 0, rng.child(`rowtile-${i}`), { atReference: true })),
+      ranges: new AdcRangeCalibration(t.layout, t.periphery.adcBound, cal),
+    };
+    const { weights, ranges } = this.calibrating;
+    const p = t.periphery;
+    const B = x.shape[0];
+    t.layout.rowSpans.forEach((span, i) => {
+      const y = tf.tidy(() => {
+        const xi = t.layout.rowSpans.length === 1 ? x : tf.slice(x, [0, span.start], [B, span.size]);
+        const alpha = p.absMax ? tf.maximum(tf.max(tf.abs(xi), 1, true), 1e-12) : tf.onesLike(tf.slice(xi, [0, 0], [B, 1]));
+        let v = tf.matMul(clipQuantize(tf.div(xi, alpha), p.dacBound, p.dacStep) as tf.Tensor2D, weights[i]!) as tf.Tensor2D;
+        const nl = this.chip.nonlinearity?.[i];
+        if (nl) v = tf.div(v, tf.add(1, tf.mul(tf.abs(v), tf.tensor2d(nl, [1, nl.length])))) as tf.Tensor2D;
+        return v;
+      });
+      ranges.observe(i, y.dataSync() as Float32Array);
+      y.dispose();
+    });
+  }
+
+  /** Fix each ADC's range from what `observeForAdc` saw (for every later read). */
+  finishAdcCalibration(): void {
+    if (!this.calibrating) throw new Error(`${this.tiled.device.name}: ADC range calibration saw no inputs`);
+    this.adcRangeGain = this.calibrating.ranges.gains();
+    this.calibrating.weights.forEach((w) => w.dispose());
+    this.calibrating = null;
   }
 
   /**
@@ -313,14 +362,16 @@ export class ProgrammedMatrix {
       // own reference/current readout — digital, after the ADC, so it folds into the scales.
       const current = columnMeanAbs(weights);
       const factors = this.columnReference.map((ref, i) => ref.map((r, j) => driftCompensationFactor(r, current[i]![j]!)));
-      return new AnalogMatrix(this.tiled, weights, 1, this.chip, factors);
+      return new AnalogMatrix(this.tiled, weights, 1, this.chip, factors, this.adcRangeGain);
     }
     const gdc = compensate ? driftCompensationFactor(this.gdcReference, mean) : 1;
-    return new AnalogMatrix(this.tiled, weights, gdc, this.chip);
+    return new AnalogMatrix(this.tiled, weights, gdc, this.chip, null, this.adcRangeGain);
   }
 
   dispose(): void {
     this.devices.forEach((d) => d.dispose());
+    this.calibrating?.weights.forEach((w) => w.dispose());
+    this.calibrating = null;
   }
 }
 
@@ -339,6 +390,8 @@ export class AnalogMatrix {
     readonly chip: ChipPeriphery = LINEAR_IDEAL,
     /** Per-column compensation factors per row tile, [out] each (null = global or none). */
     readonly columnGdc: Float32Array[] | null = null,
+    /** Calibrated ADC range gains per row tile (null = every ADC at its bound). */
+    readonly adcRangeGain: Float32Array[] | null = null,
   ) {
     this.compensatedScales = columnGdc
       ? tiled.scales.map((s, i) => tf.tidy(() => tf.mul(s, tf.tensor2d(columnGdc[i]!, [1, columnGdc[i]!.length])) as tf.Tensor2D))
@@ -389,6 +442,7 @@ export class AnalogMatrix {
       gdc: this.gdc,
       nonlinearity: this.chip.nonlinearity,
       adc: this.chip.adc,
+      adcRangeGain: this.adcRangeGain,
     };
   }
 

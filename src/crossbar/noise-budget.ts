@@ -165,11 +165,27 @@ function relativeNorm(a: tf.Tensor, b: tf.Tensor): number {
   });
 }
 
-/** ‖y − x·W‖ / ‖x·W‖ of one chip of `device`: W[in, out] programmed, read at t s, x[B, in] through its tiles. */
-export function mvmError(device: DeviceModel, W: tf.Tensor2D, x: tf.Tensor2D, t: number, rng: RandomStream): number {
+/**
+ * ‖y − x·W‖ / ‖x·W‖ of one chip of `device`: W[in, out] programmed, read at t s, x[B, in]
+ * through its tiles. A profile that calibrates its ADC ranges sees `calibration` (inputs from
+ * the same distribution as x, not x itself) at programming.
+ */
+export function mvmError(
+  device: DeviceModel,
+  W: tf.Tensor2D,
+  x: tf.Tensor2D,
+  t: number,
+  rng: RandomStream,
+  calibration?: tf.Tensor2D,
+): number {
   const tiled = TiledMatrix.map(W, device);
   const chip = tiled.program(rng.child('program'));
   tiled.releaseBlocks();
+  if (chip.calibratesAdc) {
+    if (!calibration) throw new Error(`${device.name}: the profile calibrates its ADC ranges; give calibration inputs`);
+    chip.observeForAdc(calibration, rng.child('adc-calibration'));
+    chip.finishAdcCalibration();
+  }
   const read = chip.at(t, rng.child('read'));
   const y = read.forward(x, rng.child('mvm'));
   const ideal = tf.matMul(x, W);
@@ -189,9 +205,13 @@ function trialErrors(profile: DeviceProfile, o: Required<BudgetOptions>, rng: Ra
     const r = rng.child('trial', k);
     const W = tf.tensor2d(r.child('w').normal(o.rows * o.cols), [o.rows, o.cols]);
     const x = tf.tensor2d(r.child('x').normal(o.samples * o.rows), [o.samples, o.rows]);
-    const e = mvmError(device, W, x, o.t, r);
+    const cal = device.periphery.adc.calibration
+      ? tf.tensor2d(r.child('x-calibration').normal(o.samples * o.rows), [o.samples, o.rows])
+      : undefined;
+    const e = mvmError(device, W, x, o.t, r, cal);
     W.dispose();
     x.dispose();
+    cal?.dispose();
     if (!Number.isFinite(e)) throw new Error(`${profile.name}: the relative MVM error is not finite (trial ${k})`);
     errors.push(e);
   }

@@ -90,6 +90,39 @@ export class ProgrammedModel {
     }
   }
 
+  /** Whether the device calibrates its ADC ranges at programming (then call `calibrate` before reading). */
+  get calibratesAdc(): boolean {
+    return !!this.device.periphery.adc.calibration;
+  }
+
+  /**
+   * Calibrate every ADC's range (periphery.adc.calibration): `run` evaluates calibration
+   * examples with the sites digital while each site's inputs go through its freshly programmed
+   * arrays (`ProgrammedMatrix.observeForAdc`); the ranges are then fixed for every read.
+   */
+  calibrate(run: () => void): void {
+    if (!this.programmed) {
+      throw new Error(
+        `${this.device.name}: ADC range calibration needs the chip's devices in memory, and this model's are streamed ` +
+          `site by site (too large to hold); use a profile without periphery.adc.calibration for this model`,
+      );
+    }
+    const rng = this.rng.child('adc-calibration');
+    this.sites.forEach((s, i) => {
+      const p = this.programmed![i]!;
+      s.executor = (x, W) => {
+        p.observeForAdc(x, rng.child(s.name));
+        return tf.matMul(x, W) as tf.Tensor2D;
+      };
+    });
+    try {
+      run();
+    } finally {
+      for (const s of this.sites) s.executor = null;
+    }
+    this.programmed.forEach((p, i) => withContext(`site ${this.sites[i]!.name}`, () => p.finishAdcCalibration()));
+  }
+
   /** How this chip keeps its devices. */
   get storage(): ChipStorage {
     return this.programmed ? 'hold' : 'stream';

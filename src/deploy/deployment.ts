@@ -60,6 +60,9 @@ export interface TrialResult {
   metrics: Metrics;
 }
 
+/** Training examples run through a freshly programmed chip to calibrate its ADC ranges. */
+const CALIBRATION_EXAMPLES = 32;
+
 /** Everything a deployment needs in memory (one per worker). */
 export class Deployment {
   private constructor(
@@ -121,6 +124,17 @@ export class Deployment {
     return { storage: chipStorageFor(sites, this.device), bytes: deviceStateBytes(sites, this.device) };
   }
 
+  /**
+   * The inputs an ADC range calibration sees at programming: 32 training examples (the dev
+   * split when there is no training split), the same for every trial — never the examples
+   * being evaluated.
+   */
+  calibrationExamples(): Dataset['test'] {
+    const pool = this.data.train.length ? this.data.train : this.data.dev;
+    if (!pool.length) throw new Error(`${this.data.name}: ADC range calibration needs training or dev examples, and the task has none`);
+    return sampleExamples(pool, CALIBRATION_EXAMPLES);
+  }
+
   /** The model evaluated in float (no device): the baseline every analog result is compared to. */
   digital(): Metrics {
     const m = withContext('digital (no device)', () => this.runner.evaluate(this.examples));
@@ -145,6 +159,7 @@ export class Deployment {
       tell('program', null),
     );
     try {
+      if (chip.calibratesAdc) withContext(`trial ${trial}`, () => chip.calibrate(() => this.runner.evaluate(this.calibrationExamples())));
       return [...s.times]
         .sort((a, b) => a - b)
         .map((t) =>

@@ -119,6 +119,8 @@ export interface AdcSpec extends ConverterSpec {
   gainStd?: number;
   /** Relative std of one unit capacitor; bit k (2^k units) gets capacitorMismatch/√(2^k) (sar). */
   capacitorMismatch?: number;
+  /** Calibrated ranges: each ADC's range set at programming from calibration inputs (absent or null: the fixed bound). */
+  calibration?: AdcCalibration | null;
 }
 
 export interface PeripherySection {
@@ -145,6 +147,12 @@ export interface OutputNonlinearitySection {
   strength: number;
   /** Column-to-column variation of n, as a fraction of it (aihwkit out_nonlinearity_std). */
   std: number;
+}
+
+/** ADC range calibration: the range is this quantile of |analog output| seen at programming, per array or per column. */
+export interface AdcCalibration {
+  quantile: number;
+  granularity?: 'array' | 'column';
 }
 
 export interface TileSection {

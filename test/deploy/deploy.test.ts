@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll } from 'vitest';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -10,6 +10,7 @@ import { DeviceModel } from '../../src/device/model.js';
 import { loadProfile, withNoiseScale } from '../../src/device/profile.js';
 import { chipStorageFor, deviceStateBytes, ProgrammedModel, programmedWeight } from '../../src/deploy/analog-sites.js';
 import { Deployment, type DeploySpec } from '../../src/deploy/deployment.js';
+import { defaultAnalogSites } from '../../src/model/sites.js';
 import { runTrials } from '../../src/deploy/trials.js';
 import { summarizeByTime } from '../../src/deploy/summary.js';
 import { meanStd } from '../../src/stats/summary.js';
@@ -27,7 +28,29 @@ beforeAll(async () => {
   await initBackend(); // the default engine, or AIMC_BACKEND
   ({ modelDir, dataFile } = await tinyEncoderOnDisk('aimc-deploy-'));
   adapterDir = join(mkdtempSync(join(tmpdir(), 'aimc-dep-ad-')), 'grasp');
-  const r = await cli('finetune', '--model', modelDir, '--task', dataFile, '--adapter', 'grasp', '--config', '{"groups": 4, "placement": "merged"}', '--steps', '60', '--batch', '8', '--lr', '1e-2', '--warmup', '4', '--eval-every', '30', '--out', adapterDir);
+  const r = await cli(
+    'finetune',
+    '--model',
+    modelDir,
+    '--task',
+    dataFile,
+    '--adapter',
+    'grasp',
+    '--config',
+    '{"groups": 4, "placement": "merged"}',
+    '--steps',
+    '60',
+    '--batch',
+    '8',
+    '--lr',
+    '1e-2',
+    '--warmup',
+    '4',
+    '--eval-every',
+    '30',
+    '--out',
+    adapterDir,
+  );
   if (r.code !== 0) throw new Error(r.err);
 });
 
@@ -118,7 +141,9 @@ describe('programmed sites', () => {
     const corr = (a: number[], b: number[]) => {
       const ma = meanStd(a).mean;
       const mb = meanStd(b).mean;
-      let sab = 0, saa = 0, sbb = 0;
+      let sab = 0,
+        saa = 0,
+        sbb = 0;
       a.forEach((v, i) => ((sab += (v - ma) * (b[i]! - mb)), (saa += (v - ma) ** 2), (sbb += (b[i]! - mb) ** 2)));
       return sab / Math.sqrt(saa * sbb);
     };
@@ -148,16 +173,62 @@ describe('programmed sites', () => {
 });
 
 describe('deployments', () => {
-  const spec = (): DeploySpec => ({ model: modelDir, adapter: adapterDir, task: dataFile, device: 'pcm-nandakumar-2019', times: [1, 86400, 31536000], seed: 'dep', evalLimit: 20, seqLen: 8 });
+  const spec = (): DeploySpec => ({
+    model: modelDir,
+    adapter: adapterDir,
+    task: dataFile,
+    device: 'pcm-nandakumar-2019',
+    times: [1, 86400, 31536000],
+    seed: 'dep',
+    evalLimit: 20,
+    seqLen: 8,
+  });
 
   it('trials on worker threads give exactly the in-process results, ordered by trial and time', async () => {
     const local = await runTrials(spec(), [0, 1, 2], { workers: 1 });
     const pooled = await runTrials(spec(), [0, 1, 2], { workers: 2 });
     expect(pooled).toEqual(local);
-    expect(local.map((r) => [r.trial, r.t])).toEqual([[0, 1], [0, 86400], [0, 31536000], [1, 1], [1, 86400], [1, 31536000], [2, 1], [2, 86400], [2, 31536000]]);
+    expect(local.map((r) => [r.trial, r.t])).toEqual([
+      [0, 1],
+      [0, 86400],
+      [0, 31536000],
+      [1, 1],
+      [1, 86400],
+      [1, 31536000],
+      [2, 1],
+      [2, 86400],
+      [2, 31536000],
+    ]);
     // Different trials are different chips.
     const dep = await Deployment.load(spec());
     expect(dep.runTrial(0)).toEqual(local.slice(0, 3));
+    dep.dispose();
+  });
+
+  it('a profile with calibrated ADC ranges calibrates each trial chip on training examples, then reads as usual', async () => {
+    const prof = structuredClone(loadProfile('pcm-nandakumar-2019'));
+    prof.name = 'pcm-calibrated';
+    prof.periphery.adc = { ...prof.periphery.adc, bits: 6, calibration: { quantile: 0.999 } };
+    const file = join(mkdtempSync(join(tmpdir(), 'aimc-cal-')), 'pcm-calibrated.json');
+    writeFileSync(file, JSON.stringify(prof));
+    const dep = await Deployment.load({ ...spec(), device: file });
+    const calibration = dep.calibrationExamples();
+    expect(calibration.length).toBeGreaterThan(0);
+    // Never the evaluated examples.
+    const evaluated = new Set(dep.examples.map((e) => e.text));
+    expect(calibration.some((e) => evaluated.has(e.text) && dep.data.train.length === 0)).toBe(false);
+    const a = dep.runTrial(0);
+    expect(dep.runTrial(0)).toEqual(a);
+    for (const r of a) for (const v of Object.values(r.metrics)) expect(Number.isFinite(v)).toBe(true);
+    // By hand: a held chip calibrates and reads; a streamed one refuses, naming why.
+    const sites = defaultAnalogSites(dep.model);
+    const chip = ProgrammedModel.program(sites, dep.device, new RandomStream('cal'), 'hold');
+    chip.calibrate(() => dep.runner.evaluate(calibration));
+    chip.readAt(1, new RandomStream('cal-read'));
+    chip.dispose();
+    const streamed = ProgrammedModel.program(sites, dep.device, new RandomStream('cal'), 'stream');
+    expect(() => streamed.calibrate(() => undefined)).toThrow(/needs the chip's devices in memory/);
+    streamed.dispose();
     dep.dispose();
   });
 
@@ -168,7 +239,9 @@ describe('deployments', () => {
   });
 
   it('summaries: mean and sample std per time; durations print in readable units', () => {
-    const rs = [0, 1, 2].flatMap((trial) => [1, 10].map((t) => ({ trial, t, metrics: { accuracy: t === 1 ? [0.5, 0.7, 0.9][trial]! : 1 } })));
+    const rs = [0, 1, 2].flatMap((trial) =>
+      [1, 10].map((t) => ({ trial, t, metrics: { accuracy: t === 1 ? [0.5, 0.7, 0.9][trial]! : 1 } })),
+    );
     const s = summarizeByTime(rs, 'accuracy');
     expect(s[0]!.mean).toBeCloseTo(0.7, 12);
     expect(s[0]!.std).toBeCloseTo(0.2, 12);
@@ -178,7 +251,30 @@ describe('deployments', () => {
 
   it('aimc deploy --json prints {t, mean, std, digital} per time and writes the full JSON', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'aimc-dep-out-')), 'd.json');
-    const r = await cli('deploy', '--model', modelDir, '--adapter', adapterDir, '--task', dataFile, '--device', 'pcm-nandakumar-2019', '--times', '1s,1y', '--trials', '2', '--workers', '1', '--eval-limit', '20', '--seq', '8', '--out', out, '--json');
+    const r = await cli(
+      'deploy',
+      '--model',
+      modelDir,
+      '--adapter',
+      adapterDir,
+      '--task',
+      dataFile,
+      '--device',
+      'pcm-nandakumar-2019',
+      '--times',
+      '1s,1y',
+      '--trials',
+      '2',
+      '--workers',
+      '1',
+      '--eval-limit',
+      '20',
+      '--seq',
+      '8',
+      '--out',
+      out,
+      '--json',
+    );
     expect(r.code, r.err).toBe(0);
     const rows = JSON.parse(r.out) as { t: number; mean: number; std: number; digital: number }[];
     expect(rows.map((x) => x.t)).toEqual([1, 31536000]);

@@ -320,6 +320,30 @@ const CASES: [string, (p: Json) => void, string, RegExp][] = [
   ],
   ['a negative input noise', (p) => (p.periphery.inputNoise = -0.1), '/periphery/inputNoise', /^expected number >= 0, got -0\.1$/],
   [
+    'an IR-drop segment below zero',
+    (p) => (p.tile.irDrop = { rowSegment: -0.1, colSegment: 0.2 }),
+    '/tile/irDrop/rowSegment',
+    /^expected number >= 0, got -0\.1$/,
+  ],
+  [
+    'an IR-drop section without its column segment',
+    (p) => (p.tile.irDrop = { rowSegment: 0.1 }),
+    '/tile/irDrop',
+    /^missing required property 'colSegment'$/,
+  ],
+  [
+    'an ADC calibration quantile of 0',
+    (p) => (p.periphery.adc.calibration = { quantile: 0 }),
+    '/periphery/adc/calibration/quantile',
+    /^expected number > 0, got 0$/,
+  ],
+  [
+    'an unknown ADC calibration granularity',
+    (p) => (p.periphery.adc.calibration = { quantile: 0.99, granularity: 'row' }),
+    '/periphery/adc/calibration/granularity',
+    /^expected one of 'array', 'column', got 'row'$/,
+  ],
+  [
     'a non-linearity without its std',
     (p) => (p.periphery.outputNonlinearity = { strength: 0.5 }),
     '/periphery/outputNonlinearity',

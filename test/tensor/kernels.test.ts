@@ -319,6 +319,22 @@ describe.runIf(expectNative)('analogTile: native periphery vs tfjs ops', () => {
       },
       3600,
     ],
+    [
+      'PCM with calibrated ADC ranges per column (quantile 0.8: bound management on the clipped ones), 2×2 tiles',
+      (p: DeviceProfile) => {
+        p.tile = { rows: 160, cols: 128 };
+        p.periphery.adc = { ...p.periphery.adc, calibration: { quantile: 0.8, granularity: 'column' } };
+      },
+      86400,
+    ],
+    [
+      'PCM with calibrated ADC ranges per array (quantile 0.9) and a ramp ADC, 2×2 tiles',
+      (p: DeviceProfile) => {
+        p.tile = { rows: 160, cols: 128 };
+        p.periphery.adc = { ...p.periphery.adc, model: 'ramp', gainStd: 0.02, offsetStd: 0.5, calibration: { quantile: 0.9 } };
+      },
+      3600,
+    ],
   ] as const) {
     it(label, () => {
       const base = label.startsWith('HERMES') ? 'pcm-hermes-2023' : 'pcm-nandakumar-2019';
@@ -335,8 +351,13 @@ describe.runIf(expectNative)('analogTile: native periphery vs tfjs ops', () => {
       ]) as tf.Tensor2D;
       const tiled = TiledMatrix.map(W, dev);
       const prog = tiled.program(new RandomStream('fused'));
+      if (prog.calibratesAdc) {
+        prog.observeForAdc(x, new RandomStream('fused-calibration'));
+        prog.finishAdcCalibration();
+      }
       const at = prog.at(t, new RandomStream('fused-read'));
       const read = at.tileRead(x);
+      if (prog.calibratesAdc) expect(read.adcRangeGain!.some((g) => g.some((v) => v > 1))).toBe(true);
       const nat = analogTile.def.native(engine(), read, new RandomStream('fused-mvm'));
       const ops = analogTile.def.reference(read, new RandomStream('fused-mvm'));
       // forward() is the dispatching kernel, i.e. the native side here.

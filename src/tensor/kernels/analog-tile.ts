@@ -6,7 +6,8 @@
  *   DAC: q = quantize(clip(x_i/α·s, ±dacBound), dacStep); input noise q += σ_in·ε;
  *   y = q·W_i (normalized weights); output noise y += σ·ε; output non-linearity
  *   y = y / (1 + n_ij·|y|) (n drawn per tile column at programming); ADC:
- *   quantize(clip(y, ±adcBound), adcStep)/s; iterative bound
+ *   quantize(clip(y, ±adcBound), adcStep)/s (a calibrated range r: the ADC converts g·y, g =
+ *   adcBound/r, and the result is divided by g); iterative bound
  *   management: while an output of a column tile reaches the ADC bound, halve that input
  *   row's s (s = 2^-k, k ≤ iterations) and redo the pass for it; then acc += y·α·scale_i.
  *   Finally y = acc·gdc (global drift compensation factor, 1 when off).
@@ -77,6 +78,12 @@ export interface TileRead {
   nonlinearity?: readonly Float32Array[] | null;
   /** This chip's ADC mismatch per row tile (ramp and SAR models); null for the ideal ADC. */
   adc?: readonly AdcColumns[] | null;
+  /**
+   * Calibrated ADC ranges per row tile, [out] each, as the gain g = adcBound / range: the ADC
+   * converts g·y and its output is divided by g (a converter of range adcBound/g with the same
+   * levels); null = every ADC at its full bound.
+   */
+  adcRangeGain?: readonly Float32Array[] | null;
 }
 
 /** One row tile's ADCs (one per output column), drawn per chip. */
@@ -181,6 +188,7 @@ function tileMVM(r: TileRead, xn: tf.Tensor2D, i: number, rng: RandomStream): tf
   const W = r.weights[i]!;
   const nl = r.nonlinearity?.[i];
   const adc = r.adc?.[i] ?? null;
+  const rg = r.adcRangeGain?.[i];
   const once = (scale: number, k: number): { y: tf.Tensor2D; sat: tf.Tensor2D } =>
     tf.tidy(() => {
       const xin = scale === 1 ? xn : tf.mul(xn, scale);
@@ -194,9 +202,12 @@ function tileMVM(r: TileRead, xn: tf.Tensor2D, i: number, rng: RandomStream): tf
         let y = tf.matMul(v, W) as tf.Tensor2D;
         if (p.outputNoise > 0) y = tf.add(y, tf.mul(normalTensor(rng.child(`bm-${tag}`), y.shape), p.outputNoise)) as tf.Tensor2D;
         if (nl) y = tf.div(y, tf.add(1, tf.mul(tf.abs(y), tf.tensor2d(nl, [1, nl.length])))) as tf.Tensor2D;
+        const gain = rg ? tf.tensor2d(rg, [1, rg.length]) : null;
+        if (gain) y = tf.mul(y, gain) as tf.Tensor2D;
         const s = saturated(y, r.layout.colSpans, p.adcBound);
         sat = sat ? (tf.maximum(sat, s) as tf.Tensor2D) : s;
-        const conv = weight === 1 ? convertAdc(y, p, adc) : (tf.mul(convertAdc(y, p, adc), weight) as tf.Tensor2D);
+        const digital = gain ? (tf.div(convertAdc(y, p, adc), gain) as tf.Tensor2D) : convertAdc(y, p, adc);
+        const conv = weight === 1 ? digital : (tf.mul(digital, weight) as tf.Tensor2D);
         acc = acc ? (tf.add(acc, conv) as tf.Tensor2D) : conv;
       });
       return { y: tf.div(acc!, scale) as tf.Tensor2D, sat: sat! };
@@ -300,6 +311,7 @@ function native(e: NativeEngine, r: TileRead, rng: RandomStream): tf.Tensor2D {
     r.adc ? r.adc.map((a) => a.gain) : [],
     r.adc ? r.adc.map((a) => a.offset) : [],
     r.adc ? r.adc.map((a) => a.weights) : [],
+    r.adcRangeGain ? [...r.adcRangeGain] : [],
     h.typedArrayFromHeap(out),
   );
   return out;

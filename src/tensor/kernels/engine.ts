@@ -121,6 +121,7 @@ export interface NativeAddon {
     adcGain: Float32Array[],
     adcOffset: Float32Array[],
     sarWeights: Float32Array[],
+    adcRangeGain: Float32Array[],
     out: Float32Array,
   ): void;
 }

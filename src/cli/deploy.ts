@@ -6,7 +6,16 @@ import cliProgress from 'cli-progress';
 import { Deployment, type DeploySpec, type TrialProgress } from '../deploy/deployment.js';
 import { runTrials } from '../deploy/trials.js';
 import { summarizeByTime } from '../deploy/summary.js';
-import { formatDuration, MAX_NOISE_SCALE, MAX_TIMES, MAX_TRIALS, parseDurations, parseNumber, parsePositiveInt } from '../input/values.js';
+import {
+  formatDuration,
+  MAX_NOISE_SCALE,
+  MAX_TIMES,
+  MAX_TRIALS,
+  parseDurations,
+  parseNumber,
+  parsePositiveInt,
+  parseTileSize,
+} from '../input/values.js';
 import { parseTemperature } from '../device/profile.js';
 import { BACKEND_OPTION, MODEL_OPTION, progressOptions, SEED_OPTION, startBackendFor, table } from './common.js';
 import { checkOutputFile } from '../input/paths.js';
@@ -27,6 +36,7 @@ export function registerDeployCommand(program: Command): void {
       '--temperature <T>',
       'read temperature with its unit, e.g. 85C or 358K (the profile needs a temperature section; default: its reference)',
     )
+    .option('--tile <RxC>', "tile size in weights, e.g. 512x512 (default: the profile's)")
     .option('--no-compensation', "turn global drift compensation off (default: the profile's setting)")
     .option('--split <name>', 'test | dev', 'test')
     .option('--eval-limit <n>', 'evaluate a fixed subset of N examples spread over the split')
@@ -49,6 +59,7 @@ export function registerDeployCommand(program: Command): void {
         device: s('device'),
         noiseScale: scale,
         ...(o.temperature ? { temperature: parseTemperature(s('temperature'), '--temperature') } : {}),
+        ...(o.tile ? { tile: parseTileSize(s('tile'), '--tile') } : {}),
         times: parseDurations(s('times'), '--times', { maxItems: MAX_TIMES }),
         ...(o.compensation === false ? { compensate: false } : {}),
         split: s('split') as 'test' | 'dev',

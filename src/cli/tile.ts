@@ -1,8 +1,8 @@
 /** `aimc tile error`: the noise budget of device profiles (src/crossbar/noise-budget.ts). */
 import type { Command } from 'commander';
-import { atTemperature, listProfiles, loadProfile, parseTemperature } from '../device/profile.js';
+import { atTemperature, listProfiles, loadProfile, parseTemperature, withTile } from '../device/profile.js';
 import { BUDGET_SOURCES, noiseBudget, presentSources, type BudgetLine } from '../crossbar/noise-budget.js';
-import { formatDuration, parseDurations, parseNumber, parsePositiveInt } from '../input/values.js';
+import { formatDuration, parseDurations, parseNumber, parsePositiveInt, parseTileSize } from '../input/values.js';
 import { compareIrDrop } from '../crossbar/ir-drop.js';
 import { RandomStream } from '../tensor/random.js';
 import { BACKEND_OPTION, JSON_OPTION, SEED_OPTION, startBackend, table } from './common.js';
@@ -17,6 +17,7 @@ interface TileErrorOptions {
   samples: string;
   trials: string;
   temperature?: string;
+  tile?: string;
   seed: string;
   json?: boolean;
   backend?: string;
@@ -47,6 +48,7 @@ export function registerTileCommands(program: Command): void {
     .option('--cols <n>', "weight columns (outputs) (default: the profile's tile columns)")
     .option('--t <list>', 'read times after programming (s, or with unit: 1h, 1d, 1y)', '1d')
     .option('--temperature <T>', 'read temperature with its unit, e.g. 85C or 358K (profiles need a temperature section)')
+    .option('--tile <list>', "tile sizes to compare, comma-separated ROWSxCOLS or N (default: the profile's own)")
     .option('--samples <n>', 'input vectors per trial', '256')
     .option('--trials <n>', 'independent trials (fresh weights, inputs and chip each)', '4')
     .option(...SEED_OPTION)
@@ -64,7 +66,13 @@ export function registerTileCommands(program: Command): void {
       // Without names, --temperature keeps to the built-ins that say how temperature acts.
       const loaded = all.map((n) => loadProfile(n)).filter((p) => names.length || T === undefined || p.temperature);
       if (!loaded.length) throw new Error('--temperature: no built-in profile has a temperature section; name a profile that has one');
-      const profiles = loaded.map((p) => (T === undefined ? p : atTemperature(p, T)));
+      const tiles = o.tile === undefined ? [null] : o.tile.split(',').map((x) => parseTileSize(x, '--tile'));
+      const profiles = loaded.flatMap((p) =>
+        tiles.map((tile) => {
+          const sized = tile ? withTile(p, tile) : p;
+          return T === undefined ? sized : atTemperature(sized, T);
+        }),
+      );
       await startBackend(o.backend, !o.json);
       const out: (BudgetLine & { device: string; t: number })[] = [];
       for (const profile of profiles) {

@@ -7,7 +7,7 @@
 import type { Dataset } from '../data/datasets.js';
 import { loadDataset, sampleExamples } from '../data/datasets.js';
 import { DeviceModel } from '../device/model.js';
-import { atTemperature, loadProfile, withNoiseScale } from '../device/profile.js';
+import { deploymentProfile } from '../device/profile.js';
 import { loadModelForTask } from '../model/load.js';
 import type { TextTokenizer } from '../model/tokenizer.js';
 import type { Transformer } from '../model/transformer.js';
@@ -42,6 +42,8 @@ export interface DeploySpec {
   noiseScale?: number;
   /** Read temperature, K (default: the profile's operating or reference temperature). */
   temperature?: number;
+  /** Tile size in weights (default: the profile's). */
+  tile?: { rows: number; cols: number };
   /** Seconds after programming. */
   times: number[];
   /** Global drift compensation; default: the profile's setting. */
@@ -77,8 +79,7 @@ export class Deployment {
 
   /** Load and check everything; throws before any work on a bad model, adapter, task or device. */
   static async load(spec: DeploySpec): Promise<Deployment> {
-    const profile = withNoiseScale(loadProfile(spec.device), spec.noiseScale ?? 1);
-    const device = new DeviceModel(spec.temperature === undefined ? profile : atTemperature(profile, spec.temperature));
+    const device = new DeviceModel(deploymentProfile(spec.device, spec));
     const data = loadDataset(spec.task);
     const numLabels = data.kind === 'regression' ? 1 : data.labels.length;
     if (spec.adapter) readAdapterFile(spec.adapter);

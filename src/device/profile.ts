@@ -293,6 +293,34 @@ export function atTemperature(p: DeviceProfile, T: number): DeviceProfile {
   return T === (s.operating ?? s.reference) ? p : hot;
 }
 
+/** A device's name on tiles of rows × cols: `name@512x512`. */
+export function nameWithTile(name: string, tile: { rows: number; cols: number }): string {
+  return `${name}@${tile.rows}x${tile.cols}`;
+}
+
+/**
+ * The profile on tiles of `tile.rows` × `tile.cols` weights (everything else, its wires'
+ * segment resistances included, as it is), named `name@RxC`: how the same device does on
+ * larger or smaller arrays.
+ */
+export function withTile(p: DeviceProfile, tile: { rows: number; cols: number }): DeviceProfile {
+  for (const [k, v] of Object.entries(tile)) {
+    if (!Number.isInteger(v) || v < 1 || v > 65536) throw new Error(`tile ${k} must be an integer 1..65536, got ${v}`);
+  }
+  if (tile.rows === p.tile.rows && tile.cols === p.tile.cols) return p;
+  return { ...p, name: nameWithTile(p.name, tile), tile: { ...p.tile, rows: tile.rows, cols: tile.cols } };
+}
+
+/** `device` (a name or file) as a deployment reads it: noise scaled, on other tiles, at a read temperature (K). */
+export function deploymentProfile(
+  device: string,
+  o: { noiseScale?: number; tile?: { rows: number; cols: number }; temperature?: number },
+): DeviceProfile {
+  let p = withNoiseScale(loadProfile(device), o.noiseScale ?? 1);
+  if (o.tile) p = withTile(p, o.tile);
+  return o.temperature === undefined ? p : atTemperature(p, o.temperature);
+}
+
 /**
  * The profile with its stochastic noise scaled by `s`: programming noise and read/relaxation
  * noise std (the profile's `scales`, aihwkit's prog_noise_scale / read_noise_scale). Drift's

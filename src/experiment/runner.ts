@@ -13,7 +13,7 @@ import { deviceFingerprint, modelFingerprint, pluginFingerprint, shortHash, task
 import { Deployment, type DeploySpec, type TrialResult } from '../deploy/deployment.js';
 import { runTrials } from '../deploy/trials.js';
 import { DeviceModel } from '../device/model.js';
-import { atTemperature, loadProfile, nameAtTemperature, parseTemperature, withNoiseScale } from '../device/profile.js';
+import { deploymentProfile, nameAtTemperature, nameWithTile, parseTemperature } from '../device/profile.js';
 import { relativeWeightNoise } from '../crossbar/mapping.js';
 import { noiseBudget } from '../crossbar/noise-budget.js';
 
@@ -47,12 +47,14 @@ export interface DeployJob {
   train: TrainJob;
   /** Profile name or file. */
   device: string;
-  /** The device's name in results and keys: the profile, or `profile@85C` read at a temperature. */
+  /** The device's name in results and keys: the profile, `profile@512x512` on other tiles, `…@85C` read at a temperature. */
   label: string;
   noiseScale: number;
   compensation?: boolean;
   /** Read temperature, K (absent: the profile's own). */
   temperature?: number;
+  /** Tile size in weights (absent: the profile's own). */
+  tile?: { rows: number; cols: number };
 }
 
 export interface RunProgress {
@@ -138,7 +140,8 @@ export function deployJobs(r: ResolvedSpec, jobs: TrainJob[]): DeployJob[] {
   return jobs.flatMap((train) =>
     r.spec.devices.flatMap((d, i) => {
       const T = d.temperature === undefined ? undefined : parseTemperature(d.temperature, `/devices/${i}/temperature`);
-      const label = T === undefined ? d.device : nameAtTemperature(d.device, T);
+      const sized = d.tile ? nameWithTile(d.device, d.tile) : d.device;
+      const label = T === undefined ? sized : nameAtTemperature(sized, T);
       return (d.noiseScales ?? [1]).map((noiseScale) => ({
         train,
         device: d.device,
@@ -146,6 +149,7 @@ export function deployJobs(r: ResolvedSpec, jobs: TrainJob[]): DeployJob[] {
         noiseScale,
         ...(d.compensation === undefined ? {} : { compensation: d.compensation }),
         ...(T === undefined ? {} : { temperature: T }),
+        ...(d.tile ? { tile: { rows: d.tile.rows, cols: d.tile.cols } } : {}),
       }));
     }),
   );
@@ -174,6 +178,7 @@ function deploySpecOf(r: ResolvedSpec, j: DeployJob): DeploySpec {
     device: j.device,
     noiseScale: j.noiseScale,
     ...(j.temperature === undefined ? {} : { temperature: j.temperature }),
+    ...(j.tile ? { tile: j.tile } : {}),
     times: r.times,
     ...(j.compensation === undefined ? {} : { compensate: j.compensation }),
     split: ev.split ?? 'test',
@@ -269,8 +274,15 @@ function trainSummary(j: TrainJob): TrainSummary {
 /** Hash of a deployment target: the profile's content, the noise scale, compensation. */
 function deviceHashOf(j: DeployJob): string {
   const hot = j.temperature === undefined ? {} : { temperature: j.temperature };
+  const sized = j.tile ? { tile: j.tile } : {};
   return shortHash(
-    JSON.stringify({ device: deviceFingerprint(j.device), noiseScale: j.noiseScale, compensation: j.compensation ?? null, ...hot }),
+    JSON.stringify({
+      device: deviceFingerprint(j.device),
+      noiseScale: j.noiseScale,
+      compensation: j.compensation ?? null,
+      ...hot,
+      ...sized,
+    }),
   );
 }
 
@@ -482,8 +494,7 @@ async function runLocked(
     const ds = deploySpecOf(r, j);
     const devKey = lineKey.device(j);
     if (!store.has(devKey)) {
-      const scaled = withNoiseScale(loadProfile(j.device), j.noiseScale);
-      const dev = new DeviceModel(j.temperature === undefined ? scaled : atTemperature(scaled, j.temperature));
+      const dev = new DeviceModel(deploymentProfile(j.device, j));
       const compensate = j.compensation ?? dev.driftCompensation;
       const rwn = r.times.map((t) => ({ t, value: relativeWeightNoise(dev, t, { compensate }) }));
       // The device's noise budget at the spec's times (one tile, random weights and inputs),
@@ -510,7 +521,8 @@ async function runLocked(
           deviceHash: deviceHashOf(j),
           eval: timesHashOf(r),
           device: j.label,
-          ...(j.temperature === undefined ? {} : { profile: j.device, temperature: j.temperature }),
+          ...(j.temperature === undefined && !j.tile ? {} : { profile: j.device }),
+          ...(j.temperature === undefined ? {} : { temperature: j.temperature }),
           name: dev.name,
           noiseScale: j.noiseScale,
           compensation: compensate,

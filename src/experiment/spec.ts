@@ -13,7 +13,7 @@ import { JsonError, parseStrictJson, readJsonFile, readTextFile } from '../input
 import { packageRoot } from '../input/package-root.js';
 import { AJV_DESCRIBE, describeSchemaErrors, problemLine } from '../input/schema-errors.js';
 import { parseDuration } from '../input/values.js';
-import { atTemperature, loadProfile, parseTemperature } from '../device/profile.js';
+import { atTemperature, loadProfile, parseTemperature, withTile } from '../device/profile.js';
 import { checkTrainable, loadDataset, type Dataset } from '../data/datasets.js';
 import { loadModel } from '../model/load.js';
 import { createAdapter, validatePluginConfig } from '../peft/host.js';
@@ -35,7 +35,13 @@ export interface ExperimentSpec {
   training?: SpecTraining;
   evaluation?: { split?: 'test' | 'dev'; limit?: number; seq?: number; batch?: number };
   adapters: { label?: string; plugin: string; config?: Record<string, unknown>; training?: SpecTraining; hwa?: HwaSetting[] }[];
-  devices: { device: string; noiseScales?: number[]; compensation?: boolean; temperature?: string }[];
+  devices: {
+    device: string;
+    noiseScales?: number[];
+    compensation?: boolean;
+    temperature?: string;
+    tile?: { rows: number; cols: number };
+  }[];
   times: (string | number)[];
   trials: number;
   seeds?: string[];
@@ -170,20 +176,26 @@ export async function loadSpec(file: string): Promise<ResolvedSpec> {
     if (d.temperature === undefined) return;
     try {
       const T = parseTemperature(d.temperature, 'temperature');
-      if (profile) atTemperature(profile, T);
+      if (profile) atTemperature(d.tile ? withTile(profile, d.tile) : profile, T);
     } catch (e) {
       problems.push(`/devices/${i}/temperature: ${(e as Error).message.replace(/^temperature: /, '').split('\n')[0]}`);
     }
   });
-  // Two entries reading the same profile at the same temperature, noise scale and compensation
-  // would write the same result keys.
+  // Two entries reading the same profile at the same temperature, tile size, noise scale and
+  // compensation would write the same result keys.
   const seen = new Set<string>();
   spec.devices.forEach((d, i) => {
     for (const scale of d.noiseScales ?? [1]) {
-      const k = JSON.stringify([d.device, d.temperature ?? null, scale, d.compensation ?? null]);
+      const k = JSON.stringify([
+        d.device,
+        d.temperature ?? null,
+        d.tile ? [d.tile.rows, d.tile.cols] : null,
+        scale,
+        d.compensation ?? null,
+      ]);
       if (seen.has(k)) {
         problems.push(
-          `/devices/${i}: the same device, temperature, noise scale (${scale}) and compensation as an earlier entry; give each entry its own`,
+          `/devices/${i}: the same device, temperature, tile, noise scale (${scale}) and compensation as an earlier entry; give each entry its own`,
         );
         break;
       }

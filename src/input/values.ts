@@ -58,6 +58,15 @@ export function parsePositiveInt(text: string | number, where: string, max = Num
   return parseInteger(text, where, { min: 1, max });
 }
 
+/** A tile size `ROWSxCOLS` (e.g. 512x256) or `N` for N×N, each 1..65536. */
+export function parseTileSize(text: string, where: string): { rows: number; cols: number } {
+  const m = /^\s*(\d+)\s*(?:[x×]\s*(\d+))?\s*$/i.exec(text);
+  if (!m) throw new Error(`${where}: expected a tile size as ROWSxCOLS (e.g. 512x512) or N, got '${text}'`);
+  const rows = parseInteger(m[1]!, `${where} rows`, { min: 1, max: 65536 });
+  const cols = parseInteger(m[2] ?? m[1]!, `${where} cols`, { min: 1, max: 65536 });
+  return { rows, cols };
+}
+
 /** An integer >= 0, at most `max`. */
 export function parseNonNegativeInt(text: string | number, where: string, max = Number.MAX_SAFE_INTEGER): number {
   return parseInteger(text, where, { min: 0, max });

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { cli } from '../helpers/cli.js';
 import { DEVICES_DIR } from '../../src/device/profile.js';
 
-
 afterEach(() => {
   process.exitCode = 0;
 });
@@ -15,7 +14,7 @@ describe('aimc device', () => {
     const { code, out } = await cli('device', 'list', '--json');
     expect(code).toBe(0);
     const names = (JSON.parse(out) as { name: string }[]).map((p) => p.name);
-    expect(names).toEqual(['ideal', 'pcm-hermes-2023', 'pcm-nandakumar-2019', 'rram-wan-2022']);
+    expect(names).toEqual(['ideal', 'pcm-hermes-2023', 'pcm-hermes-2023-irdrop', 'pcm-nandakumar-2019', 'rram-wan-2022']);
   });
 
   it('validate accepts devices/*.json (the profiles and the schema itself)', async () => {
@@ -41,7 +40,18 @@ describe('aimc device', () => {
   });
 
   it('show --json prints gRel, t, gMean, gStd per (g, t)', async () => {
-    const { code, out } = await cli('device', 'show', 'pcm-nandakumar-2019', '--json', '--samples', '20000', '--g', '0.1,0.9', '--t', '1,1d');
+    const { code, out } = await cli(
+      'device',
+      'show',
+      'pcm-nandakumar-2019',
+      '--json',
+      '--samples',
+      '20000',
+      '--g',
+      '0.1,0.9',
+      '--t',
+      '1,1d',
+    );
     expect(code).toBe(0);
     const rows = JSON.parse(out) as { gRel: number; t: number; gMean: number; gStd: number }[];
     expect(rows.map((r) => [r.gRel, r.t])).toEqual([

@@ -202,6 +202,45 @@ describe('noise budget at a read temperature', () => {
   });
 });
 
+describe('noise budget: IR drop', () => {
+  const o = { t: 86400, samples: 16, trials: 2, seed: 'budget-test' };
+  const withWires = (tile: number, r: number): DeviceProfile => ({
+    ...PCM,
+    name: `pcm-wires-${tile}-${r}`,
+    tile: { rows: tile, cols: tile, irDrop: { rowSegment: r, colSegment: r } },
+  });
+  const irDrop = (p: DeviceProfile) => noiseBudget(p, o).find((l) => l.source === 'irDrop')!.relativeError;
+
+  it('is a source only with wire resistance; its error grows with the array size and with the segment resistance', () => {
+    expect(presentSources(PCM).map((s) => s.name)).not.toContain('irDrop');
+    expect(presentSources(withWires(32, 0)).map((s) => s.name)).not.toContain('irDrop');
+    const [small, mid, large] = [32, 64, 128].map((n) => irDrop(withWires(n, 1)));
+    // Wire drop ∝ line length × the current it carries (∝ line length): about 4× per doubling.
+    expect(mid!).toBeGreaterThan(2.5 * small!);
+    expect(large!).toBeGreaterThan(2.5 * mid!);
+    const [lo, hi] = [0.5, 2].map((r) => irDrop(withWires(64, r)));
+    expect(hi!).toBeGreaterThan(3 * lo!);
+  });
+
+  it('the shipped pcm-hermes-2023-irdrop has a non-zero irDrop entry; pcm-hermes-2023 none', async () => {
+    const r = await cli('tile', 'error', 'pcm-hermes-2023-irdrop', 'pcm-hermes-2023', '--samples', '8', '--trials', '1', '--json');
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out) as { device: string; source: string; relativeError: number }[];
+    expect(j.find((l) => l.device === 'pcm-hermes-2023-irdrop' && l.source === 'irDrop')!.relativeError).toBeGreaterThan(0.01);
+    expect(j.some((l) => l.device === 'pcm-hermes-2023' && l.source === 'irDrop')).toBe(false);
+  });
+
+  it('aimc tile error --tile compares tile sizes of one profile, each named profile@RxC', async () => {
+    const r = await cli('tile', 'error', 'pcm-hermes-2023-irdrop', '--tile', '32,64x32', '--samples', '4', '--trials', '1', '--json');
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out) as { device: string; source: string; relativeError: number }[];
+    expect([...new Set(j.map((l) => l.device))]).toEqual(['pcm-hermes-2023-irdrop@32x32', 'pcm-hermes-2023-irdrop@64x32']);
+    const bad = await cli('tile', 'error', 'pcm-hermes-2023', '--tile', '0x4');
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toMatch(/--tile rows: '0' is not an integer in \[1, 65536\]/);
+  });
+});
+
 describe('aimc tile error', () => {
   it('--json: one {device, t, source, relativeError, standardError} per source and time', async () => {
     const r = await cli(

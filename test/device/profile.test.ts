@@ -14,7 +14,7 @@ import {
 } from '../../src/device/profile.js';
 
 type Json = Record<string, any>;
-const BUILTINS = ['ideal', 'pcm-hermes-2023', 'pcm-nandakumar-2019', 'rram-wan-2022'];
+const BUILTINS = ['ideal', 'pcm-hermes-2023', 'pcm-hermes-2023-irdrop', 'pcm-nandakumar-2019', 'rram-wan-2022'];
 const read = (name: string) => readFileSync(join(DEVICES_DIR, `${name}.json`), 'utf8');
 const copy = (name = 'pcm-nandakumar-2019') => JSON.parse(read(name)) as Json;
 
@@ -39,7 +39,7 @@ function lineFor(e: ProfileError, path: string, file = 'my-device.json'): string
 }
 
 describe('built-in profiles', () => {
-  it('all four are listed, sorted, and validate', () => {
+  it('all five are listed, sorted, and validate', () => {
     const listed = listProfiles();
     expect(listed.map((p) => p.name)).toEqual(BUILTINS);
     for (const p of listed) {
@@ -84,7 +84,7 @@ describe('built-in profiles', () => {
 
   it('unknown names list the built-ins; unreadable files are named', () => {
     expect(() => loadProfile('pcm-nope')).toThrow(
-      /unknown device 'pcm-nope' \(built-in: ideal, pcm-hermes-2023, pcm-nandakumar-2019, rram-wan-2022; or give a path/,
+      /unknown device 'pcm-nope' \(built-in: ideal, pcm-hermes-2023, pcm-hermes-2023-irdrop, pcm-nandakumar-2019, rram-wan-2022; or give a path/,
     );
     expect(() => loadProfile('/nonexistent/dev.json')).toThrow(
       /^\/nonexistent\/dev.json: cannot read device profile \(ENOENT: no such file or directory\)$/,

@@ -246,10 +246,15 @@ describe('shipped specs', () => {
     }
   });
 
-  it("claims-noise trains nothing of its own: every adapter's hash is one of claims-spam's (copied, not retrained)", async () => {
+  it("claims-noise and tiles-irdrop train nothing of their own: every adapter's hash is one of claims-spam's (copied, not retrained)", async () => {
     const spam = new Set(trainJobs(await loadSpec(resolve('experiments/claims-spam.json'))).map((j) => j.hash));
-    const noise = trainJobs(await loadSpec(resolve('experiments/claims-noise.json')));
-    expect(noise.length).toBe(12);
-    for (const j of noise) expect(spam.has(j.hash), `${j.label} ${j.seed}`).toBe(true);
+    for (const [name, n] of [
+      ['claims-noise', 12],
+      ['tiles-irdrop', 2],
+    ] as const) {
+      const jobs = trainJobs(await loadSpec(resolve(`experiments/${name}.json`)));
+      expect(jobs.length).toBe(n);
+      for (const j of jobs) expect(spam.has(j.hash), `${name}: ${j.label} ${j.seed}`).toBe(true);
+    }
   });
 });

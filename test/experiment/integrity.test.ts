@@ -181,6 +181,35 @@ describe('labels, seeds and locks', () => {
   });
 });
 
+describe('tile sizes in a spec', () => {
+  it('a device entry on other tiles is its own device in results (profile@RxC), its tile recorded, the same profile beside it', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'aimc-tiles-'));
+    const root = join(d, 'runs');
+    const spec = small('tiles', { devices: [{ device: 'ideal' }, { device: 'ideal', tile: { rows: 16, cols: 8 } }] });
+    const res = await runExperiment(await loadSpec(write(d, spec)), { root, workers: 1 });
+    const lines = readResults(join(res.dir, 'results.jsonl'));
+    const devices = [...new Set(lines.filter((l) => l.kind === 'result').map((l) => l.device))].sort();
+    expect(devices).toEqual(['ideal', 'ideal@16x8']);
+    const dl = lines.find((l) => l.kind === 'device' && l.device === 'ideal@16x8') as Record<string, unknown>;
+    expect(dl.profile).toBe('ideal');
+    expect(dl.tile).toEqual({ rows: 16, cols: 8 });
+  });
+
+  it('refuses a bad tile size and two entries on the same tiles, naming the entry', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'aimc-tiles-'));
+    await expect(loadSpec(write(d, small('zero', { devices: [{ device: 'ideal', tile: { rows: 0, cols: 8 } }] })))).rejects.toThrow(
+      /\/devices\/0\/tile\/rows/,
+    );
+    const twice = {
+      devices: [
+        { device: 'ideal', tile: { rows: 8, cols: 8 } },
+        { device: 'ideal', tile: { rows: 8, cols: 8 } },
+      ],
+    };
+    await expect(loadSpec(write(d, small('twice', twice)))).rejects.toThrow(/\/devices\/1: the same device, temperature, tile/);
+  });
+});
+
 describe('read temperatures in a spec', () => {
   const warmProfile = (dir: string): string => {
     const p = structuredClone(loadProfile('ideal')) as unknown as Record<string, unknown>;
@@ -214,7 +243,7 @@ describe('read temperatures in a spec', () => {
       /\/devices\/0\/temperature: expected a temperature with its unit/,
     );
     await expect(loadSpec(write(d, small('twice', { devices: [{ device: 'ideal' }, { device: 'ideal' }] })))).rejects.toThrow(
-      /\/devices\/1: the same device, temperature, noise scale \(1\) and compensation as an earlier entry/,
+      /\/devices\/1: the same device, temperature, tile, noise scale \(1\) and compensation as an earlier entry/,
     );
   });
 });

@@ -202,6 +202,36 @@ describe('determinism', () => {
     expect(run(0).equals(run(0))).toBe(true);
     expect(run(0).equals(run(1))).toBe(false);
   });
+
+  it('every optional section written out as off computes bit for bit what the profile computes without it', () => {
+    const W = tf.randomNormal([300, 80], 0, 0.1, 'float32', 7) as tf.Tensor2D;
+    const x = tf.randomNormal([6, 300], 0, 1, 'float32', 8) as tf.Tensor2D;
+    const bits = (dev: DeviceModel) => {
+      const rng = new RandomStream('sections-off');
+      const tiled = TiledMatrix.map(W, dev);
+      const prog = tiled.program(rng.child('program'));
+      const at = prog.at(86400, rng.child('read'));
+      const y = Buffer.from(new Float32Array(at.forward(x, rng.child('mvm')).dataSync()).buffer);
+      [at, prog, tiled].forEach((o) => o.dispose());
+      return y;
+    };
+    for (const name of ['pcm-nandakumar-2019', 'pcm-hermes-2023', 'rram-wan-2022']) {
+      const off = device(name, (p) => {
+        p.tile = { ...p.tile, rows: 128, cols: 64, irDrop: { rowSegment: 0, colSegment: 0 } };
+        p.mapping.slices = null;
+        p.programming.writeVerify = null;
+        p.periphery.inputNoise = 0;
+        p.periphery.outputNonlinearity = null;
+        delete p.periphery.inputBitsPerPass; // no "off" value: absent is off
+        p.periphery.adc = { ...p.periphery.adc, model: 'ideal', calibration: null };
+        p.driftCompensation.granularity = 'layer';
+        p.temperature = null;
+      });
+      const plain = device(name, (p) => (p.tile = { rows: 128, cols: 64 }));
+      expect(bits(off).equals(bits(plain)), name).toBe(true);
+    }
+    [W, x].forEach((t) => t.dispose());
+  });
 });
 
 describe('hardware-aware training path', () => {

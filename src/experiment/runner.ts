@@ -22,7 +22,7 @@ const BUDGET_SAMPLES = 32;
 const BUDGET_TRIALS = 2;
 import { findUp } from '../input/package-root.js';
 import { parseDuration } from '../input/values.js';
-import { runFinetune, trainOptionsOf } from '../train/finetune.js';
+import { runTrainTask, type TrainTask } from './train-task.js';
 import { NonFiniteError } from '../input/finite.js';
 import { resolveTraining, type ResolvedTraining, type TrainingSettings } from '../train/settings.js';
 import { labelOf, withPlacement, type ExperimentSpec, type HwaSetting, type ResolvedSpec } from './spec.js';
@@ -215,6 +215,40 @@ function trainedElsewhere(root: string, j: TrainJob): string | null {
   return null;
 }
 
+/** The training job as plain data: what the local runner trains, and what a queue sends a worker. */
+export function trainTaskOf(r: ResolvedSpec, j: TrainJob): TrainTask {
+  return {
+    hash: j.hash,
+    label: j.label,
+    seed: j.seed,
+    model: r.spec.model,
+    task: r.spec.task,
+    plugin: j.plugin,
+    config: j.config,
+    configSource: `${r.file} (${j.label})`,
+    hwa: j.hwa,
+    hwaTime: j.hwa ? parseDuration(String(j.hwa.time ?? '1d'), 'hwa time') : null,
+    // Noise-aware plugins target the first deployment device at the longest time, unless configured otherwise.
+    horizon: r.times[r.times.length - 1]!,
+    targetDevice: r.spec.devices[0]!.device,
+    training: j.training,
+    trainingSources: j.trainingSources,
+  };
+}
+
+/** Reuse adapter j if it exists: in this run's folder ('cached'), else copied from another experiment's; null when it must be trained. */
+export function reuseAdapter(j: TrainJob, root: string): 'cached' | 'copied' | null {
+  const stamp = join(j.dir, 'job.json');
+  if (stampedHash(j.dir) === j.hash) return 'cached';
+  const other = trainedElsewhere(root, j);
+  if (!other) return null;
+  rmSync(j.dir, { recursive: true, force: true });
+  // job.json last, as after training: an interrupted copy is redone.
+  cpSync(other, j.dir, { recursive: true, filter: (src) => !src.endsWith('job.json') });
+  copyFileSync(join(other, 'job.json'), stamp);
+  return 'copied';
+}
+
 /** Train one adapter, or reuse it: from this run's folder, else copied from another experiment's. */
 async function train(
   r: ResolvedSpec,
@@ -222,40 +256,75 @@ async function train(
   root: string,
   onStep?: (step: number) => void,
 ): Promise<'cached' | 'copied' | 'trained'> {
-  const stamp = join(j.dir, 'job.json');
-  if (stampedHash(j.dir) === j.hash) return 'cached';
-  const other = trainedElsewhere(root, j);
-  if (other) {
-    rmSync(j.dir, { recursive: true, force: true });
-    // job.json last, as after training: an interrupted copy is redone.
-    cpSync(other, j.dir, { recursive: true, filter: (src) => !src.endsWith('job.json') });
-    copyFileSync(join(other, 'job.json'), stamp);
-    return 'copied';
-  }
-  await runFinetune({
-    model: r.spec.model,
-    data: r.data,
-    plugin: r.plugins.get(j.plugin)!,
-    config: j.config,
-    configSource: `${r.file} (${j.label})`,
-    hwa: j.hwa
-      ? {
-          device: j.hwa.device,
-          t: parseDuration(String(j.hwa.time ?? '1d'), 'hwa time'),
-          ...(j.hwa.periphery === undefined ? {} : { periphery: j.hwa.periphery }),
-        }
-      : null,
-    // Noise-aware plugins target the first deployment device at the longest time, unless configured otherwise.
-    horizon: r.times[r.times.length - 1]!,
-    targetDevice: r.spec.devices[0]!.device,
-    train: { ...trainOptionsOf(j.training), seed: j.seed },
-    settings: { settings: j.training, sources: j.trainingSources },
-    out: j.dir,
-    ...(onStep ? { onProgress: (p) => onStep(p.step) } : {}),
-  });
-  // Written last: an adapter folder without it is retrained.
-  writeFileSync(stamp, JSON.stringify({ hash: j.hash, label: j.label, seed: j.seed, hwa: j.hwa }, null, 2) + '\n');
+  const reused = reuseAdapter(j, root);
+  if (reused) return reused;
+  await runTrainTask(trainTaskOf(r, j), j.dir, { data: r.data, plugin: r.plugins.get(j.plugin)! }, onStep);
   return 'trained';
+}
+
+/**
+ * Where an experiment's jobs run. The runner owns the order of results.jsonl; an executor
+ * only makes adapters exist and runs trials, in any order and anywhere: on this machine
+ * (piscina worker threads) or on queue workers (src/queue/).
+ */
+export interface RunExecutor {
+  /** Called once with every job of the run, before any is awaited (a queue enqueues here). */
+  begin?(ctx: RunContext): Promise<void>;
+  /** Make adapter j exist in j.dir: reused, or trained. */
+  train(j: TrainJob, onStep: (step: number) => void): Promise<'cached' | 'copied' | 'trained'>;
+  /** Run trials `todo` of deployment job j (spec ds; `local` is loaded here): onTrial as each finishes, onFail for one that cannot. */
+  trials(
+    j: DeployJob,
+    ds: DeploySpec,
+    todo: number[],
+    local: Deployment,
+    on: { trial: (rs: TrialResult[]) => void; fail: (trial: number, error: Error) => void },
+  ): Promise<void>;
+  /** Called once when the run is over (or failed). */
+  end?(): Promise<void>;
+}
+
+export interface RunContext {
+  r: ResolvedSpec;
+  root: string;
+  tjobs: TrainJob[];
+  djobs: DeployJob[];
+  store: ResultStore;
+  deploySpec: (j: DeployJob) => DeploySpec;
+  /** Whether every result line of deployment job j is recorded. */
+  deployDone: (j: DeployJob) => boolean;
+  /** Trials of deployment job j with a result line missing. */
+  trialsTodo: (j: DeployJob) => number[];
+}
+
+/** A job that failed for good on a queue (after its retries): the run goes on without it. */
+export class JobFailedError extends Error {
+  constructor(
+    readonly job: string,
+    readonly reason: string,
+  ) {
+    super(`${job}: ${reason}`);
+    this.name = 'JobFailedError';
+  }
+}
+
+/** The run finished everything it could; these jobs failed (their lines are missing; a rerun retries them). */
+export class JobsFailedError extends Error {
+  constructor(readonly failures: JobFailedError[]) {
+    super(
+      `${failures.length} job(s) failed; the rest of the experiment is recorded (rerun to retry them):\n${failures.map((f) => `  ${f.message}`).join('\n')}`,
+    );
+    this.name = 'JobsFailedError';
+  }
+}
+
+/** The default executor: training in this process, trials on piscina worker threads. */
+function localExecutor(r: ResolvedSpec, root: string, workers: number | undefined): RunExecutor {
+  return {
+    train: (j, onStep) => train(r, j, root, onStep),
+    trials: (_j, ds, todo, local, on) =>
+      runTrials(ds, todo, { ...(workers ? { workers } : {}), local, onTrial: on.trial }).then(() => undefined),
+  };
 }
 
 /** What the runner records of an adapter's finetune.json. */
@@ -407,10 +476,19 @@ function processAlive(pid: number): boolean {
   }
 }
 
+export interface RunOptions {
+  root?: string;
+  workers?: number;
+  discardStale?: boolean;
+  onProgress?: (p: RunProgress) => void;
+  /** Where jobs run (default: this machine); given the run's context, e.g. a queue coordinator. */
+  executor?: (root: string) => RunExecutor;
+}
+
 /** Run (or resume) an experiment. */
 export async function runExperiment(
   r: ResolvedSpec,
-  o: { root?: string; workers?: number; discardStale?: boolean; onProgress?: (p: RunProgress) => void } = {},
+  o: RunOptions = {},
 ): Promise<{ dir: string; store: ResultStore; adapters: { dir: string; source: 'cached' | 'copied' | 'trained' }[]; discarded: number }> {
   const { spec } = r;
   const root = o.root ?? defaultRunsRoot(r.file);
@@ -425,7 +503,7 @@ export async function runExperiment(
 
 async function runLocked(
   r: ResolvedSpec,
-  o: { root: string; workers?: number; discardStale?: boolean; onProgress?: (p: RunProgress) => void },
+  o: RunOptions & { root: string },
   dir: string,
 ): Promise<{ dir: string; store: ResultStore; adapters: { dir: string; source: 'cached' | 'copied' | 'trained' }[]; discarded: number }> {
   const { spec } = r;
@@ -461,13 +539,58 @@ async function runLocked(
   );
   const trials = Array.from({ length: spec.trials }, (_, i) => i);
   const adapters: { dir: string; source: 'cached' | 'copied' | 'trained' }[] = [];
+  const exec = o.executor ? o.executor(o.root) : localExecutor(r, o.root, o.workers ?? spec.workers);
+  const trialsTodo = (j: DeployJob) => trials.filter((trial) => r.times.some((t) => !store.has(lineKey.result(j, t, trial))));
+  await exec.begin?.({
+    r,
+    root: o.root,
+    tjobs,
+    djobs,
+    store,
+    deploySpec: (j) => deploySpecOf(r, j),
+    deployDone: (j) => store.has(lineKey.cost(j)) && trialsTodo(j).length === 0,
+    trialsTodo,
+  });
+  try {
+    return await runJobs(r, o, dir, exec, { tjobs, djobs, store, trials, adapters, discarded, trialsTodo });
+  } finally {
+    await exec.end?.();
+  }
+}
 
+async function runJobs(
+  r: ResolvedSpec,
+  o: RunOptions & { root: string },
+  dir: string,
+  exec: RunExecutor,
+  run: {
+    tjobs: TrainJob[];
+    djobs: DeployJob[];
+    store: ResultStore;
+    trials: number[];
+    adapters: { dir: string; source: 'cached' | 'copied' | 'trained' }[];
+    discarded: number;
+    trialsTodo: (j: DeployJob) => number[];
+  },
+): Promise<{ dir: string; store: ResultStore; adapters: { dir: string; source: 'cached' | 'copied' | 'trained' }[]; discarded: number }> {
+  const { tjobs, djobs, store, trials, adapters, discarded } = run;
+  // Jobs that failed for good on a queue: the run records everything else, then reports them.
+  const failures: JobFailedError[] = [];
+  const failedTrain = new Set<TrainJob>();
   for (const [i, j] of tjobs.entries()) {
     const label = `${j.label} ${j.seed} ${j.hwaKey}`;
     o.onProgress?.({ phase: 'train', done: i, total: tjobs.length, label });
     const onStep = (step: number) =>
       o.onProgress?.({ phase: 'train', done: i, total: tjobs.length, label: `${label}: step ${step}/${j.training.steps}` });
-    const source = await train(r, j, o.root, onStep);
+    let source: 'cached' | 'copied' | 'trained';
+    try {
+      source = await exec.train(j, onStep);
+    } catch (e) {
+      if (!(e instanceof JobFailedError)) throw e;
+      failures.push(e);
+      failedTrain.add(j);
+      continue;
+    }
     adapters.push({ dir: j.dir, source });
     const base = { adapter: j.label, plugin: j.plugin, seed: j.seed, hwa: j.hwaKey };
     const s = trainSummary(j);
@@ -491,6 +614,7 @@ async function runLocked(
   let done = 0;
   const total = djobs.length * trials.length;
   for (const j of djobs) {
+    if (failedTrain.has(j.train)) continue;
     const ds = deploySpecOf(r, j);
     const devKey = lineKey.device(j);
     if (!store.has(devKey)) {
@@ -535,7 +659,7 @@ async function runLocked(
     }
     const tj = j.train;
     const base = { adapter: tj.label, plugin: tj.plugin, seed: tj.seed, hwa: tj.hwaKey, device: j.label, noiseScale: j.noiseScale };
-    const todo = trials.filter((trial) => r.times.some((t) => !store.has(lineKey.result(j, t, trial))));
+    const todo = run.trialsTodo(j);
     const costKey = lineKey.cost(j);
     if (!todo.length && store.has(costKey)) {
       done += trials.length;
@@ -551,12 +675,15 @@ async function runLocked(
       }
       const digital = store.lines.find((l) => l.key === lineKey.digital(tj))?.value;
       done += trials.length - todo.length;
-      // Trials finish in any order; lines are written in trial order as soon as possible.
-      const finished = new Map<number, TrialResult[]>();
+      // Trials finish in any order; lines are written in trial order as soon as possible (a
+      // trial that failed for good on a queue is skipped: null).
+      const finished = new Map<number, TrialResult[] | null>();
       let next = 0;
       const flush = () => {
         while (next < todo.length && finished.has(todo[next]!)) {
           const rs = finished.get(todo[next]!)!;
+          next++;
+          if (!rs) continue;
           store.append(
             rs.map((x): ResultLine => ({
               kind: 'result',
@@ -573,16 +700,23 @@ async function runLocked(
               metrics: x.metrics,
             })),
           );
-          next++;
         }
       };
-      await runTrials(ds, todo, {
-        ...((o.workers ?? spec.workers) ? { workers: (o.workers ?? spec.workers)! } : {}),
-        local: dep,
-        onTrial: (rs) => {
+      const progress = () =>
+        o.onProgress?.({ phase: 'deploy', done: ++done, total, label: `${j.train.label} on ${j.label}×${j.noiseScale}` });
+      await exec.trials(j, ds, todo, dep, {
+        trial: (rs) => {
           finished.set(rs[0]!.trial, rs);
           flush();
-          o.onProgress?.({ phase: 'deploy', done: ++done, total, label: `${j.train.label} on ${j.label}×${j.noiseScale}` });
+          progress();
+        },
+        fail: (trial, e) => {
+          failures.push(
+            e instanceof JobFailedError ? e : new JobFailedError(`trial ${trial} of ${j.train.label} on ${j.label}`, e.message),
+          );
+          finished.set(trial, null);
+          flush();
+          progress();
         },
       });
     } finally {
@@ -590,5 +724,6 @@ async function runLocked(
     }
   }
   o.onProgress?.({ phase: 'deploy', done: total, total, label: '' });
+  if (failures.length) throw new JobsFailedError(failures);
   return { dir, store, adapters, discarded };
 }

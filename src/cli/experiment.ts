@@ -4,7 +4,9 @@ import { readFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import { loadSpec } from '../experiment/spec.js';
 import { resolve } from 'node:path';
-import { defaultRunsRoot, deployJobs, runDir, runExperiment, trainJobs, type TrainJob } from '../experiment/runner.js';
+import { defaultRunsRoot, deployJobs, JobsFailedError, runDir, runExperiment, trainJobs, type TrainJob } from '../experiment/runner.js';
+import { queueExecutor } from '../queue/coordinator.js';
+import { parseQueueUrl } from '../queue/url.js';
 import { describeTraining } from '../train/settings.js';
 import { buildReport } from '../report/report.js';
 import { parsePositiveInt } from '../input/values.js';
@@ -54,9 +56,13 @@ export function registerExperimentCommands(program: Command): void {
       'drop recorded results that no longer hold for the spec as it is now (changed settings or input files), then recompute them',
     )
     .option('--no-report', 'do not build the report at the end')
+    .option('--queue <url>', 'run the jobs on `aimc worker`s through this Redis server (redis://HOST:PORT[/DB]); this process coordinates')
+    .option('--artifacts <dir>', 'with --queue: a directory every worker reads and writes, for trained adapters (default: in Redis)')
     .option(...BACKEND_OPTION)
-    .action(async (file: string, o: { workers?: string; report: boolean; backend?: string; runs?: string; discardStale?: boolean }) => {
+    .action(async (file: string, o: RunCommandOptions) => {
       const workers = o.workers ? parsePositiveInt(o.workers, '--workers', 1024) : undefined;
+      if (o.artifacts && !o.queue) throw new Error('--artifacts: only with --queue (a local run keeps adapters under runs/NAME/adapters)');
+      const address = o.queue ? parseQueueUrl(o.queue) : null;
       await startBackend(o.backend, true);
       // The whole spec is checked before any work starts.
       const r = await loadSpec(file);
@@ -76,6 +82,15 @@ export function registerExperimentCommands(program: Command): void {
           root,
           ...(o.discardStale ? { discardStale: true } : {}),
           ...(workers ? { workers } : {}),
+          ...(address
+            ? {
+                executor: queueExecutor({
+                  address,
+                  ...(o.artifacts ? { artifacts: resolve(o.artifacts) } : {}),
+                  log: (l) => bars.log(`${l}\n`),
+                }),
+              }
+            : {}),
           onProgress: (p) => {
             const bar = p.phase === 'train' ? train : deploy;
             // Only a changed count may reach the ETA estimate: label-only updates (training
@@ -84,6 +99,15 @@ export function registerExperimentCommands(program: Command): void {
             else bar.update({ label: p.label });
           },
         });
+      } catch (e) {
+        bars.stop();
+        // Jobs that failed for good on the queue: everything else is recorded; report it as it is.
+        if (!(e instanceof JobsFailedError)) throw e;
+        if (o.report) {
+          const out = await buildReport(runDir(r.spec, root));
+          console.log(`report (without the failed jobs): ${out.html}`);
+        }
+        throw e;
       } finally {
         bars.stop();
       }
@@ -99,6 +123,16 @@ export function registerExperimentCommands(program: Command): void {
         console.log(`report: ${out.html}\ntables: ${out.markdown}\ntable:  ${out.csv}`);
       }
     });
+}
+
+interface RunCommandOptions {
+  workers?: string;
+  report: boolean;
+  backend?: string;
+  runs?: string;
+  discardStale?: boolean;
+  queue?: string;
+  artifacts?: string;
 }
 
 /** `--compare a,b` (repeatable): the pairs given so far, then this one. */

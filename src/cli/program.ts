@@ -12,6 +12,7 @@ import { registerFinetuneCommand } from './finetune.js';
 import { registerAdapterCommands } from './adapter.js';
 import { registerDeployCommand } from './deploy.js';
 import { registerExperimentCommands, registerReportCommand } from './experiment.js';
+import { registerQueueCommands } from './queue.js';
 
 /** A fresh command tree (tests build one per call). */
 export function createProgram(): Command {
@@ -32,6 +33,7 @@ export function createProgram(): Command {
   registerDeployCommand(program);
   registerExperimentCommands(program);
   registerReportCommand(program);
+  registerQueueCommands(program);
   return program;
 }
 

@@ -48,8 +48,10 @@ function writeSpec(obj: object): string {
 }
 
 /** An `aimc worker` process on the test's Redis, once it is connected; its log is kept for failures. */
-async function startWorkerProcess(log: string[]): Promise<ChildProcess> {
-  const p = spawn(process.execPath, [BIN, 'worker', '--queue', redis.url, '--stall-timeout', '2'], { stdio: ['ignore', 'ignore', 'pipe'] });
+async function startWorkerProcess(log: string[], extra: string[] = []): Promise<ChildProcess> {
+  const p = spawn(process.execPath, [BIN, 'worker', '--queue', redis.url, '--stall-timeout', '2', ...extra], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   workers.push(p);
   await new Promise<void>((res, rej) => {
     let mine = '';
@@ -184,7 +186,7 @@ describe.runIf(redisServerAvailable())('experiments on a Redis queue', () => {
     await stopWorkers();
   });
 
-  it('a job that always throws is retried, then reported with its error; the other adapters are recorded', async () => {
+  it('a job that always throws is retried, then reported with its error; the other adapters are recorded (adapters through --artifacts DIR)', async () => {
     const d = mkdtempSync(join(tmpdir(), 'aimc-qfail-'));
     const plug = join(d, 'failing');
     cpSync(join(ROOT, 'plugins', 'head'), plug, { recursive: true });
@@ -197,10 +199,13 @@ describe.runIf(redisServerAvailable())('experiments on a Redis queue', () => {
     );
     const file = writeSpec(spec('failing', [{ plugin: plug, label: 'failing' }, { plugin: 'bitfit' }]));
     const log: string[] = [];
-    await startWorkerProcess(log);
+    const shared = mkdtempSync(join(tmpdir(), 'aimc-qart-'));
+    await startWorkerProcess(log, ['--artifacts', shared]);
     const root = mkdtempSync(join(tmpdir(), 'aimc-qfr-'));
     const address = parseQueueUrl(redis.url);
-    const err = await runExperiment(await loadSpec(file), { root, executor: queueExecutor({ address }) }).catch((e: unknown) => e);
+    const err = await runExperiment(await loadSpec(file), { root, executor: queueExecutor({ address, artifacts: shared }) }).catch(
+      (e: unknown) => e,
+    );
     expect(err, log.join('')).toBeInstanceOf(JobsFailedError);
     expect((err as Error).message).toMatch(/training failing a none: .*this plugin always throws in training/);
     const lines = readFileSync(join(root, 'failing', 'results.jsonl'), 'utf8')
@@ -209,6 +214,9 @@ describe.runIf(redisServerAvailable())('experiments on a Redis queue', () => {
       .map((l) => JSON.parse(l));
     expect(lines.filter((l) => l.kind === 'result' && l.adapter === 'bitfit')).toHaveLength(2 * 2 * 3);
     expect(lines.some((l) => l.adapter === 'failing')).toBe(false);
+    // The worker's adapter went through the shared directory, not Redis.
+    const bitfit = lines.find((l) => l.kind === 'train' && l.adapter === 'bitfit');
+    expect(existsSync(join(shared, bitfit.job, 'job.json'))).toBe(true);
     const q = new Queue(queueName('failing'), { connection: redisOptions(address) as never });
     expect((await q.getJobs(['failed']))[0]!.attemptsMade).toBe(3);
     await q.close();

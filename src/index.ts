@@ -34,6 +34,9 @@ export { TiledMatrix, ProgrammedMatrix, AnalogMatrix } from './crossbar/analog-m
 export { noiseBudget, mvmError, type BudgetLine, type BudgetOptions } from './crossbar/noise-budget.js';
 export { solveCrossbar, compareIrDrop, type Wires } from './crossbar/ir-drop.js';
 
+// Your own TensorFlow.js model on tiles.
+export { convertToAnalog, AnalogModel, type ConvertOptions, type ConvertedLayer, type AnalogMode } from './convert/convert.js';
+
 // Models, tokenizers, datasets.
 export { loadModel, loadModelForTask, shippedModels, describeModel, type LoadedModel } from './model/load.js';
 export { Transformer } from './model/transformer.js';

@@ -14,7 +14,10 @@
  *                          the model's own fit() learns weights that survive the device
  *                          (predict and evaluate stay digital in this mode)
  *
- * Dense layers convert today (inputs of any rank: the last axis is the one multiplied).
+ * Dense layers convert (inputs of any rank: the last axis is the one multiplied), and so do
+ * Conv1D and Conv2D (channels last, no dilation): their inputs are unrolled into patches
+ * (im2col), each patch a row of kernelSize·channels inputs into the kernel's
+ * [kernelSize·channels, filters] matrix on tiles, as conv layers are mapped onto crossbars.
  */
 import * as tf from '@tensorflow/tfjs';
 import { DeviceModel } from '../device/model.js';
@@ -30,7 +33,7 @@ export type AnalogMode = 'digital' | 'analog' | 'hwa';
 /** One converted layer, as `summary()` lists it. */
 export interface ConvertedLayer {
   name: string;
-  kind: 'dense';
+  kind: 'dense' | 'conv1d' | 'conv2d';
   inFeatures: number;
   outFeatures: number;
   /** Row tiles × column tiles of the device's tile size. */
@@ -38,18 +41,59 @@ export interface ConvertedLayer {
 }
 
 export interface ConvertOptions {
-  /** Which layers go to tiles: layer names, or a predicate (default: every dense layer). */
+  /** Which layers go to tiles: layer names, or a predicate (default: every Dense, Conv1D and Conv2D layer). */
   layers?: string[] | ((layer: tf.layers.Layer) => boolean);
   /** Seed of every draw (programming, reads, MVM noise, HWA sampling); default 'convert'. */
   seed?: string;
 }
 
-/** What aimc reads of a tfjs Dense layer (its fields are private in the typings, public at run time). */
-interface DenseInternals {
+/** What aimc reads of a tfjs Dense or Conv layer (its fields are private in the typings, public at run time). */
+interface LayerInternals {
   kernel: { read(): tf.Tensor };
   bias: { read(): tf.Tensor } | null;
   activation: { apply(x: tf.Tensor): tf.Tensor } | null;
-  units: number;
+  /** Conv only. */
+  strides?: number[];
+  padding?: string;
+  dataFormat?: string;
+  dilationRate?: number | number[];
+}
+
+const KINDS: Record<string, ConvertedLayer['kind']> = { Dense: 'dense', Conv1D: 'conv1d', Conv2D: 'conv2d' };
+
+/**
+ * Patches of x[B, H, W, C] for a kh×kw kernel at strides sh, sw ('valid' or TensorFlow's
+ * 'same' padding): [B, Ho, Wo, kh·kw·C], ordered as a [kh, kw, C, F] kernel flattens.
+ */
+export function im2col(x: tf.Tensor4D, kh: number, kw: number, sh: number, sw: number, padding: 'valid' | 'same'): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [B, H, W, C] = x.shape;
+    let [Ho, Wo, pt, pb, pl, pr] = [0, 0, 0, 0, 0, 0];
+    if (padding === 'same') {
+      Ho = Math.ceil(H / sh);
+      Wo = Math.ceil(W / sw);
+      const ph = Math.max((Ho - 1) * sh + kh - H, 0);
+      const pw = Math.max((Wo - 1) * sw + kw - W, 0);
+      [pt, pb, pl, pr] = [Math.floor(ph / 2), ph - Math.floor(ph / 2), Math.floor(pw / 2), pw - Math.floor(pw / 2)];
+    } else {
+      Ho = Math.floor((H - kh) / sh) + 1;
+      Wo = Math.floor((W - kw) / sw) + 1;
+    }
+    const xp =
+      pt || pb || pl || pr
+        ? tf.pad(x, [
+            [0, 0],
+            [pt, pb],
+            [pl, pr],
+            [0, 0],
+          ])
+        : x;
+    const parts: tf.Tensor4D[] = [];
+    for (let i = 0; i < kh; i++)
+      for (let j = 0; j < kw; j++)
+        parts.push(tf.stridedSlice(xp, [0, i, j, 0], [B, i + (Ho - 1) * sh + 1, j + (Wo - 1) * sw + 1, C], [1, sh, sw, 1]) as tf.Tensor4D);
+    return (parts.length === 1 ? parts[0]! : tf.concat(parts, 3)) as tf.Tensor4D;
+  });
 }
 
 interface Site {
@@ -113,7 +157,7 @@ export class AnalogModel {
     this.releaseChip();
     this.trialRng = this.rng.child('trial', trial);
     for (const s of this.sites) {
-      const W = tf.tidy(() => this.dense(s).kernel.read().clone() as tf.Tensor2D);
+      const W = tf.tidy(() => this.matrix(s).clone());
       const tiled = TiledMatrix.map(W, this.device);
       W.dispose();
       const chip = tiled.program(this.trialRng.child(s.info.name, 'program'));
@@ -163,22 +207,41 @@ export class AnalogModel {
     }
   }
 
-  private dense(s: Site): DenseInternals {
-    return s.layer as unknown as DenseInternals;
+  private internals(s: Site): LayerInternals {
+    return s.layer as unknown as LayerInternals;
+  }
+
+  /** The layer's kernel as the matrix on tiles, [inFeatures, outFeatures]. */
+  private matrix(s: Site): tf.Tensor2D {
+    return tf.reshape(this.internals(s).kernel.read(), [s.info.inFeatures, s.info.outFeatures]) as tf.Tensor2D;
   }
 
   private call(s: Site, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[] {
     // Hardware-aware mode samples the device only while fit() trains; predict/evaluate stay digital.
     if (this.mode === 'digital' || (this.mode === 'hwa' && kwargs?.training !== true)) return s.original.call(s.layer, inputs, kwargs);
-    const d = this.dense(s);
+    const d = this.internals(s);
     return tf.tidy(() => {
       const x = Array.isArray(inputs) ? inputs[0]! : inputs;
-      const shape = x.shape;
-      const x2 = tf.reshape(x, [-1, shape[shape.length - 1]!]) as tf.Tensor2D;
+      // Rows of the matrix on tiles: the last axis (dense), or the patches (conv).
+      let rows: tf.Tensor;
+      let outShape: number[];
+      if (s.info.kind === 'dense') {
+        rows = x;
+        outShape = [...x.shape.slice(0, -1), s.info.outFeatures];
+      } else {
+        const k = d.kernel.read().shape;
+        const x4 = (s.info.kind === 'conv1d' ? tf.expandDims(x, 1) : x) as tf.Tensor4D;
+        const st = d.strides ?? [1, 1];
+        const [kh, kw, sh, sw] = s.info.kind === 'conv1d' ? [1, k[0]!, 1, st[0]!] : [k[0]!, k[1]!, st[0]!, st[1]!];
+        rows = im2col(x4, kh, kw, sh, sw, d.padding === 'same' ? 'same' : 'valid');
+        const [B, Ho, Wo] = rows.shape;
+        outShape = s.info.kind === 'conv1d' ? [B!, Wo!, s.info.outFeatures] : [B!, Ho!, Wo!, s.info.outFeatures];
+      }
+      const x2 = tf.reshape(rows, [-1, s.info.inFeatures]) as tf.Tensor2D;
       let y: tf.Tensor2D;
       if (this.mode === 'analog') y = s.read!.forward(x2, this.readRng!.child(s.info.name, 'mvm', s.calls++));
-      else y = hwaLinear(x2, d.kernel.read() as tf.Tensor2D, this.device, this.rng.child('hwa', this.hwaStep++, s.info.name), this.hwa!);
-      let out: tf.Tensor = tf.reshape(y, [...shape.slice(0, -1), d.units]);
+      else y = hwaLinear(x2, this.matrix(s), this.device, this.rng.child('hwa', this.hwaStep++, s.info.name), this.hwa!);
+      let out: tf.Tensor = tf.reshape(y, outShape);
       if (d.bias) out = tf.add(out, d.bias.read());
       return d.activation ? d.activation.apply(out) : out;
     });
@@ -186,7 +249,7 @@ export class AnalogModel {
 }
 
 /**
- * Put `model`'s dense layers (all, or those `options.layers` selects) on `device`'s crossbar
+ * Put `model`'s Dense, Conv1D and Conv2D layers (all, or those `options.layers` selects) on `device`'s crossbar
  * tiles; returns the handle that programs, reads and trains them (see the module comment).
  * The model is changed in place: its converted layers compute through the handle until
  * `dispose()`.
@@ -215,24 +278,38 @@ export function convertToAnalog(
   const sites: Site[] = [];
   for (const layer of model.layers) {
     if (!pick(layer)) continue;
-    if (layer.getClassName() !== 'Dense') {
-      if (options.layers)
-        throw new Error(`convertToAnalog: layer '${layer.name}' is a ${layer.getClassName()}; only Dense layers convert so far`);
+    const kind = KINDS[layer.getClassName()];
+    if (!kind) {
+      if (options.layers) {
+        throw new Error(`convertToAnalog: layer '${layer.name}' is a ${layer.getClassName()}; Dense, Conv1D and Conv2D layers convert`);
+      }
       continue;
     }
-    const kernel = (layer as unknown as DenseInternals).kernel;
-    if (!kernel) throw new Error(`convertToAnalog: layer '${layer.name}' is not built yet (call the model once, or give it an inputShape)`);
-    const [inF, outF] = kernel.read().shape as [number, number];
+    const li = layer as unknown as LayerInternals;
+    if (!li.kernel)
+      throw new Error(`convertToAnalog: layer '${layer.name}' is not built yet (call the model once, or give it an inputShape)`);
+    if (kind !== 'dense') {
+      const dil = [li.dilationRate ?? 1].flat();
+      if (li.dataFormat === 'channelsFirst' || dil.some((v) => v !== 1)) {
+        throw new Error(`convertToAnalog: layer '${layer.name}': only channelsLast convolutions without dilation convert`);
+      }
+      if (li.padding !== 'valid' && li.padding !== 'same') {
+        throw new Error(`convertToAnalog: layer '${layer.name}': padding '${li.padding}' does not convert (valid, same)`);
+      }
+    }
+    const shape = li.kernel.read().shape;
+    const outF = shape[shape.length - 1]!;
+    const inF = shape.slice(0, -1).reduce((a, b) => a * b, 1);
     const g = tileGrid(inF, outF, dev.tile.rows, dev.tile.cols);
     sites.push({
       layer,
-      info: { name: layer.name, kind: 'dense', inFeatures: inF, outFeatures: outF, tiles: [g.rowSpans.length, g.colSpans.length] },
+      info: { name: layer.name, kind, inFeatures: inF, outFeatures: outF, tiles: [g.rowSpans.length, g.colSpans.length] },
       original: layer.call,
       programmed: null,
       read: null,
       calls: 0,
     });
   }
-  if (!sites.length) throw new Error('convertToAnalog: the model has no Dense layer to convert');
+  if (!sites.length) throw new Error('convertToAnalog: the model has no Dense, Conv1D or Conv2D layer to convert');
   return new AnalogModel(model, dev, sites, new RandomStream(options.seed ?? 'convert'));
 }

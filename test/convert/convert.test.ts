@@ -2,7 +2,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/tensor/backend.js';
-import { convertToAnalog } from '../../src/convert/convert.js';
+import { convertToAnalog, im2col } from '../../src/convert/convert.js';
 import { RandomStream } from '../../src/tensor/random.js';
 
 beforeAll(async () => {
@@ -106,7 +106,93 @@ describe('convertToAnalog', () => {
       layers: [tf.layers.dense({ inputShape: [4], units: 4, name: 'd' }), tf.layers.dropout({ rate: 0.1, name: 'drop' })],
     });
     expect(() => convertToAnalog(withDrop, 'ideal', { layers: ['drop'] })).toThrow(
-      /layer 'drop' is a Dropout; only Dense layers convert so far/,
+      /layer 'drop' is a Dropout; Dense, Conv1D and Conv2D layers convert/,
     );
+  });
+});
+
+describe('convolutions on tiles (im2col)', () => {
+  for (const [padding, s] of [
+    ['valid', 1],
+    ['same', 1],
+    ['same', 2],
+    ['valid', 2],
+  ] as const) {
+    it(`patches × the flattened kernel equal tf.conv2d (${padding}, stride ${s})`, () => {
+      const rng = new RandomStream(`im2col/${padding}/${s}`);
+      const x = tf.tensor4d(rng.child('x').normal(2 * 7 * 6 * 3), [2, 7, 6, 3]);
+      const k = tf.tensor4d(rng.child('k').normal(3 * 2 * 3 * 4), [3, 2, 3, 4]);
+      const ref = tf.conv2d(x, k, [s, s], padding);
+      const p = im2col(x, 3, 2, s, s, padding);
+      const got = tf.reshape(tf.matMul(tf.reshape(p, [-1, 18]), tf.reshape(k, [18, 4])), ref.shape);
+      expect(got.shape).toEqual(ref.shape);
+      expect(relErr(got, ref)).toBeLessThan(1e-5);
+    });
+  }
+
+  it('a small CNN (Conv2D, pooling, Dense) on the ideal device computes its digital self within the converters; HWA fit trains the conv kernel', async () => {
+    const m = tf.sequential();
+    m.add(
+      tf.layers.conv2d({
+        inputShape: [8, 8, 1],
+        filters: 4,
+        kernelSize: 3,
+        padding: 'same',
+        activation: 'relu',
+        name: 'conv',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }),
+      }),
+    );
+    m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+    m.add(tf.layers.flatten());
+    m.add(tf.layers.dense({ units: 2, name: 'fc', kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }));
+    const xs = tf.tensor4d(new RandomStream('cnn/x').normal(16 * 64), [16, 8, 8, 1]);
+    const digital = m.predict(xs) as tf.Tensor;
+    const a = convertToAnalog(m, 'ideal', { seed: 'cnn' });
+    expect(a.summary().map((l) => [l.name, l.kind, l.inFeatures, l.outFeatures])).toEqual([
+      ['conv', 'conv2d', 9, 4],
+      ['fc', 'dense', 64, 2],
+    ]);
+    a.program(0);
+    a.readAt(1);
+    const e = relErr(m.predict(xs) as tf.Tensor, digital);
+    expect(e).toBeGreaterThan(0);
+    expect(e).toBeLessThan(0.03);
+    m.compile({ optimizer: tf.train.adam(0.01), loss: 'sparseCategoricalCrossentropy', metrics: [] });
+    const before = (m.getLayer('conv').getWeights()[0]!.dataSync() as Float32Array).slice();
+    a.hardwareAware({ t: 3600 });
+    await m.fit(
+      xs,
+      tf.tensor1d(
+        Array.from({ length: 16 }, (_, i) => i % 2),
+        'float32',
+      ),
+      { epochs: 2, batchSize: 8, verbose: 0 },
+    );
+    expect(
+      m
+        .getLayer('conv')
+        .getWeights()[0]!
+        .dataSync()
+        .some((v, k) => v !== before[k]),
+    ).toBe(true);
+    a.dispose();
+  });
+
+  it('Conv1D converts; dilated convolutions are refused, naming the layer', () => {
+    const m = tf.sequential({ layers: [tf.layers.conv1d({ inputShape: [10, 2], filters: 3, kernelSize: 3, strides: 2, name: 'c1' })] });
+    const xs = tf.tensor3d(new RandomStream('c1/x').normal(4 * 20), [4, 10, 2]);
+    const digital = m.predict(xs) as tf.Tensor;
+    const a = convertToAnalog(m, 'ideal');
+    a.program(0);
+    a.readAt(1);
+    const got = m.predict(xs) as tf.Tensor;
+    expect(got.shape).toEqual(digital.shape);
+    expect(relErr(got, digital)).toBeLessThan(0.03);
+    a.dispose();
+    const dil = tf.sequential({
+      layers: [tf.layers.conv1d({ inputShape: [10, 2], filters: 3, kernelSize: 3, dilationRate: 2, name: 'dil' })],
+    });
+    expect(() => convertToAnalog(dil, 'ideal')).toThrow(/layer 'dil': only channelsLast convolutions without dilation convert/);
   });
 });

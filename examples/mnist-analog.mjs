@@ -1,0 +1,86 @@
+/**
+ * The aihwkit tutorial flow in TypeScript-free JavaScript: a network trained on MNIST, then
+ * put on PCM crossbar tiles with `convertToAnalog` and read 1 s, 1 day and 1 year after
+ * programming (several chips), without and with hardware-aware (HWA) fine-tuning.
+ *
+ *   node examples/mnist-analog.mjs [cnn|mlp] [--quick] [--json]
+ *
+ * --quick: one epoch (cnn: two), 2 chips, 1 000 training and 300 test images (cnn: 300 and 100: tfjs's JS
+ * convolution kernels train slowly) — what the tests run.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { convertToAnalog, initBackend } from 'aimc';
+import { accuracy, mnistSplits } from './mnist-data.mjs';
+
+const arch = process.argv.includes('mlp') ? 'mlp' : 'cnn';
+const quick = process.argv.includes('--quick');
+const json = process.argv.includes('--json');
+const device = 'pcm-nandakumar-2019';
+const times = [1, 86400, 31536000];
+const trials = quick ? 2 : 3;
+const epochs = quick ? (arch === 'cnn' ? 2 : 1) : 3;
+
+await initBackend();
+const quickSize = arch === 'cnn' ? { train: 300, test: 100 } : { train: 1000, test: 300 };
+const { train, test } = mnistSplits(quick ? quickSize : { train: 8000, test: 2000 });
+
+function build() {
+  const init = (seed) => tf.initializers.glorotUniform({ seed });
+  const m = tf.sequential();
+  if (arch === 'mlp') {
+    m.add(tf.layers.dense({ inputShape: [784], units: 128, activation: 'relu', kernelInitializer: init(1) }));
+  } else {
+    m.add(tf.layers.reshape({ inputShape: [784], targetShape: [28, 28, 1] }));
+    m.add(tf.layers.conv2d({ filters: 8, kernelSize: 3, activation: 'relu', kernelInitializer: init(1) }));
+    m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+    m.add(tf.layers.conv2d({ filters: 16, kernelSize: 3, activation: 'relu', kernelInitializer: init(2) }));
+    m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+    m.add(tf.layers.flatten());
+  }
+  m.add(tf.layers.dense({ units: 10, activation: 'softmax', kernelInitializer: init(3) }));
+  m.compile({ optimizer: tf.train.adam(3e-3), loss: 'sparseCategoricalCrossentropy' });
+  return m;
+}
+
+/** Accuracy on the test images at each time, over `trials` chips: {digital, times: {t: [acc per chip]}}. */
+function onChips(model, seed) {
+  const digital = accuracy(model, test.xs, test.ys);
+  const analog = convertToAnalog(model, device, { seed });
+  const at = Object.fromEntries(times.map((t) => [t, []]));
+  for (let trial = 0; trial < trials; trial++) {
+    analog.program(trial);
+    for (const t of times) {
+      analog.readAt(t);
+      at[t].push(accuracy(model, test.xs, test.ys));
+    }
+  }
+  analog.dispose();
+  return { digital, at };
+}
+
+const fit = (m, n) => m.fit(train.xs, train.ys, { epochs: n, batchSize: 64, shuffle: false, verbose: 0 });
+
+// Trained digitally, then deployed.
+const plain = build();
+await fit(plain, epochs);
+const without = onChips(plain, 'mnist');
+
+// The same network fine-tuned one more epoch with HWA (forward passes through the device at 1 d).
+const hwa = build();
+hwa.setWeights(plain.getWeights());
+const handle = convertToAnalog(hwa, device, { seed: 'mnist-hwa' });
+handle.hardwareAware({ t: 86400 });
+await fit(hwa, 1);
+handle.dispose();
+const withHwa = onChips(hwa, 'mnist');
+
+const mean = (v) => v.reduce((a, b) => a + b, 0) / v.length;
+const sd = (v) => Math.sqrt(v.reduce((a, b) => a + (b - mean(v)) ** 2, 0) / Math.max(v.length - 1, 1));
+if (json) {
+  console.log(JSON.stringify({ arch, device, trials, without, withHwa }));
+} else {
+  const fmt = (r, t) => (t === null ? r.digital.toFixed(4) : `${mean(r.at[t]).toFixed(4)} ± ${sd(r.at[t]).toFixed(4)}`);
+  console.log(`${arch} on MNIST (${train.ys.shape[0]} train, ${test.ys.shape[0]} test images), ${device}, ${trials} chips`);
+  console.log('| read | without HWA | with HWA |\n| --- | --- | --- |');
+  for (const [label, t] of [['digital', null], ['1 s', 1], ['1 d', 86400], ['1 y', 31536000]]) console.log(`| ${label} | ${fmt(without, t)} | ${fmt(withHwa, t)} |`);
+}

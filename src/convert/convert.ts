@@ -88,10 +88,27 @@ export function im2col(x: tf.Tensor4D, kh: number, kw: number, sh: number, sw: n
             [0, 0],
           ])
         : x;
+    // Slices, pads and reshapes only (each has a gradient in tfjs; StridedSlice has none): a
+    // stride s takes every s-th row of a window padded to Ho·s and viewed as [Ho, s].
     const parts: tf.Tensor4D[] = [];
     for (let i = 0; i < kh; i++)
-      for (let j = 0; j < kw; j++)
-        parts.push(tf.stridedSlice(xp, [0, i, j, 0], [B, i + (Ho - 1) * sh + 1, j + (Wo - 1) * sw + 1, C], [1, sh, sw, 1]) as tf.Tensor4D);
+      for (let j = 0; j < kw; j++) {
+        const win = tf.slice(xp, [0, i, j, 0], [B, (Ho - 1) * sh + 1, (Wo - 1) * sw + 1, C]) as tf.Tensor4D;
+        if (sh === 1 && sw === 1) {
+          parts.push(win);
+          continue;
+        }
+        const full = tf.reshape(
+          tf.pad(win, [
+            [0, 0],
+            [0, sh - 1],
+            [0, sw - 1],
+            [0, 0],
+          ]),
+          [B, Ho, sh, Wo, sw, C],
+        );
+        parts.push(tf.reshape(tf.slice(full, [0, 0, 0, 0, 0, 0], [B, Ho, 1, Wo, 1, C]), [B, Ho, Wo, C]) as tf.Tensor4D);
+      }
     return (parts.length === 1 ? parts[0]! : tf.concat(parts, 3)) as tf.Tensor4D;
   });
 }

@@ -179,6 +179,16 @@ describe('convolutions on tiles (im2col)', () => {
     a.dispose();
   });
 
+  it('the patches carry gradients (strided too): HWA fit reaches the input of a strided convolution', () => {
+    const x = tf.variable(tf.tensor4d(new RandomStream('im2col/grad').normal(1 * 6 * 6 * 2), [1, 6, 6, 2]));
+    for (const s of [1, 2]) {
+      const g = tf.grad((v: tf.Tensor) => tf.sum(im2col(v as tf.Tensor4D, 3, 3, s, s, 'same')))(x);
+      const ref = tf.grad((v: tf.Tensor) => tf.sum(tf.conv2d(v as tf.Tensor4D, tf.ones([3, 3, 2, 1]) as tf.Tensor4D, s, 'same')))(x);
+      // Σ of all patches = conv with an all-ones kernel: the same gradient.
+      expect(relErr(g, ref)).toBeLessThan(1e-5);
+    }
+  });
+
   it('Conv1D converts; dilated convolutions are refused, naming the layer', () => {
     const m = tf.sequential({ layers: [tf.layers.conv1d({ inputShape: [10, 2], filters: 3, kernelSize: 3, strides: 2, name: 'c1' })] });
     const xs = tf.tensor3d(new RandomStream('c1/x').normal(4 * 20), [4, 10, 2]);

@@ -122,6 +122,26 @@ Napi::Value Fill(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// An optional Float32Array per row tile (an empty array: none), each at least outF long.
+bool row_tile_vectors(const Napi::Env& env, const Napi::Value& v, const char* name, int tiles, int outF, std::vector<const float*>* out) {
+  auto a = v.As<Napi::Array>();
+  if (a.Length() != 0 && static_cast<int>(a.Length()) != tiles) {
+    Napi::RangeError::New(env, std::string("analogForward: ") + name + " is empty or one vector per row tile").ThrowAsJavaScriptException();
+    return false;
+  }
+  out->assign(a.Length(), nullptr);
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    F32 x;
+    if (!get_f32(env, a.Get(i), (std::string(name) + "[i]").c_str(), &x)) return false;
+    if (x.length < static_cast<size_t>(outF)) {
+      Napi::RangeError::New(env, std::string("analogForward: ") + name + " vector too short").ThrowAsJavaScriptException();
+      return false;
+    }
+    (*out)[i] = x.data;
+  }
+  return true;
+}
+
 // analogForward(x, B, inF, outF, rowSpans: Int32Array(2·tiles) of (start, size), weights: Float32Array[],
 //               scales: Float32Array[], colTileOf: Int32Array(outF), nColTiles,
 //               params: Float64Array [dacStep, dacBound, adcStep, adcBound, sigma, absMax,
@@ -194,36 +214,11 @@ Napi::Value AnalogForward(const Napi::CallbackInfo& info) {
     w[i] = wi.data;
     s[i] = si.data;
   }
-  auto na = info[12].As<Napi::Array>();
-  if (na.Length() != 0 && static_cast<int>(na.Length()) != tiles) {
-    Napi::RangeError::New(env, "analogForward: nonlinearity is empty or one vector per row tile").ThrowAsJavaScriptException();
+  // Optional per-row-tile vectors: output non-linearity n, and the ADC range gains (the
+  // calibrated range r of each column's ADC as the analog gain bound/r before it).
+  std::vector<const float*> nl, rg;
+  if (!row_tile_vectors(env, info[12], "nonlinearity", tiles, outF, &nl) || !row_tile_vectors(env, info[16], "adcRangeGain", tiles, outF, &rg)) {
     return env.Undefined();
-  }
-  std::vector<const float*> nl(na.Length());
-  for (uint32_t i = 0; i < na.Length(); i++) {
-    F32 ni;
-    if (!get_f32(env, na.Get(i), "nonlinearity[i]", &ni)) return env.Undefined();
-    if (ni.length < static_cast<size_t>(outF)) {
-      Napi::RangeError::New(env, "analogForward: nonlinearity vector too short").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    nl[i] = ni.data;
-  }
-  // ADC range gains: the calibrated range r of each column's ADC as the analog gain bound/r before it.
-  auto ra = info[16].As<Napi::Array>();
-  if (ra.Length() != 0 && static_cast<int>(ra.Length()) != tiles) {
-    Napi::RangeError::New(env, "analogForward: adcRangeGain is empty or one vector per row tile").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  std::vector<const float*> rg(ra.Length());
-  for (uint32_t i = 0; i < ra.Length(); i++) {
-    F32 ri;
-    if (!get_f32(env, ra.Get(i), "adcRangeGain[i]", &ri)) return env.Undefined();
-    if (ri.length < static_cast<size_t>(outF)) {
-      Napi::RangeError::New(env, "analogForward: adcRangeGain vector too short").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    rg[i] = ri.data;
   }
   std::vector<aimc::AdcColumns> adc;
   {

@@ -16,8 +16,7 @@ import type { DeviceModel } from '../device/model.js';
 import { conductancesAt, driftCompensationFactor, programWeights, weightsAt, type ProgrammedWeights } from './mapping.js';
 import { irDropWeights } from './ir-drop.js';
 import { AdcRangeCalibration } from './adc-range.js';
-import { clipQuantize } from '../tensor/kernels/index.js';
-import { analogTile, type AdcColumns, type TileLayout, type TilePeriphery, type TileRead } from '../tensor/kernels/index.js';
+import { analogTile, preAdcOutputs, type AdcColumns, type TileLayout, type TilePeriphery, type TileRead } from '../tensor/kernels/index.js';
 import { RandomStream } from '../tensor/random.js';
 import { tileGrid, type TileGrid } from './tiling.js';
 import { tilePeriphery } from './periphery.js';
@@ -315,17 +314,9 @@ export class ProgrammedMatrix {
       ranges: new AdcRangeCalibration(t.layout, t.periphery.adcBound, cal),
     };
     const { weights, ranges } = this.calibrating;
-    const p = t.periphery;
-    const B = x.shape[0];
-    t.layout.rowSpans.forEach((span, i) => {
-      const y = tf.tidy(() => {
-        const xi = t.layout.rowSpans.length === 1 ? x : tf.slice(x, [0, span.start], [B, span.size]);
-        const alpha = p.absMax ? tf.maximum(tf.max(tf.abs(xi), 1, true), 1e-12) : tf.onesLike(tf.slice(xi, [0, 0], [B, 1]));
-        let v = tf.matMul(clipQuantize(tf.div(xi, alpha), p.dacBound, p.dacStep) as tf.Tensor2D, weights[i]!) as tf.Tensor2D;
-        const nl = this.chip.nonlinearity?.[i];
-        if (nl) v = tf.div(v, tf.add(1, tf.mul(tf.abs(v), tf.tensor2d(nl, [1, nl.length])))) as tf.Tensor2D;
-        return v;
-      });
+    const read = { x, layout: t.layout, periphery: t.periphery, weights, nonlinearity: this.chip.nonlinearity };
+    t.layout.rowSpans.forEach((_, i) => {
+      const y = preAdcOutputs(read, i);
       ranges.observe(i, y.dataSync() as Float32Array);
       y.dispose();
     });

@@ -182,6 +182,31 @@ function slicedInputs(xq: tf.Tensor2D, p: TilePeriphery): { u: tf.Tensor2D; weig
   });
 }
 
+/** α per input row of a row tile, [B, 1]: max |x| (abs-max noise management, floored at 1e-12), else 1. */
+function inputScale(xi: tf.Tensor2D, absMax: boolean): tf.Tensor2D {
+  return (absMax ? tf.maximum(tf.max(tf.abs(xi), 1, true), 1e-12) : tf.ones([xi.shape[0], 1])) as tf.Tensor2D;
+}
+
+/** The output non-linearity y / (1 + n·|y|), n per column (null: linear). */
+function bend(y: tf.Tensor2D, nl: Float32Array | null | undefined): tf.Tensor2D {
+  return nl ? (tf.div(y, tf.add(1, tf.mul(tf.abs(y), tf.tensor2d(nl, [1, nl.length])))) as tf.Tensor2D) : y;
+}
+
+/**
+ * Row tile i's analog outputs before its ADC, without noise — what an ADC range calibration
+ * sees: abs-max scaling, the DAC, the MVM and the output non-linearity of the read above, in
+ * normalized units, [B, out].
+ */
+export function preAdcOutputs(r: Pick<TileRead, 'x' | 'layout' | 'periphery' | 'weights' | 'nonlinearity'>, i: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const span = r.layout.rowSpans[i]!;
+    const B = r.x.shape[0];
+    const xi = r.layout.rowSpans.length === 1 ? r.x : (tf.slice(r.x, [0, span.start], [B, span.size]) as tf.Tensor2D);
+    const xq = clipQuantize(tf.div(xi, inputScale(xi, r.periphery.absMax)), r.periphery.dacBound, r.periphery.dacStep) as tf.Tensor2D;
+    return bend(tf.matMul(xq, r.weights[i]!) as tf.Tensor2D, r.nonlinearity?.[i]);
+  });
+}
+
 /** One row tile in normalized units: DAC, matmul, output noise, ADC, iterative bound management. */
 function tileMVM(r: TileRead, xn: tf.Tensor2D, i: number, rng: RandomStream): tf.Tensor2D {
   const p = r.periphery;
@@ -201,7 +226,7 @@ function tileMVM(r: TileRead, xn: tf.Tensor2D, i: number, rng: RandomStream): tf
         if (p.inputNoise > 0) v = tf.add(v, tf.mul(normalTensor(rng.child(`inp-${tag}`), v.shape), p.inputNoise)) as tf.Tensor2D;
         let y = tf.matMul(v, W) as tf.Tensor2D;
         if (p.outputNoise > 0) y = tf.add(y, tf.mul(normalTensor(rng.child(`bm-${tag}`), y.shape), p.outputNoise)) as tf.Tensor2D;
-        if (nl) y = tf.div(y, tf.add(1, tf.mul(tf.abs(y), tf.tensor2d(nl, [1, nl.length])))) as tf.Tensor2D;
+        y = bend(y, nl);
         const gain = rg ? tf.tensor2d(rg, [1, rg.length]) : null;
         if (gain) y = tf.mul(y, gain) as tf.Tensor2D;
         const s = saturated(y, r.layout.colSpans, p.adcBound);
@@ -239,7 +264,7 @@ function reference(r: TileRead, rng: RandomStream): tf.Tensor2D {
   const parts = layout.rowSpans.map((span, i) =>
     tf.tidy(() => {
       const xi = layout.rowSpans.length === 1 ? x : (tf.slice(x, [0, span.start], [B, span.size]) as tf.Tensor2D);
-      const alpha = r.periphery.absMax ? (tf.maximum(tf.max(tf.abs(xi), 1, true), 1e-12) as tf.Tensor2D) : (tf.ones([B, 1]) as tf.Tensor2D);
+      const alpha = inputScale(xi, r.periphery.absMax);
       const y = tileMVM(r, tf.div(xi, alpha) as tf.Tensor2D, i, rng.child(`rowtile-${i}`));
       return tf.mul(tf.mul(y, alpha), r.scales[i]!) as tf.Tensor2D;
     }),

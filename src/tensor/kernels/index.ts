@@ -9,6 +9,7 @@ export {
   inputPasses,
   clipQuantize,
   convertAdc,
+  preAdcOutputs,
   type AdcColumns,
   type Span,
   type TileLayout,

@@ -1,9 +1,8 @@
 /**
  * A user script: load a device profile through aimc's public API and print how its
  * conductances drift — devices programmed to 10 %, 50 % and 90 % of gMax, read from 1 s to
- * 10 years. This is the plain-JavaScript twin of `examples/profile-drift.ts` (`node
- * examples/profile-drift.mjs [PROFILE]`); the .ts file is type-checked against the package's
- * declarations by the tests.
+ * 10 years: `node examples/profile-drift.mjs [PROFILE]`. The tests run it, and type-check it
+ * against the package's generated declarations (examples/tsconfig.json, checkJs).
  */
 import { conductanceStats, DeviceModel, initBackend, loadProfile } from 'aimc';
 

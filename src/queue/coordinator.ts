@@ -88,6 +88,9 @@ export function queueExecutor(o: CoordinatorOptions): (root: string) => RunExecu
       }
     };
 
+    /** The checksums a worker must match for adapter j's jobs: the run's, with j's plugin only. */
+    const fingerprintsOf = (j: TrainJob): Fingerprints => ({ ...fingerprints, plugins: { [j.plugin]: fingerprints.plugins[j.plugin]! } });
+
     const enqueueTrials = async (j: TrainJob) => {
       for (const dj of ctx.djobs.filter((d) => d.train === j && !ctx.deployDone(d))) {
         const spec = ctx.deploySpec(dj);
@@ -100,7 +103,7 @@ export function queueExecutor(o: CoordinatorOptions): (root: string) => RunExecu
             adapterHash: j.hash,
             trial,
             ...(profile === undefined ? {} : { profile }),
-            fingerprints: { ...fingerprints, plugins: { [j.plugin]: fingerprints.plugins[j.plugin]! } },
+            fingerprints: fingerprintsOf(j),
           };
           await add('trial', trialId(dj, trial), data);
         }
@@ -139,7 +142,7 @@ export function queueExecutor(o: CoordinatorOptions): (root: string) => RunExecu
               profiles: Object.fromEntries(
                 Object.entries(profiles).filter(([d]) => d === task.targetDevice || (j.hwa && d === j.hwa.device)),
               ),
-              fingerprints: { ...fingerprints, plugins: { [j.plugin]: fingerprints.plugins[j.plugin]! } },
+              fingerprints: fingerprintsOf(j),
             });
           }
         }

@@ -7,12 +7,15 @@ import { queueStatus } from '../queue/status.js';
 import { JSON_OPTION, table } from './common.js';
 import { resolve } from 'node:path';
 
+/** A Redis server on this machine, Debian's default port. */
+const DEFAULT_QUEUE = 'redis://127.0.0.1:6379';
+
 /** Register `aimc worker` and `aimc queue`. */
 export function registerQueueCommands(program: Command): void {
   program
     .command('worker')
     .description("run experiment jobs from a Redis queue (any experiment's; started by `aimc experiment run SPEC --queue URL`)")
-    .requiredOption('--queue <url>', 'Redis server: redis://HOST:PORT[/DB]')
+    .option('--queue <url>', 'Redis server: redis://HOST:PORT[/DB]', DEFAULT_QUEUE)
     .option('--concurrency <n>', 'jobs at once, each on its own thread', '1')
     .option('--artifacts <dir>', "shared directory for trained adapters (the coordinator's --artifacts; default: in Redis)")
     .option(
@@ -43,7 +46,7 @@ export function registerQueueCommands(program: Command): void {
     .description('the experiment queues on a Redis server')
     .command('status')
     .description('jobs waiting / active / done / failed per experiment queue, and the workers connected to each')
-    .requiredOption('--queue <url>', 'Redis server: redis://HOST:PORT[/DB]')
+    .option('--queue <url>', 'Redis server: redis://HOST:PORT[/DB]', DEFAULT_QUEUE)
     .option(...JSON_OPTION)
     .action(async (o: { queue: string; json?: boolean }) => {
       const s = await queueStatus(parseQueueUrl(o.queue));

@@ -3,26 +3,31 @@
  * put on PCM crossbar tiles with `convertToAnalog` and read 1 s, 1 day and 1 year after
  * programming (several chips), without and with hardware-aware (HWA) fine-tuning.
  *
- *   node examples/mnist-analog.mjs [cnn|mlp] [--quick] [--json]
+ *   node examples/mnist-analog.mjs [cnn|mlp] [--device NAME] [--noise-scale K] [--quick] [--json]
  *
- * --quick: one epoch (cnn: two), 2 chips, 1 000 training and 300 test images (cnn: 300 and 100: tfjs's JS
- * convolution kernels train slowly) — what the tests run.
+ * --device: a built-in profile name or a profile file (default pcm-nandakumar-2019).
+ * --noise-scale: programming and read noise × K (a harsher chip, as `aimc deploy --noise-scale`).
+ * --quick: one epoch, 2 chips, 1 000 training and 300 test images — what the tests run.
  */
 import * as tf from '@tensorflow/tfjs';
-import { convertToAnalog, initBackend } from 'aimc';
+import { convertToAnalog, initBackend, loadProfile, withNoiseScale } from 'aimc';
 import { accuracy, mnistSplits } from './mnist-data.mjs';
 
 const arch = process.argv.includes('mlp') ? 'mlp' : 'cnn';
 const quick = process.argv.includes('--quick');
 const json = process.argv.includes('--json');
-const device = 'pcm-nandakumar-2019';
+const flag = (name, fallback) => {
+  const i = process.argv.indexOf(name);
+  return i < 0 ? fallback : process.argv[i + 1];
+};
+const noiseScale = Number(flag('--noise-scale', '1'));
+const device = withNoiseScale(loadProfile(flag('--device', 'pcm-nandakumar-2019')), noiseScale);
 const times = [1, 86400, 31536000];
 const trials = quick ? 2 : 3;
-const epochs = quick ? (arch === 'cnn' ? 2 : 1) : 3;
+const epochs = quick ? 1 : 3;
 
 await initBackend();
-const quickSize = arch === 'cnn' ? { train: 300, test: 100 } : { train: 1000, test: 300 };
-const { train, test } = mnistSplits(quick ? quickSize : { train: 8000, test: 2000 });
+const { train, test } = mnistSplits(quick ? { train: 1000, test: 300 } : { train: 8000, test: 2000 });
 
 function build() {
   const init = (seed) => tf.initializers.glorotUniform({ seed });
@@ -77,10 +82,10 @@ const withHwa = onChips(hwa, 'mnist');
 const mean = (v) => v.reduce((a, b) => a + b, 0) / v.length;
 const sd = (v) => Math.sqrt(v.reduce((a, b) => a + (b - mean(v)) ** 2, 0) / Math.max(v.length - 1, 1));
 if (json) {
-  console.log(JSON.stringify({ arch, device, trials, without, withHwa }));
+  console.log(JSON.stringify({ arch, device: device.name, trials, without, withHwa }));
 } else {
   const fmt = (r, t) => (t === null ? r.digital.toFixed(4) : `${mean(r.at[t]).toFixed(4)} ± ${sd(r.at[t]).toFixed(4)}`);
-  console.log(`${arch} on MNIST (${train.ys.shape[0]} train, ${test.ys.shape[0]} test images), ${device}, ${trials} chips`);
+  console.log(`${arch} on MNIST (${train.ys.shape[0]} train, ${test.ys.shape[0]} test images), ${device.name}, ${trials} chips`);
   console.log('| read | without HWA | with HWA |\n| --- | --- | --- |');
   for (const [label, t] of [['digital', null], ['1 s', 1], ['1 d', 86400], ['1 y', 31536000]]) console.log(`| ${label} | ${fmt(without, t)} | ${fmt(withHwa, t)} |`);
 }

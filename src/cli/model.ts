@@ -15,12 +15,10 @@ import { loadTokenizer } from '../model/tokenizer.js';
 import { defaultAnalogSites } from '../model/sites.js';
 import { DeviceModel } from '../device/model.js';
 import { loadProfile } from '../device/profile.js';
-import { tileGrid } from '../crossbar/tiling.js';
-import { mvmCost } from '../crossbar/cost.js';
-import { inferenceCost } from '../deploy/cost.js';
+import { mapModel } from '../deploy/cost.js';
 import { BACKEND_OPTION, JSON_OPTION, SEED_OPTION, startBackend, startBackendFor, table } from './common.js';
 import { loadDataset } from '../data/datasets.js';
-import { evalSequences, evaluateLm } from '../task/lm-eval.js';
+import { evaluateLanguageModel } from '../task/lm-eval.js';
 import { parseInteger, parseList, parseNonNegativeInt, parsePositiveInt } from '../input/values.js';
 
 /** Token ids: comma-separated integers in [0, vocab) (checked against the model once loaded). */
@@ -156,38 +154,15 @@ export function registerModelCommands(program: Command): void {
     .argument('<model>', 'shipped model name or checkpoint directory')
     .requiredOption('--device <device>', 'built-in profile name or profile JSON')
     .option(...JSON_OPTION)
-    .action((name: string, opts: { device: string; json?: boolean }) => {
+    .option(...BACKEND_OPTION)
+    .action(async (name: string, opts: { device: string; json?: boolean; backend?: string }) => {
       const dev = new DeviceModel(loadProfile(opts.device));
+      // Loading the weights makes tensors: on aimc's engine, not tfjs's default cpu backend.
+      await startBackend(opts.backend, false);
       const { model: m } = loadModel(name);
-      const sites = defaultAnalogSites(m);
-      const rows = sites.map((s) => {
-        const g = tileGrid(s.inFeatures, s.outFeatures, dev.tile.rows, dev.tile.cols);
-        const c = mvmCost(g, dev);
-        return {
-          site: s.name,
-          role: s.role,
-          in: s.inFeatures,
-          out: s.outFeatures,
-          tiles: g.tiles,
-          utilization: g.utilization,
-          energyPj: c.energy,
-          latencyNs: c.latency,
-        };
-      });
-      const analog = sites.reduce((a, s) => a + s.weight.size, 0);
-      const cost = inferenceCost(sites, dev, null);
-      const totalTiles = rows.reduce((a, r) => a + r.tiles, 0);
-      const summary = {
-        device: dev.name,
-        tile: dev.tile,
-        totalTiles,
-        utilization: analog / (totalTiles * dev.tile.rows * dev.tile.cols),
-        analogParameters: analog,
-        digitalParameters: m.parameterCount() - analog,
-        /** Per token through every analog site (no adapter): pJ, and ns with the sites one after another. */
-        energyPjPerToken: cost.analogEnergy,
-        latencyNsPerToken: cost.latency,
-      };
+      const map = mapModel(defaultAnalogSites(m), m.parameterCount(), dev);
+      const { sites: rows, ...summary } = map;
+      const analog = summary.analogParameters;
       if (opts.json) console.log(JSON.stringify({ ...summary, sites: rows }, null, 2));
       else {
         const t = table(['site', 'role', 'in × out', 'tiles', 'utilization', 'energy pJ/token', 'latency ns']);
@@ -206,7 +181,7 @@ export function registerModelCommands(program: Command): void {
         const digital = `digital parameters ${summary.digitalParameters} (embeddings, norms, biases, heads)`;
         console.log(`${tiles}; analog weights ${analog}, ${digital}`);
         console.log(
-          `per token: ${(cost.analogEnergy / 1e3).toFixed(1)} nJ of analog MVMs, ${(cost.latency / 1e3).toFixed(2)} µs with the sites one after another (profile cost constants; no adapter)`,
+          `per token: ${(summary.energyPjPerToken / 1e3).toFixed(1)} nJ of analog MVMs, ${(summary.latencyNsPerToken / 1e3).toFixed(2)} µs with the sites one after another (profile cost constants; no adapter)`,
         );
       }
       m.dispose();
@@ -280,22 +255,28 @@ export function registerModelCommands(program: Command): void {
       const limit = opts.limit === undefined ? undefined : parsePositiveInt(opts.limit, '--limit');
       const batchSize = parsePositiveInt(opts.batch, '--batch');
       const data = loadDataset(opts.dataset);
-      const texts = data[opts.split as 'train' | 'dev' | 'test'].map((e) => (e.textPair ? `${e.text} ${e.textPair}` : e.text));
-      if (!texts.length) throw new Error(`${opts.dataset}: the ${opts.split} split is empty`);
+      if (!data[opts.split as 'train' | 'dev' | 'test'].length) throw new Error(`${opts.dataset}: the ${opts.split} split is empty`);
       await startBackendFor(opts.backend, !opts.json, name, batchSize, opts.seq === undefined ? 128 : parsePositiveInt(opts.seq, '--seq'));
       const { model: m, tokenizer, dir } = loadModel(name);
       try {
         if (!tokenizer) throw new Error(`${dir}: no tokenizer.json`);
-        const seqLen = opts.seq === undefined ? Math.min(128, m.config.maxPositions) : parsePositiveInt(opts.seq, '--seq');
-        if (seqLen > m.config.maxPositions) throw new Error(`--seq ${seqLen} exceeds the model's ${m.config.maxPositions} positions`);
-        if (m.config.arch === 'encoder' && !m.hasMlmHead()) {
-          throw new Error(
-            `${dir}: this encoder has no masked-LM head (lm_head / mlm.* weights), so it cannot be evaluated as a language model`,
-          );
-        }
-        const seqs = evalSequences(tokenizer, texts, seqLen, limit);
-        if (!seqs.length) throw new Error(`${opts.dataset} ${opts.split}: shorter than one sequence of ${seqLen} tokens`);
-        const r = evaluateLm(m, tokenizer, seqs, { seqLen, batchSize, seed: opts.seed });
+        const seq = opts.seq === undefined ? undefined : parsePositiveInt(opts.seq, '--seq');
+        if (seq !== undefined && seq > m.config.maxPositions)
+          throw new Error(`--seq ${seq} exceeds the model's ${m.config.maxPositions} positions`);
+        const r = (() => {
+          try {
+            return evaluateLanguageModel(m, tokenizer, data, {
+              split: opts.split as 'train' | 'dev' | 'test',
+              ...(seq === undefined ? {} : { seqLen: seq }),
+              ...(limit === undefined ? {} : { limit }),
+              batchSize,
+              seed: opts.seed,
+            });
+          } catch (e) {
+            throw new Error(`${dir}: ${(e as Error).message}`);
+          }
+        })();
+        const seqLen = r.seqLen;
         if (opts.json) {
           const { loss, accuracy, perplexity, bitsPerByte, tokens } = r;
           console.log(JSON.stringify({ loss, accuracy, perplexity, bitsPerByte, tokens }));

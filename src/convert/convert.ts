@@ -27,6 +27,7 @@ import { TiledMatrix, type AnalogMatrix, type ProgrammedMatrix } from '../crossb
 import { hwaLinear, type HwaOptions } from '../crossbar/hwa.js';
 import { tileGrid } from '../crossbar/tiling.js';
 import { RandomStream } from '../tensor/random.js';
+import { im2col } from '../tensor/kernels/index.js';
 
 export type AnalogMode = 'digital' | 'analog' | 'hwa';
 
@@ -61,57 +62,8 @@ interface LayerInternals {
 
 const KINDS: Record<string, ConvertedLayer['kind']> = { Dense: 'dense', Conv1D: 'conv1d', Conv2D: 'conv2d' };
 
-/**
- * Patches of x[B, H, W, C] for a kh×kw kernel at strides sh, sw ('valid' or TensorFlow's
- * 'same' padding): [B, Ho, Wo, kh·kw·C], ordered as a [kh, kw, C, F] kernel flattens.
- */
-export function im2col(x: tf.Tensor4D, kh: number, kw: number, sh: number, sw: number, padding: 'valid' | 'same'): tf.Tensor4D {
-  return tf.tidy(() => {
-    const [B, H, W, C] = x.shape;
-    let [Ho, Wo, pt, pb, pl, pr] = [0, 0, 0, 0, 0, 0];
-    if (padding === 'same') {
-      Ho = Math.ceil(H / sh);
-      Wo = Math.ceil(W / sw);
-      const ph = Math.max((Ho - 1) * sh + kh - H, 0);
-      const pw = Math.max((Wo - 1) * sw + kw - W, 0);
-      [pt, pb, pl, pr] = [Math.floor(ph / 2), ph - Math.floor(ph / 2), Math.floor(pw / 2), pw - Math.floor(pw / 2)];
-    } else {
-      Ho = Math.floor((H - kh) / sh) + 1;
-      Wo = Math.floor((W - kw) / sw) + 1;
-    }
-    const xp =
-      pt || pb || pl || pr
-        ? tf.pad(x, [
-            [0, 0],
-            [pt, pb],
-            [pl, pr],
-            [0, 0],
-          ])
-        : x;
-    // Slices, pads and reshapes only (each has a gradient in tfjs; StridedSlice has none): a
-    // stride s takes every s-th row of a window padded to Ho·s and viewed as [Ho, s].
-    const parts: tf.Tensor4D[] = [];
-    for (let i = 0; i < kh; i++)
-      for (let j = 0; j < kw; j++) {
-        const win = tf.slice(xp, [0, i, j, 0], [B, (Ho - 1) * sh + 1, (Wo - 1) * sw + 1, C]) as tf.Tensor4D;
-        if (sh === 1 && sw === 1) {
-          parts.push(win);
-          continue;
-        }
-        const full = tf.reshape(
-          tf.pad(win, [
-            [0, 0],
-            [0, sh - 1],
-            [0, sw - 1],
-            [0, 0],
-          ]),
-          [B, Ho, sh, Wo, sw, C],
-        );
-        parts.push(tf.reshape(tf.slice(full, [0, 0, 0, 0, 0, 0], [B, Ho, 1, Wo, 1, C]), [B, Ho, Wo, C]) as tf.Tensor4D);
-      }
-    return (parts.length === 1 ? parts[0]! : tf.concat(parts, 3)) as tf.Tensor4D;
-  });
-}
+/** Patches of x for a kernel, as conv layers are mapped onto crossbars (see the kernel). */
+export { im2col };
 
 interface Site {
   layer: tf.layers.Layer;

@@ -44,3 +44,63 @@ export function inferenceCost(sites: LinearSite[], device: DeviceModel, adapter:
   const digitalMacs = adapter?.adapter.digitalMacsPerToken?.() ?? 0;
   return { analogEnergy, digitalEnergy: digitalMacs * DIGITAL_MAC_ENERGY, digitalMacs, latency, tiles };
 }
+
+/** One analog site of a model mapped onto a device (a row of `aimc model map`). */
+export interface SiteMap {
+  site: string;
+  role: string;
+  in: number;
+  out: number;
+  tiles: number;
+  /** Fraction of the site's tiles' cells holding a weight. */
+  utilization: number;
+  energyPj: number;
+  latencyNs: number;
+}
+
+/** A model's analog sites on a device's tiles: `aimc model map` as data. */
+export interface ModelMap {
+  device: string;
+  tile: { rows: number; cols: number };
+  totalTiles: number;
+  utilization: number;
+  analogParameters: number;
+  /** Embeddings, norms, biases, heads. */
+  digitalParameters: number;
+  /** Per token through every analog site (no adapter): pJ, and ns with the sites one after another. */
+  energyPjPerToken: number;
+  latencyNsPerToken: number;
+  sites: SiteMap[];
+}
+
+/** Tiles, utilization, energy and latency per analog site of `sites` (a model's, `parameters` in all) on `device`. */
+export function mapModel(sites: LinearSite[], parameters: number, device: DeviceModel): ModelMap {
+  const rows = sites.map((s) => {
+    const g = tileGrid(s.inFeatures, s.outFeatures, device.tile.rows, device.tile.cols);
+    const c = mvmCost(g, device);
+    return {
+      site: s.name,
+      role: s.role,
+      in: s.inFeatures,
+      out: s.outFeatures,
+      tiles: g.tiles,
+      utilization: g.utilization,
+      energyPj: c.energy,
+      latencyNs: c.latency,
+    };
+  });
+  const analog = sites.reduce((a, s) => a + s.weight.size, 0);
+  const cost = inferenceCost(sites, device, null);
+  const totalTiles = rows.reduce((a, r) => a + r.tiles, 0);
+  return {
+    device: device.name,
+    tile: device.tile,
+    totalTiles,
+    utilization: analog / (totalTiles * device.tile.rows * device.tile.cols),
+    analogParameters: analog,
+    digitalParameters: parameters - analog,
+    energyPjPerToken: cost.analogEnergy,
+    latencyNsPerToken: cost.latency,
+    sites: rows,
+  };
+}

@@ -121,3 +121,49 @@ export function evaluateLm(model: Transformer, tok: TextTokenizer, seqs: Int32Ar
     sequences: seqs.length,
   };
 }
+
+/** `evaluateLanguageModel`'s options: which split and how the sequences are cut. */
+export interface LmDatasetEvalOptions {
+  /** Split of the dataset (default dev). */
+  split?: 'train' | 'dev' | 'test';
+  /** Tokens per sequence (default 128, or the model's positions if fewer). */
+  seqLen?: number;
+  limit?: number;
+  batchSize?: number;
+  seed?: string;
+}
+
+/**
+ * `aimc model eval` as a call: the loaded model's language-model quality on a dataset split
+ * (its texts, pairs joined), refusing what cannot be evaluated before any work.
+ */
+export function evaluateLanguageModel(
+  model: Transformer,
+  tok: TextTokenizer,
+  data: {
+    name: string;
+    train: { text: string; textPair?: string }[];
+    dev: { text: string; textPair?: string }[];
+    test: { text: string; textPair?: string }[];
+  },
+  o: LmDatasetEvalOptions = {},
+): LmEvalResult & { seqLen: number } {
+  const split = o.split ?? 'dev';
+  if (!['train', 'dev', 'test'].includes(split)) throw new Error(`split: expected train, dev or test, got '${split}'`);
+  const texts = data[split].map((e) => (e.textPair ? `${e.text} ${e.textPair}` : e.text));
+  if (!texts.length) throw new Error(`${data.name}: the ${split} split is empty`);
+  const seqLen = o.seqLen ?? Math.min(128, model.config.maxPositions);
+  if (seqLen > model.config.maxPositions)
+    throw new Error(`sequence length ${seqLen} exceeds the model's ${model.config.maxPositions} positions`);
+  if (model.config.arch === 'encoder' && !model.hasMlmHead()) {
+    throw new Error('this encoder has no masked-LM head (lm_head / mlm.* weights), so it cannot be evaluated as a language model');
+  }
+  const seqs = evalSequences(tok, texts, seqLen, o.limit);
+  if (!seqs.length) throw new Error(`${data.name} ${split}: shorter than one sequence of ${seqLen} tokens`);
+  const r = evaluateLm(model, tok, seqs, {
+    seqLen,
+    ...(o.batchSize ? { batchSize: o.batchSize } : {}),
+    ...(o.seed ? { seed: o.seed } : {}),
+  });
+  return { ...r, seqLen };
+}

@@ -181,7 +181,7 @@ import {
   brownTextDataset as brownText,
   brownGenreDataset as brownGenre,
 } from '../../src/data/datasets.js';
-import { datasetInfo } from '../../src/cli/data.js';
+import { datasetInfo } from '../../src/data/info.js';
 
 describe('pretraining text sources', () => {
   it('passagesOf cuts at sentence ends into ~N-word passages and keeps every word', () => {
@@ -339,7 +339,7 @@ describe('user datasets: small files, hostile rows', () => {
 
 describe('aimc data list', () => {
   it('describes every built-in dataset, in the order loadDataset knows them', async () => {
-    const { DATASET_LIST } = await import('../../src/cli/data.js');
+    const { DATASET_LIST } = await import('../../src/data/info.js');
     const { BUILTIN_DATASETS } = await import('../../src/data/datasets.js');
     expect(DATASET_LIST.map((d) => d.name)).toEqual([...BUILTIN_DATASETS]);
     // english-text is every text source again: its kind is checked with the corpus tests.

@@ -15,6 +15,7 @@ import {
   fillNormal,
   fillUniform,
   gelu,
+  im2col,
   installNativeMatMul,
   irDropConductances,
   kernelDefs,
@@ -406,6 +407,29 @@ describe.runIf(expectNative)('irDropConductances: native vs the JS reference', (
   });
 });
 
+describe.runIf(expectNative)('im2col: typed-array unrolling vs tfjs slices, value and gradient', () => {
+  for (const [kh, kw, sh, sw, padding] of [
+    [3, 3, 1, 1, 'valid'],
+    [3, 2, 2, 3, 'same'],
+    [1, 4, 1, 2, 'same'],
+    [5, 5, 2, 2, 'valid'],
+  ] as const) {
+    it(`${kh}×${kw} kernel, strides ${sh},${sw}, ${padding}`, () => {
+      const x = tf.randomNormal([2, 9, 11, 3], 0, 1, 'float32', 41) as tf.Tensor4D;
+      const nat = (xi: tf.Tensor) => im2col.def.native(engine(), xi as tf.Tensor4D, kh, kw, sh, sw, padding);
+      const ref = (xi: tf.Tensor) => im2col.def.reference(xi as tf.Tensor4D, kh, kw, sh, sw, padding);
+      const a = nat(x);
+      const b = ref(x);
+      expect(a.shape).toEqual(b.shape);
+      // A pure copy: exactly equal.
+      expect(maxDiff(a, b)).toBe(0);
+      const dy = tf.randomNormal(b.shape, 0, 1, 'float32', 42);
+      const loss = (f: typeof nat) => (xi: tf.Tensor) => tf.sum(tf.mul(f(xi), dy));
+      expect(maxDiff(tf.grad(loss(nat))(x), tf.grad(loss(ref))(x))).toBeLessThan(1e-5);
+    });
+  }
+});
+
 describe.runIf(expectNative)('layerNorm, gelu, softmaxCrossEntropy: native vs tfjs ops, value and gradients', () => {
   it('layerNorm forward and all three gradients', () => {
     const x = tf.randomNormal([9, 16], 1, 2, 'float32', 4) as tf.Tensor2D;
@@ -485,6 +509,7 @@ describe('the kernel list', () => {
       'softmaxCrossEntropy',
       'adamwUpdate',
       'irDropConductances',
+      'im2col',
     ];
     expect(
       kernelDefs()

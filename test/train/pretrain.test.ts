@@ -158,3 +158,62 @@ describe('pretrain()', () => {
     r.model.dispose();
   });
 });
+
+import { existsSync, readFileSync } from 'node:fs';
+import { pretrainModel } from '../../src/train/pretrain-model.js';
+import type { Dataset } from '../../src/data/datasets.js';
+
+describe('pretrainModel (aimc pretrain as a library call)', () => {
+  const words = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta'];
+  const docs = (n: number, salt: number) =>
+    Array.from({ length: n }, (_, i) => ({
+      id: `d${salt}-${i}`,
+      text: Array.from({ length: 60 }, (_, j) => words[(i * 7 + j * (salt + 3)) % words.length]).join(' '),
+      label: 0,
+    }));
+  const data = { name: 'toy-text', kind: 'lm', labels: [], train: docs(20, 1), dev: docs(4, 2), test: [] } as unknown as Dataset;
+
+  it('trains a tokenizer, pretrains, and writes the model and pretrain.json; messages and progress come through callbacks', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'aimc-ptm-')), 'model');
+    const messages: string[] = [];
+    const steps: number[] = [];
+    const r = await pretrainModel({
+      arch: 'decoder',
+      out,
+      dataset: data,
+      vocab: 300,
+      hidden: 16,
+      layers: 1,
+      heads: 2,
+      ffn: 32,
+      seq: 16,
+      batch: 4,
+      steps: 4,
+      warmup: 1,
+      evalEvery: 2,
+      seed: 'ptm',
+      onMessage: (m) => messages.push(m),
+      onProgress: (p) => steps.push(p.step),
+    });
+    expect(steps).toEqual([1, 2, 3, 4]);
+    expect(messages[0]).toMatch(/^training a byte-level BPE tokenizer \(300 tokens\) on toy-text train/);
+    expect(r.config).toMatchObject({ arch: 'decoder', hiddenSize: 16, numLayers: 1, maxPositions: 16 });
+    expect(Number.isFinite(r.eval.loss)).toBe(true);
+    for (const f of ['tokenizer.json', 'config.json', 'model.safetensors', 'pretrain.json']) expect(existsSync(join(out, f)), f).toBe(true);
+    expect(existsSync(join(out, 'checkpoint'))).toBe(false);
+    const summary = JSON.parse(readFileSync(join(out, 'pretrain.json'), 'utf8')) as { steps: number; history: unknown[] };
+    expect(summary.steps).toBe(4);
+    expect(summary.history).toHaveLength(2);
+    r.model.dispose();
+  });
+
+  it('rejects a bad option before any work, naming it as the caller names it', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'aimc-ptm-')), 'model');
+    await expect(pretrainModel({ arch: 'encoder', out, dataset: data, hidden: 0 })).rejects.toThrow(/hidden/);
+    await expect(
+      pretrainModel({ arch: 'encoder', out, dataset: data, seq: 64, positions: 32, optionName: (k) => `--${k}` }),
+    ).rejects.toThrow(/--seq 64 exceeds --positions 32/);
+    await expect(pretrainModel({ arch: 'encoder', out, dataset: data, steps: 5, stopAt: 9 })).rejects.toThrow(/stopAt 9 is beyond steps 5/);
+    expect(existsSync(out)).toBe(false);
+  });
+});

@@ -16,6 +16,8 @@ import * as tf from '@tensorflow/tfjs';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { nativeAddon, type HeapBackend } from './engine.js';
 import { registerAimcOps } from './aimc-ops.js';
+import { registerConvKernels } from './conv.js';
+import { registerPoolKernels } from './pool.js';
 
 export const AIMC_BACKEND = 'aimc';
 
@@ -167,6 +169,10 @@ export function registerAimcBackend(): void {
   registered = true;
   tf.registerBackend(AIMC_BACKEND, () => new AimcBackend(), 0);
   for (const k of tf.getKernelsForBackend('cpu')) tf.registerKernel({ ...k, backendName: AIMC_BACKEND });
+  registerPoolKernels(AIMC_BACKEND);
   const lib = nativeAddon();
-  if (lib) registerAimcOps(lib, AIMC_BACKEND);
+  if (lib) {
+    registerAimcOps(lib, AIMC_BACKEND);
+    registerConvKernels(lib, AIMC_BACKEND);
+  }
 }

@@ -165,7 +165,12 @@ export function nativeAddon(): NativeAddon | null {
       unavailable = `failed to load ${ADDON_PATH}: ${(e as Error).message.split('\n')[0]}`;
     }
   }
-  console.error(`aimc: native kernels unavailable (${unavailable}); using the tfjs kernels`);
+  // A library must not write to the terminal: a process warning reaches whoever listens
+  // (Node prints it unless --no-warnings), and backendBanner() says the same.
+  process.emitWarning(`native kernels unavailable (${unavailable}); using the tfjs kernels`, {
+    type: 'AimcWarning',
+    code: 'AIMC_NATIVE_UNAVAILABLE',
+  });
   return (addon = null);
 }
 

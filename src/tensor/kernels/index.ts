@@ -19,6 +19,7 @@ export {
 export { evalElementwise, type ElementwiseProgram } from './physics.js';
 export { fillNormal, fillUniform, normalTensor, uniformTensor } from './sampling.js';
 export { irDropConductances } from './ir-drop.js';
+export { im2col, type Im2ColPadding } from './im2col.js';
 export { layerNorm } from './layer-norm.js';
 export { gelu, type GeluApprox } from './gelu.js';
 export { softmaxCrossEntropy } from './softmax-xent.js';

@@ -56,8 +56,11 @@ function nativeMatMul(
   return out;
 }
 
-/** Bias add and activation in place, as _FusedMatMul defines them; false if unsupported. */
-function epilogue(c: Float32Array, N: number, bias: Float32Array | null, activation: string, alpha: number): boolean {
+/** Activations the fused matmul and conv kernels apply natively (others run the original kernel). */
+export const FUSED_ACTIVATIONS = ['linear', 'relu', 'relu6', 'sigmoid', 'leakyrelu', 'elu'];
+
+/** Bias add and activation in place, as _FusedMatMul and FusedConv2D define them; false if unsupported. */
+export function epilogue(c: Float32Array, N: number, bias: Float32Array | null, activation: string, alpha: number): boolean {
   if (bias) {
     const nb = bias.length;
     if (nb === 1) for (let i = 0; i < c.length; i++) c[i] = c[i]! + bias[0]!;
@@ -116,7 +119,7 @@ function installFor(lib: NativeAddon, backendName: string): void {
     const backend = heapOf(args.backend);
     if (preluActivationWeights || (bias && bias.dtype !== 'float32')) return original(args);
     const act = attrs.activation ?? 'linear';
-    if (!['linear', 'relu', 'relu6', 'sigmoid', 'leakyrelu', 'elu'].includes(act)) return original(args);
+    if (!FUSED_ACTIVATIONS.includes(act)) return original(args);
     const out = nativeMatMul(lib, backend, a!, b!, !!attrs.transposeA, !!attrs.transposeB);
     if (!out) return original(args);
     const N = out.shape[out.shape.length - 1]!;

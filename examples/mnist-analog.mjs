@@ -65,14 +65,16 @@ function onChips(model, seed) {
 
 const fit = (m, n) => m.fit(train.xs, train.ys, { epochs: n, batchSize: 64, shuffle: false, verbose: 0 });
 
-// Trained digitally, then deployed.
+// Trained digitally; after `epochs` a copy goes on to one epoch of HWA training (forward
+// passes through the device at 1 d), the original to one more digital epoch, so both have
+// seen the same data the same number of times.
 const plain = build();
 await fit(plain, epochs);
-const without = onChips(plain, 'mnist');
-
-// The same network fine-tuned one more epoch with HWA (forward passes through the device at 1 d).
 const hwa = build();
 hwa.setWeights(plain.getWeights());
+await fit(plain, 1);
+const without = onChips(plain, 'mnist');
+
 const handle = convertToAnalog(hwa, device, { seed: 'mnist-hwa' });
 handle.hardwareAware({ t: 86400 });
 await fit(hwa, 1);

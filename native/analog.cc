@@ -36,6 +36,7 @@ void analog_forward(const float* x, int B, int inF, int outF, const std::vector<
   thread_local std::vector<double> tl_alpha;
   thread_local std::vector<float> tl_xq, tl_y, tl_noise, tl_tile, tl_next, tl_noise0, tl_in_noise, tl_xbase;
   thread_local std::vector<uint8_t> tl_sat, tl_next_sat;
+  thread_local std::vector<int> tl_rows;
   auto& alpha = tl_alpha;
   auto& xq = tl_xq;
   auto& y = tl_y;
@@ -47,6 +48,7 @@ void analog_forward(const float* x, int B, int inF, int outF, const std::vector<
   auto& noise0 = tl_noise0;
   auto& in_noise = tl_in_noise;
   auto& xbase = tl_xbase;
+  auto& rows = tl_rows;
   // Input bit slicing: P passes of bits_per_pass bits each (1 pass without it).
   const int P = p.bits_per_pass > 0 ? (p.dac_bits + p.bits_per_pass - 1) / p.bits_per_pass : 1;
   alpha.resize(B);
@@ -108,13 +110,20 @@ void analog_forward(const float* x, int B, int inF, int outF, const std::vector<
       for (int k = 0; k < size; k++) a = std::max(a, static_cast<double>(std::fabs(row[k])));
       alpha[b] = a > 1e-12 ? a : 1e-12;
     }
+    // One pass over the batch rows in `rows` (all of them first; later passes of bound
+    // management only the rows still saturated, whose results are the only ones kept). Every
+    // pass still draws its noise streams for the whole batch, so a row's draws do not depend
+    // on which other rows needed another pass: the same numbers as the reference.
     auto pass = [&](double scale, int k, float* dst, uint8_t* flags) {
+      const int R = static_cast<int>(rows.size());
+      const size_t cells = static_cast<size_t>(R) * size;
       // The DAC's levels; with input bit slicing each of the P passes applies K bits of them.
       float* qd = P > 1 ? xbase.data() : xq.data();
       parallel([&](int t, int T) {
-        for (int b = B * t / T; b < B * (t + 1) / T; b++) {
+        for (int r = R * t / T; r < R * (t + 1) / T; r++) {
+          const int b = rows[r];
           const float* row = x + static_cast<size_t>(b) * inF + start;
-          float* q = qd + static_cast<size_t>(b) * size;
+          float* q = qd + static_cast<size_t>(r) * size;
           for (int c = 0; c < size; c++) {
             double v = static_cast<double>(static_cast<float>(row[c] / alpha[b])) * scale;
             v = v > p.dac_bound ? p.dac_bound : v < -p.dac_bound ? -p.dac_bound : v;
@@ -129,7 +138,7 @@ void analog_forward(const float* x, int B, int inF, int outF, const std::vector<
         const double weight = P > 1 ? digits * std::ldexp(1.0, p.bits_per_pass * pi) * p.dac_step : 1;
         if (P > 1) {
           const long long mask = (1LL << p.bits_per_pass) - 1;
-          for (size_t e = 0; e < xbase.size(); e++) {
+          for (size_t e = 0; e < cells; e++) {
             const double v = xbase[e];
             const long long m = static_cast<long long>(std::llround(std::fabs(v) / p.dac_step));
             const double c = static_cast<double>((m >> (p.bits_per_pass * pi)) & mask);
@@ -140,21 +149,27 @@ void analog_forward(const float* x, int B, int inF, int outF, const std::vector<
           in_noise.resize(static_cast<size_t>(B) * size);
           fill_normal(in_states + stream, in_noise.data(), in_noise.size());
           // The same rounding points as the reference: noise·σ rounded to float, float add.
-          for (size_t e = 0; e < in_noise.size(); e++) xq[e] = xq[e] + static_cast<float>(static_cast<double>(in_noise[e]) * p.input_noise);
+          for (int r = 0; r < R; r++) {
+            float* q = xq.data() + static_cast<size_t>(r) * size;
+            const float* z = in_noise.data() + static_cast<size_t>(rows[r]) * size;
+            for (int c = 0; c < size; c++) q[c] = q[c] + static_cast<float>(static_cast<double>(z[c]) * p.input_noise);
+          }
         }
-        sgemm(B, outF, size, xq.data(), weights[i], y.data(), false, false, false);
+        sgemm(R, outF, size, xq.data(), weights[i], y.data(), false, false, false);
         const float* nz = noise.data();
         if (p.sigma > 0 && k == 0 && pi == 0) nz = noise0.data() + n * i;
         else if (p.sigma > 0) fill_normal(states + stream, noise.data(), n);
         // Rows are independent: split them over the pool.
         parallel([&](int t, int T) {
-          for (int b = B * t / T; b < B * (t + 1) / T; b++) {
+          for (int r = R * t / T; r < R * (t + 1) / T; r++) {
+            const int b = rows[r];
             const size_t o = static_cast<size_t>(b) * outF;
+            const float* yr = y.data() + static_cast<size_t>(r) * outF;
             uint8_t* fl = flags + static_cast<size_t>(b) * n_col_tiles;
             for (int j = 0; j < outF; j++) {
               // Same rounding points as the JS loop: noise·σ in double rounded to float, float add.
-              double v = y[o + j];
-              if (p.sigma > 0) v = y[o + j] + static_cast<float>(static_cast<double>(nz[o + j]) * p.sigma);
+              double v = yr[j];
+              if (p.sigma > 0) v = yr[j] + static_cast<float>(static_cast<double>(nz[o + j]) * p.sigma);
               if (nl) v = v / (1 + nl[j] * std::fabs(v));
               // A calibrated range: the ADC sees g·v (float product, as the reference) and its result is divided by g.
               const double g = rgi ? static_cast<double>(rgi[j]) : 1.0;
@@ -170,10 +185,20 @@ void analog_forward(const float* x, int B, int inF, int outF, const std::vector<
         });
       }
     };
+    rows.resize(B);
+    for (int b = 0; b < B; b++) rows[b] = b;
     pass(1, 0, tile.data(), sat.data());
     if (p.iterative) {
-      auto any = [&] { return std::any_of(sat.begin(), sat.end(), [](uint8_t v) { return v != 0; }); };
-      for (int k = 1; k <= p.max_iter && any(); k++) {
+      // The rows with a saturated column tile: the only ones another pass can change.
+      auto still = [&] {
+        rows.clear();
+        for (int b = 0; b < B; b++) {
+          const uint8_t* f = sat.data() + static_cast<size_t>(b) * n_col_tiles;
+          if (std::any_of(f, f + n_col_tiles, [](uint8_t v) { return v != 0; })) rows.push_back(b);
+        }
+        return !rows.empty();
+      };
+      for (int k = 1; k <= p.max_iter && still(); k++) {
         pass(std::ldexp(1.0, -k), k, next.data(), next_sat.data());
         for (size_t idx = 0; idx < n; idx++) {
           const size_t b = idx / outF;

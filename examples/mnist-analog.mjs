@@ -16,9 +16,10 @@ import { accuracy, mnistSplits } from './mnist-data.mjs';
 const arch = process.argv.includes('mlp') ? 'mlp' : 'cnn';
 const quick = process.argv.includes('--quick');
 const json = process.argv.includes('--json');
+/** @param {string} name @param {string} fallback @returns {string} */
 const flag = (name, fallback) => {
   const i = process.argv.indexOf(name);
-  return i < 0 ? fallback : process.argv[i + 1];
+  return i < 0 ? fallback : (process.argv[i + 1] ?? fallback);
 };
 const noiseScale = Number(flag('--noise-scale', '1'));
 const device = withNoiseScale(loadProfile(flag('--device', 'pcm-nandakumar-2019')), noiseScale);
@@ -30,6 +31,7 @@ await initBackend();
 const { train, test } = mnistSplits(quick ? { train: 1000, test: 300 } : { train: 8000, test: 2000 });
 
 function build() {
+  /** @param {number} seed */
   const init = (seed) => tf.initializers.glorotUniform({ seed });
   const m = tf.sequential();
   if (arch === 'mlp') {
@@ -47,22 +49,29 @@ function build() {
   return m;
 }
 
-/** Accuracy on the test images at each time, over `trials` chips: {digital, times: {t: [acc per chip]}}. */
+/**
+ * Accuracy on the test images at each time, over `trials` chips.
+ * @param {tf.LayersModel} model
+ * @param {string} seed
+ * @returns {{ digital: number, at: Record<number, number[]> }}
+ */
 function onChips(model, seed) {
   const digital = accuracy(model, test.xs, test.ys);
   const analog = convertToAnalog(model, device, { seed });
+  /** @type {Record<number, number[]>} */
   const at = Object.fromEntries(times.map((t) => [t, []]));
   for (let trial = 0; trial < trials; trial++) {
     analog.program(trial);
     for (const t of times) {
       analog.readAt(t);
-      at[t].push(accuracy(model, test.xs, test.ys));
+      at[t]?.push(accuracy(model, test.xs, test.ys));
     }
   }
   analog.dispose();
   return { digital, at };
 }
 
+/** @param {tf.Sequential} m @param {number} n */
 const fit = (m, n) => m.fit(train.xs, train.ys, { epochs: n, batchSize: 64, shuffle: false, verbose: 0 });
 
 // Trained digitally; after `epochs` a copy goes on to one epoch of HWA training (forward
@@ -81,13 +90,18 @@ await fit(hwa, 1);
 handle.dispose();
 const withHwa = onChips(hwa, 'mnist');
 
+/** @param {number[]} v */
 const mean = (v) => v.reduce((a, b) => a + b, 0) / v.length;
+/** @param {number[]} v */
 const sd = (v) => Math.sqrt(v.reduce((a, b) => a + (b - mean(v)) ** 2, 0) / Math.max(v.length - 1, 1));
 if (json) {
   console.log(JSON.stringify({ arch, device: device.name, trials, without, withHwa }));
 } else {
-  const fmt = (r, t) => (t === null ? r.digital.toFixed(4) : `${mean(r.at[t]).toFixed(4)} ± ${sd(r.at[t]).toFixed(4)}`);
+  /** @param {{ digital: number, at: Record<number, number[]> }} r @param {number | null} t */
+  const fmt = (r, t) => (t === null ? r.digital.toFixed(4) : `${mean(r.at[t] ?? []).toFixed(4)} ± ${sd(r.at[t] ?? []).toFixed(4)}`);
   console.log(`${arch} on MNIST (${train.ys.shape[0]} train, ${test.ys.shape[0]} test images), ${device.name}, ${trials} chips`);
   console.log('| read | without HWA | with HWA |\n| --- | --- | --- |');
-  for (const [label, t] of [['digital', null], ['1 s', 1], ['1 d', 86400], ['1 y', 31536000]]) console.log(`| ${label} | ${fmt(without, t)} | ${fmt(withHwa, t)} |`);
+  /** @type {[string, number | null][]} */
+  const rows = [['digital', null], ['1 s', 1], ['1 d', 86400], ['1 y', 31536000]];
+  for (const [label, t] of rows) console.log(`| ${label} | ${fmt(without, t)} | ${fmt(withHwa, t)} |`);
 }

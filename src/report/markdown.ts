@@ -4,8 +4,8 @@
  * head-to-head comparisons of two adapters — the form a README or an issue note quotes.
  */
 import { formatDuration } from '../input/values.js';
-import type { Cell } from './aggregate.js';
-import { meanSe, tCritical } from '../stats/summary.js';
+import type { Cell, TrainingRow } from './aggregate.js';
+import { meanSe, meanStd, tCritical } from '../stats/summary.js';
 
 /** `x` with `digits` decimals, or — when not finite (the HTML report's tables use it too). */
 export function fmt(x: number, digits: number): string {
@@ -80,10 +80,68 @@ function variantRow(variant: string, row: Cell[], columns: (Cell | undefined)[],
   return [variant, fmt(row[0]!.digital, digits), ...columns.map(meanPm)];
 }
 
+/** `mean ± sd (n)` of a seed → value map, or — when empty. */
+function overSeeds(v: Record<string, number>, digits: number): string {
+  const xs = Object.values(v);
+  if (!xs.length) return '—';
+  const m = meanStd(xs);
+  return xs.length > 1 ? `${fmt(m.mean, digits)} ± ${fmt(m.std, digits)}` : fmt(m.mean, digits);
+}
+
+/** a − b over the seeds both have: paired mean ± se with its 5 % mark, or — with fewer than two. */
+function pairedOverSeeds(a: Record<string, number>, b: Record<string, number>, digits: number): string {
+  const common = Object.keys(a).filter((s) => s in b);
+  if (common.length < 2) return '—';
+  const d = meanSe(common.map((s) => a[s]! - b[s]!));
+  return formatDiff(d.mean, d.se, tCritical(common.length - 1), digits);
+}
+
+/**
+ * The training table: per adapter its trainable parameters, the dev metric of the kept
+ * checkpoint and the digital metric on the evaluation split over seeds; then each requested
+ * pair's differences, paired by seed.
+ */
+function trainingSection(rows: TrainingRow[], metric: string, pairs: [string, string][], digits: number): string[] {
+  if (!rows.length) return [];
+  const seeds = Math.max(...rows.map((r) => Object.keys(r.dev).length));
+  const count = (n: number) => (Number.isFinite(n) ? n.toLocaleString('en-US') : '—');
+  const parts = [
+    `## Training: ${metric} with no device`,
+    '',
+    `Trainable parameters of the adapter and of the task head; dev = the kept checkpoint's dev ${metric}; digital = the ${metric} on the evaluation split with no device${seeds > 1 ? `; mean ± std over ${seeds} seeds` : ''}.`,
+    '',
+    table(
+      ['adapter', 'trainable', 'head', `dev ${metric}`, `digital ${metric}`],
+      rows.map((r) => [r.variant, count(r.trainable), count(r.head), overSeeds(r.dev, digits), overSeeds(r.digital, digits)]),
+    ),
+    '',
+  ];
+  const byName = new Map(rows.map((r) => [r.variant, r]));
+  const diffs = pairs
+    .filter(([a, b]) => byName.has(a) && byName.has(b))
+    .map(([a, b]) => {
+      const ra = byName.get(a)!;
+      const rb = byName.get(b)!;
+      return [`${a} − ${b}`, pairedOverSeeds(ra.dev, rb.dev, digits), pairedOverSeeds(ra.digital, rb.digital, digits)];
+    });
+  if (diffs.length && seeds > 1) {
+    parts.push(
+      'Paired by seed: mean of the per-seed differences ± its standard error; * where significant at 5 % (two-sided t).',
+      '',
+      table(['pair', `dev ${metric}`, `digital ${metric}`], diffs),
+      '',
+    );
+  }
+  return parts;
+}
+
 /** report.md: every table of the report in Markdown, plus the requested comparisons. */
-export function markdownReport(cells: Cell[], o: { title: string; metric: string; compare?: [string, string][] }): string {
+export function markdownReport(
+  cells: Cell[],
+  o: { title: string; metric: string; compare?: [string, string][]; training?: TrainingRow[] },
+): string {
   const digits = 3;
-  const parts: string[] = [`# ${o.title}`, ''];
+  const parts: string[] = [`# ${o.title}`, '', ...trainingSection(o.training ?? [], o.metric, o.compare ?? [], digits)];
   const seeds = Math.max(...cells.map((c) => c.seeds));
   const over = seeds > 1 ? `mean ± std over ${seeds} seeds (each seed: the mean over its trials)` : 'mean ± std over trials';
   const times = [...new Set(cells.map((c) => c.t))].sort((x, y) => x - y);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { readResults, type ResultLine } from '../experiment/store.js';
 import { formatDuration } from '../input/values.js';
-import { aggregate, parameterCounts, variantOf, type Cell } from './aggregate.js';
+import { aggregate, parameterCounts, trainingRows, variantOf, type Cell } from './aggregate.js';
 import { renderSvg, VEGA_LITE_SCHEMA } from './vega.js';
 import type { BudgetLine } from '../crossbar/noise-budget.js';
 import { compare as compareCells, fmt, formatDiff, markdownReport } from './markdown.js';
@@ -438,7 +438,15 @@ export async function buildReport(
   const spec = existsSync(specFile) ? (JSON.parse(readFileSync(specFile, 'utf8')) as SpecInfo) : {};
   const mdFile = join(dir, 'report.md');
   const compare = o.compare ?? spec.compare ?? [];
-  writeFileSync(mdFile, markdownReport(cells, { title: `aimc report — ${spec.name ?? dir}`, metric: metricOf(lines).name, compare }));
+  writeFileSync(
+    mdFile,
+    markdownReport(cells, {
+      title: `aimc report — ${spec.name ?? dir}`,
+      metric: metricOf(lines).name,
+      compare,
+      training: trainingRows(lines),
+    }),
+  );
   const figures: string[] = [];
   for (const c of charts(lines, cells)) {
     const svg = (await renderSvg(c.spec)).replace(/^<\?xml[^>]*>\s*/, '');

@@ -8,13 +8,33 @@ function cell(variant: string, t: number, mean: number, offsets: number[], extra
   const seeds = offsets.map((o) => mean + o);
   const sd = Math.sqrt(offsets.reduce((a, o) => a + o * o, 0) / Math.max(offsets.length - 1, 1));
   const bySeed = Object.fromEntries(seeds.map((m, i) => [`s${i + 1}`, { mean: m, digital: 0.9 }]));
-  return { variant, adapter: variant.replace(/\+hwa$/, ''), hwa: 'none', device: 'pcm', noiseScale: 1, t, mean, stdTrials: 0.5, stdSeeds: sd, seeds: offsets.length, trials: 10 * offsets.length, digital: 0.9, bySeed, ...extra };
+  return {
+    variant,
+    adapter: variant.replace(/\+hwa$/, ''),
+    hwa: 'none',
+    device: 'pcm',
+    noiseScale: 1,
+    t,
+    mean,
+    stdTrials: 0.5,
+    stdSeeds: sd,
+    seeds: offsets.length,
+    trials: 10 * offsets.length,
+    digital: 0.9,
+    bySeed,
+    ...extra,
+  };
 }
 
 describe('markdown report', () => {
   it('a − b paired by seed, by hand', () => {
     // Seed effects shared by both adapters cancel in the paired difference.
-    const cells = [cell('a', 1, 0.8, [-0.03, 0, 0.03]), cell('b', 1, 0.75, [-0.02, 0, 0.02]), cell('a', 10, 0.7, [0.01, 0, -0.01]), cell('b', 10, 0.71, [0, 0, 0])];
+    const cells = [
+      cell('a', 1, 0.8, [-0.03, 0, 0.03]),
+      cell('b', 1, 0.75, [-0.02, 0, 0.02]),
+      cell('a', 10, 0.7, [0.01, 0, -0.01]),
+      cell('b', 10, 0.71, [0, 0, 0]),
+    ];
     const rows = compare(cells, 'a', 'b');
     expect(rows).toHaveLength(2);
     expect(rows[0]!.paired).toBe(true);
@@ -27,7 +47,11 @@ describe('markdown report', () => {
     expect(rows[1]!.diff).toBeCloseTo(-0.01, 12);
     expect(rows[1]!.se).toBeCloseTo(0.01 / Math.sqrt(3), 12);
     // One seed: unpaired, spread and n from the trials.
-    const one = compare([cell('a', 1, 0.8, [0], { trials: 4, stdTrials: 0.02 }), cell('b', 1, 0.8, [0], { trials: 4, stdTrials: 0.02 })], 'a', 'b');
+    const one = compare(
+      [cell('a', 1, 0.8, [0], { trials: 4, stdTrials: 0.02 }), cell('b', 1, 0.8, [0], { trials: 4, stdTrials: 0.02 })],
+      'a',
+      'b',
+    );
     expect(one[0]!.paired).toBe(false);
     expect(one[0]!.se).toBeCloseTo(Math.sqrt((2 * 0.02 ** 2) / 4), 12);
     expect(one[0]!.critical).toBe(3.182);
@@ -36,13 +60,78 @@ describe('markdown report', () => {
 
   it('tables per device and scale, a scale table per time, and marks |diff| > 2 se', () => {
     const cells = [
-      ...[0.5, 1, 2].flatMap((s) => [cell('a', 1, 0.8, [-0.001, 0, 0.001], { noiseScale: s }), cell('b', 1, 0.7, [0, 0, 0], { noiseScale: s })]),
+      ...[0.5, 1, 2].flatMap((s) => [
+        cell('a', 1, 0.8, [-0.001, 0, 0.001], { noiseScale: s }),
+        cell('b', 1, 0.7, [0, 0, 0], { noiseScale: s }),
+      ]),
     ];
-    const md = markdownReport(cells, { title: 'T', metric: 'accuracy', compare: [['a', 'b'], ['a', 'c']] });
+    const md = markdownReport(cells, {
+      title: 'T',
+      metric: 'accuracy',
+      compare: [
+        ['a', 'b'],
+        ['a', 'c'],
+      ],
+    });
     expect(md.match(/^## pcm.*after programming$/gm)).toHaveLength(3);
     expect(md).toContain('## pcm: accuracy vs noise scale at 1s');
     expect(md).toContain('| a | 0.900 | 0.800 ± 0.001 | 0.800 ± 0.001 | 0.800 ± 0.001 |');
     expect(md.match(/\| \+0\.100 ± 0\.001 \* \| -0\.100 ± 0\.001 \* \|/g)).toHaveLength(3);
     expect(md).toContain('No deployment has both a and c.');
+  });
+});
+
+import { trainingRows } from '../../src/report/aggregate.js';
+import type { ResultLine } from '../../src/experiment/store.js';
+
+describe('markdown report: the training table', () => {
+  const train = (adapter: string, seed: string, dev: number, trainable: number): ResultLine =>
+    ({
+      kind: 'train',
+      key: `train|${adapter}|${seed}|none`,
+      adapter,
+      seed,
+      hwa: 'none',
+      metric: 'accuracy',
+      counts: { trainable, head: 66306, base: 5e6 },
+      dev: { accuracy: dev },
+    }) as unknown as ResultLine;
+  const digital = (adapter: string, seed: string, value: number): ResultLine =>
+    ({
+      kind: 'digital',
+      key: `digital|${adapter}|${seed}|none`,
+      adapter,
+      seed,
+      hwa: 'none',
+      metric: 'accuracy',
+      value,
+    }) as unknown as ResultLine;
+
+  it('counts, dev and digital metrics over seeds, and the pairs paired by seed, by hand', () => {
+    const lines = [
+      train('head', 's1', 0.91, 0),
+      train('head', 's2', 0.92, 0),
+      train('head', 's3', 0.93, 0),
+      train('grasp', 's1', 0.93, 384),
+      train('grasp', 's2', 0.95, 384),
+      train('grasp', 's3', 0.94, 384),
+      digital('head', 's1', 0.9),
+      digital('head', 's2', 0.9),
+      digital('head', 's3', 0.9),
+      digital('grasp', 's1', 0.92),
+      digital('grasp', 's2', 0.93),
+      digital('grasp', 's3', 0.94),
+    ];
+    const rows = trainingRows(lines);
+    expect(rows.map((r) => [r.variant, r.trainable, r.head])).toEqual([
+      ['head', 0, 66306],
+      ['grasp', 384, 66306],
+    ]);
+    const md = markdownReport([], { title: 'T', metric: 'accuracy', compare: [['grasp', 'head']], training: rows });
+    expect(md).toContain('| head | 0 | 66,306 | 0.920 ± 0.010 | 0.900 ± 0.000 |');
+    expect(md).toContain('| grasp | 384 | 66,306 | 0.940 ± 0.010 | 0.930 ± 0.010 |');
+    // Per-seed dev differences 0.02, 0.03, 0.01: mean 0.02, se 0.01/√3 = 0.0058 (2 < 4.303·0.0058: not marked);
+    // digital 0.02, 0.03, 0.04: mean 0.03, se 0.0058 (> 4.303 · se: marked).
+    expect(md).toContain('| grasp − head | +0.020 ± 0.006 | +0.030 ± 0.006 * |');
   });
 });

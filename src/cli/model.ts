@@ -261,8 +261,6 @@ export function registerModelCommands(program: Command): void {
       try {
         if (!tokenizer) throw new Error(`${dir}: no tokenizer.json`);
         const seq = opts.seq === undefined ? undefined : parsePositiveInt(opts.seq, '--seq');
-        if (seq !== undefined && seq > m.config.maxPositions)
-          throw new Error(`--seq ${seq} exceeds the model's ${m.config.maxPositions} positions`);
         const r = (() => {
           try {
             return evaluateLanguageModel(m, tokenizer, data, {
@@ -271,6 +269,7 @@ export function registerModelCommands(program: Command): void {
               ...(limit === undefined ? {} : { limit }),
               batchSize,
               seed: opts.seed,
+              optionName: (k) => (k === 'seqLen' ? '--seq' : '--split'),
             });
           } catch (e) {
             throw new Error(`${dir}: ${(e as Error).message}`);

@@ -131,6 +131,8 @@ export interface LmDatasetEvalOptions {
   limit?: number;
   batchSize?: number;
   seed?: string;
+  /** How an option is named in error messages (the CLI passes its flags; default 'split', 'sequence length'). */
+  optionName?: (key: 'split' | 'seqLen') => string;
 }
 
 /**
@@ -148,13 +150,14 @@ export function evaluateLanguageModel(
   },
   o: LmDatasetEvalOptions = {},
 ): LmEvalResult & { seqLen: number } {
+  const name = o.optionName ?? ((k) => (k === 'seqLen' ? 'sequence length' : k));
   const split = o.split ?? 'dev';
-  if (!['train', 'dev', 'test'].includes(split)) throw new Error(`split: expected train, dev or test, got '${split}'`);
+  if (!['train', 'dev', 'test'].includes(split)) throw new Error(`${name('split')}: expected train, dev or test, got '${split}'`);
   const texts = data[split].map((e) => (e.textPair ? `${e.text} ${e.textPair}` : e.text));
   if (!texts.length) throw new Error(`${data.name}: the ${split} split is empty`);
   const seqLen = o.seqLen ?? Math.min(128, model.config.maxPositions);
   if (seqLen > model.config.maxPositions)
-    throw new Error(`sequence length ${seqLen} exceeds the model's ${model.config.maxPositions} positions`);
+    throw new Error(`${name('seqLen')} ${seqLen} exceeds the model's ${model.config.maxPositions} positions`);
   if (model.config.arch === 'encoder' && !model.hasMlmHead()) {
     throw new Error('this encoder has no masked-LM head (lm_head / mlm.* weights), so it cannot be evaluated as a language model');
   }

@@ -36,12 +36,17 @@ function geometry(
   );
 }
 
-/** Rows [r0, r1) of the output positions (b, oy, ox) per chunk, so a chunk's patches fit the buffer. */
-function* chunks(c: ConvInfo): Generator<[number, number]> {
+/**
+ * How a conv's unrolled patches are worked through: K = kh·kw·C patch entries, F filters, the
+ * output rows (b, oy, ox) in chunks [r0, r1) whose patches fit one buffer, and that buffer.
+ */
+function patchPlan(c: ConvInfo): { K: number; F: number; ranges: [number, number][]; buffer: Float32Array } {
   const rows = c.batchSize * c.outHeight * c.outWidth;
   const K = c.filterHeight * c.filterWidth * c.inChannels;
   const step = Math.max(1, Math.floor(PATCH_CHUNK_ELEMENTS / Math.max(K, 1)));
-  for (let r0 = 0; r0 < rows; r0 += step) yield [r0, Math.min(rows, r0 + step)];
+  const ranges: [number, number][] = [];
+  for (let r0 = 0; r0 < rows; r0 += step) ranges.push([r0, Math.min(rows, r0 + step)]);
+  return { K, F: c.outChannels, ranges, buffer: new Float32Array(Math.min(rows, step) * K) };
 }
 
 /**
@@ -88,13 +93,6 @@ export function col2imRows(c: ConvInfo, dcols: Float32Array, r0: number, r1: num
   });
 }
 
-/** The patch buffer for the largest chunk of `c`. */
-function patchBuffer(c: ConvInfo): Float32Array {
-  const K = c.filterHeight * c.filterWidth * c.inChannels;
-  const rows = c.batchSize * c.outHeight * c.outWidth;
-  return new Float32Array(Math.min(rows, Math.max(1, Math.floor(PATCH_CHUNK_ELEMENTS / Math.max(K, 1)))) * K);
-}
-
 /** y[B, Ho, Wo, F] = conv(x, w) natively; null when not covered. */
 function conv2dForward(lib: NativeAddon, h: HeapBackend, x: tf.TensorInfo, w: tf.TensorInfo, attrs: Record<string, unknown>) {
   if (x.dtype !== 'float32' || w.dtype !== 'float32') return null;
@@ -104,10 +102,8 @@ function conv2dForward(lib: NativeAddon, h: HeapBackend, x: tf.TensorInfo, w: tf
   const xv = h.typedArrayFromHeap(x);
   const wv = h.typedArrayFromHeap(w);
   const yv = h.typedArrayFromHeap(out);
-  const K = c.filterHeight * c.filterWidth * c.inChannels;
-  const F = c.outChannels;
-  const cols = patchBuffer(c);
-  for (const [r0, r1] of chunks(c)) {
+  const { K, F, ranges, buffer: cols } = patchPlan(c);
+  for (const [r0, r1] of ranges) {
     im2colRows(c, xv, r0, r1, cols);
     lib.sgemm(r1 - r0, F, K, cols, wv, yv.subarray(r0 * F, r1 * F), false, false, false);
   }
@@ -124,16 +120,13 @@ function conv2dFilterGrad(lib: NativeAddon, h: HeapBackend, x: tf.TensorInfo, dy
   const xv = h.typedArrayFromHeap(x);
   const dyv = h.typedArrayFromHeap(dy);
   const dwv = h.typedArrayFromHeap(out);
-  const K = c.filterHeight * c.filterWidth * c.inChannels;
-  const F = c.outChannels;
-  const cols = patchBuffer(c);
-  let first = true;
-  for (const [r0, r1] of chunks(c)) {
+  const { K, F, ranges, buffer: cols } = patchPlan(c);
+  // The first chunk writes dW, later ones add to it; no output rows at all leave dW zero.
+  ranges.forEach(([r0, r1], k) => {
     im2colRows(c, xv, r0, r1, cols);
-    lib.sgemm(K, F, r1 - r0, cols, dyv.subarray(r0 * F, r1 * F), dwv, true, false, !first);
-    first = false;
-  }
-  if (first) dwv.fill(0);
+    lib.sgemm(K, F, r1 - r0, cols, dyv.subarray(r0 * F, r1 * F), dwv, true, false, k > 0);
+  });
+  if (!ranges.length) dwv.fill(0);
   return out;
 }
 
@@ -148,10 +141,8 @@ function conv2dInputGrad(lib: NativeAddon, h: HeapBackend, dy: tf.TensorInfo, w:
   const wv = h.typedArrayFromHeap(w);
   const dxv = h.typedArrayFromHeap(out);
   dxv.fill(0);
-  const K = c.filterHeight * c.filterWidth * c.inChannels;
-  const F = c.outChannels;
-  const dcols = patchBuffer(c);
-  for (const [r0, r1] of chunks(c)) {
+  const { K, F, ranges, buffer: dcols } = patchPlan(c);
+  for (const [r0, r1] of ranges) {
     lib.sgemm(r1 - r0, K, F, dyv.subarray(r0 * F, r1 * F), wv, dcols, false, true, false);
     col2imRows(c, dcols, r0, r1, dxv);
   }

@@ -63,12 +63,10 @@ function reference(x: tf.Tensor4D, kh: number, kw: number, sh: number, sw: numbe
 function native(e: NativeEngine, x: tf.Tensor4D, kh: number, kw: number, sh: number, sw: number, padding: Im2ColPadding): tf.Tensor4D {
   const h = e.heap!;
   const [B, H, W, C] = x.shape;
-  const ay = axis(H, kh, sh, padding);
-  const ax = axis(W, kw, sw, padding);
-  // The geometry the convolution kernels use (padInfo from the same TensorFlow rule).
+  // The geometry the convolution kernels use (output size and padding by TensorFlow's rule).
   const info = tf.backend_util.computeConv2DInfo([B, H, W, C], [kh, kw, C, 1], [sh, sw], 1, padding);
-  const rows = B * ay.out * ax.out;
-  const shape = [B, ay.out, ax.out, kh * kw * C];
+  const rows = B * info.outHeight * info.outWidth;
+  const shape = [B, info.outHeight, info.outWidth, kh * kw * C];
   const f = tf.customGrad(((xi: tf.Tensor4D) => {
     const y = heapTensor(h, shape);
     im2colRows(info, h.typedArrayFromHeap(xi), 0, rows, h.typedArrayFromHeap(y));

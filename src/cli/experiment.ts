@@ -115,7 +115,8 @@ export function registerExperimentCommands(program: Command): void {
       const by = (k: string) => res.adapters.filter((a) => a.source === k).length;
       console.log(
         `adapters: ${by('trained')} trained, ${by('cached')} reused from this run, ` +
-          `${by('copied')} copied from other experiments with identical training settings`,
+          `${by('copied')} copied from other experiments with identical training settings` +
+          (by('recorded') ? `, ${by('recorded')} not needed (all their results recorded)` : ''),
       );
       console.log(`${res.store.lines.filter((l) => l.kind === 'result').length} result lines in ${res.dir}/results.jsonl`);
       if (o.report) {

@@ -249,13 +249,28 @@ export function reuseAdapter(j: TrainJob, root: string): 'cached' | 'copied' | n
   return 'copied';
 }
 
+/**
+ * How a run came by an adapter: trained, reused from this run's folder ('cached'), copied from
+ * another experiment's, or not needed ('recorded': every line that depends on it is already in
+ * results.jsonl, so a resumed run needs neither its weights nor its training).
+ */
+export type AdapterSource = 'cached' | 'copied' | 'trained' | 'recorded';
+
+/** What runExperiment returns: the run folder, its results, and how each adapter was obtained. */
+export interface RunOutcome {
+  dir: string;
+  store: ResultStore;
+  adapters: { dir: string; source: AdapterSource }[];
+  discarded: number;
+}
+
 /** Train one adapter, or reuse it: from this run's folder, else copied from another experiment's. */
 async function train(
   r: ResolvedSpec,
   j: TrainJob,
   root: string,
   onStep?: (step: number) => void,
-): Promise<'cached' | 'copied' | 'trained'> {
+): Promise<Exclude<AdapterSource, 'recorded'>> {
   const reused = reuseAdapter(j, root);
   if (reused) return reused;
   await runTrainTask(trainTaskOf(r, j), j.dir, { data: r.data, plugin: r.plugins.get(j.plugin)! }, onStep);
@@ -271,7 +286,7 @@ export interface RunExecutor {
   /** Called once with every job of the run, before any is awaited (a queue enqueues here). */
   begin?(ctx: RunContext): Promise<void>;
   /** Make adapter j exist in j.dir: reused, or trained. */
-  train(j: TrainJob, onStep: (step: number) => void): Promise<'cached' | 'copied' | 'trained'>;
+  train(j: TrainJob, onStep: (step: number) => void): Promise<Exclude<AdapterSource, 'recorded'>>;
   /** Run trials `todo` of deployment job j (spec ds; `local` is loaded here): onTrial as each finishes, onFail for one that cannot. */
   trials(
     j: DeployJob,
@@ -293,6 +308,8 @@ export interface RunContext {
   deploySpec: (j: DeployJob) => DeploySpec;
   /** Whether every result line of deployment job j is recorded. */
   deployDone: (j: DeployJob) => boolean;
+  /** Whether every line that depends on adapter j is recorded (it need not exist, nor be trained). */
+  trainDone: (j: TrainJob) => boolean;
   /** Trials of deployment job j with a result line missing. */
   trialsTodo: (j: DeployJob) => number[];
 }
@@ -486,10 +503,7 @@ export interface RunOptions {
 }
 
 /** Run (or resume) an experiment. */
-export async function runExperiment(
-  r: ResolvedSpec,
-  o: RunOptions = {},
-): Promise<{ dir: string; store: ResultStore; adapters: { dir: string; source: 'cached' | 'copied' | 'trained' }[]; discarded: number }> {
+export async function runExperiment(r: ResolvedSpec, o: RunOptions = {}): Promise<RunOutcome> {
   const { spec } = r;
   const root = o.root ?? defaultRunsRoot(r.file);
   const dir = runDir(spec, root);
@@ -501,11 +515,7 @@ export async function runExperiment(
   }
 }
 
-async function runLocked(
-  r: ResolvedSpec,
-  o: RunOptions & { root: string },
-  dir: string,
-): Promise<{ dir: string; store: ResultStore; adapters: { dir: string; source: 'cached' | 'copied' | 'trained' }[]; discarded: number }> {
+async function runLocked(r: ResolvedSpec, o: RunOptions & { root: string }, dir: string): Promise<RunOutcome> {
   const { spec } = r;
   const tjobs = trainJobs(r, o.root);
   const djobs = deployJobs(r, tjobs);
@@ -538,9 +548,12 @@ async function runLocked(
     ) + '\n',
   );
   const trials = Array.from({ length: spec.trials }, (_, i) => i);
-  const adapters: { dir: string; source: 'cached' | 'copied' | 'trained' }[] = [];
+  const adapters: RunOutcome['adapters'] = [];
   const exec = o.executor ? o.executor(o.root) : localExecutor(r, o.root, o.workers ?? spec.workers);
   const trialsTodo = (j: DeployJob) => trials.filter((trial) => r.times.some((t) => !store.has(lineKey.result(j, t, trial))));
+  const deployDone = (j: DeployJob) => store.has(lineKey.cost(j)) && trialsTodo(j).length === 0;
+  const trainDone = (j: TrainJob) =>
+    store.has(lineKey.train(j)) && store.has(lineKey.digital(j)) && djobs.every((d) => d.train !== j || deployDone(d));
   await exec.begin?.({
     r,
     root: o.root,
@@ -548,11 +561,12 @@ async function runLocked(
     djobs,
     store,
     deploySpec: (j) => deploySpecOf(r, j),
-    deployDone: (j) => store.has(lineKey.cost(j)) && trialsTodo(j).length === 0,
+    deployDone,
+    trainDone,
     trialsTodo,
   });
   try {
-    return await runJobs(r, o, dir, exec, { tjobs, djobs, store, trials, adapters, discarded, trialsTodo });
+    return await runJobs(r, o, dir, exec, { tjobs, djobs, store, trials, adapters, discarded, trialsTodo, trainDone });
   } finally {
     await exec.end?.();
   }
@@ -568,11 +582,12 @@ async function runJobs(
     djobs: DeployJob[];
     store: ResultStore;
     trials: number[];
-    adapters: { dir: string; source: 'cached' | 'copied' | 'trained' }[];
+    adapters: RunOutcome['adapters'];
     discarded: number;
     trialsTodo: (j: DeployJob) => number[];
+    trainDone: (j: TrainJob) => boolean;
   },
-): Promise<{ dir: string; store: ResultStore; adapters: { dir: string; source: 'cached' | 'copied' | 'trained' }[]; discarded: number }> {
+): Promise<RunOutcome> {
   const { tjobs, djobs, store, trials, adapters, discarded } = run;
   // Jobs that failed for good on a queue: the run records everything else, then reports them.
   const failures: JobFailedError[] = [];
@@ -580,9 +595,13 @@ async function runJobs(
   for (const [i, j] of tjobs.entries()) {
     const label = `${j.label} ${j.seed} ${j.hwaKey}`;
     o.onProgress?.({ phase: 'train', done: i, total: tjobs.length, label });
+    if (run.trainDone(j)) {
+      adapters.push({ dir: j.dir, source: 'recorded' });
+      continue;
+    }
     const onStep = (step: number) =>
       o.onProgress?.({ phase: 'train', done: i, total: tjobs.length, label: `${label}: step ${step}/${j.training.steps}` });
-    let source: 'cached' | 'copied' | 'trained';
+    let source: Exclude<AdapterSource, 'recorded'>;
     try {
       source = await exec.train(j, onStep);
     } catch (e) {

@@ -132,6 +132,7 @@ export function queueExecutor(o: CoordinatorOptions): (root: string) => RunExecu
         // Training first, all at once; adapters that already exist go straight to their trials.
         const later: TrainJob[] = [];
         for (const j of c.tjobs) {
+          if (c.trainDone(j)) continue;
           if (reuseAdapter(j, root)) later.push(j);
           else {
             const task = trainTaskOf(c.r, j);

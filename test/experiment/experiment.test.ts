@@ -179,7 +179,7 @@ describe('experiment runs', () => {
     const trainLines = (d: string) => readResults(join(d, 'results.jsonl')).filter((l) => l.kind === 'train' && l.adapter === 'grasp');
     expect(trainLines(second.dir)).toEqual(trainLines(first.dir));
     const again = await runExperiment(await loadSpec(writeSpec(other)), { root, workers: 1 });
-    expect(again.adapters.map((a) => a.source)).toEqual(['cached', 'cached', 'cached']);
+    expect(again.adapters.map((a) => a.source)).toEqual(['recorded', 'recorded', 'recorded']);
   });
 
   it('resumes after a kill with no duplicate and no lost line', async () => {

@@ -1,6 +1,6 @@
 /** Experiment integrity: results never mix two experiments, adapters are reused by content, runs cannot collide. */
 import { describe, it, expect, beforeAll } from 'vitest';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../../src/tensor/backend.js';
@@ -81,8 +81,29 @@ describe('an edited spec under the same name', () => {
     const a = await runExperiment(await loadSpec(spec), { root: join(d, 'runs'), workers: 1 });
     const b = await runExperiment(await loadSpec(spec), { root: join(d, 'runs'), workers: 1 });
     expect(b.discarded).toBe(0);
-    expect(b.adapters.map((x) => x.source)).toEqual(['cached']);
+    // Every line is recorded: the adapter is not even looked at.
+    expect(b.adapters.map((x) => x.source)).toEqual(['recorded']);
     expect(keysOf(b.dir)).toEqual(keysOf(a.dir));
+  });
+
+  it('a complete run whose adapter folders were deleted (to save disk) resumes without retraining; a missing line retrains', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'aimc-noadapters-'));
+    const spec = write(d, small('slim'));
+    const a = await runExperiment(await loadSpec(spec), { root: join(d, 'runs'), workers: 1 });
+    const file = join(a.dir, 'results.jsonl');
+    const full = readFileSync(file, 'utf8');
+    rmSync(join(a.dir, 'adapters'), { recursive: true });
+    const b = await runExperiment(await loadSpec(spec), { root: join(d, 'runs'), workers: 1 });
+    expect(b.adapters.map((x) => x.source)).toEqual(['recorded']);
+    expect(existsSync(join(a.dir, 'adapters'))).toBe(false);
+    expect(readFileSync(file, 'utf8')).toBe(full);
+    // Drop the last result line: its adapter is needed again, retrained, and the line comes back the same.
+    const lines = full.trimEnd().split('\n');
+    expect(JSON.parse(lines.at(-1)!).kind).toBe('result');
+    writeFileSync(file, lines.slice(0, -1).join('\n') + '\n');
+    const c = await runExperiment(await loadSpec(spec), { root: join(d, 'runs'), workers: 1 });
+    expect(c.adapters.map((x) => x.source)).toEqual(['trained']);
+    expect(readFileSync(file, 'utf8')).toBe(full);
   });
 });
 

@@ -96,26 +96,29 @@ function pairedOverSeeds(a: Record<string, number>, b: Record<string, number>, d
   return formatDiff(d.mean, d.se, tCritical(common.length - 1), digits);
 }
 
+/** A table as header cells and body rows (the Markdown and HTML reports render it each their way). */
+export interface PlainTable {
+  head: string[];
+  rows: string[][];
+}
+
 /**
- * The training table: per adapter its trainable parameters, the dev metric of the kept
+ * The training tables: per adapter its trainable parameters, the dev metric of the kept
  * checkpoint and the digital metric on the evaluation split over seeds; then each requested
- * pair's differences, paired by seed.
+ * pair's differences, paired by seed (null with one seed or no pair present).
  */
-function trainingSection(rows: TrainingRow[], metric: string, pairs: [string, string][], digits: number): string[] {
-  if (!rows.length) return [];
-  const seeds = Math.max(...rows.map((r) => Object.keys(r.dev).length));
+export function trainingTables(
+  rows: TrainingRow[],
+  metric: string,
+  pairs: [string, string][],
+  digits: number,
+): { seeds: number; summary: PlainTable; pairs: PlainTable | null } {
+  const seeds = Math.max(0, ...rows.map((r) => Object.keys(r.dev).length));
   const count = (n: number) => (Number.isFinite(n) ? n.toLocaleString('en-US') : '—');
-  const parts = [
-    `## Training: ${metric} with no device`,
-    '',
-    `Trainable parameters of the adapter and of the task head; dev = the kept checkpoint's dev ${metric}; digital = the ${metric} on the evaluation split with no device${seeds > 1 ? `; mean ± std over ${seeds} seeds` : ''}.`,
-    '',
-    table(
-      ['adapter', 'trainable', 'head', `dev ${metric}`, `digital ${metric}`],
-      rows.map((r) => [r.variant, count(r.trainable), count(r.head), overSeeds(r.dev, digits), overSeeds(r.digital, digits)]),
-    ),
-    '',
-  ];
+  const summary = {
+    head: ['adapter', 'trainable', 'head', `dev ${metric}`, `digital ${metric}`],
+    rows: rows.map((r) => [r.variant, count(r.trainable), count(r.head), overSeeds(r.dev, digits), overSeeds(r.digital, digits)]),
+  };
   const byName = new Map(rows.map((r) => [r.variant, r]));
   const diffs = pairs
     .filter(([a, b]) => byName.has(a) && byName.has(b))
@@ -124,16 +127,30 @@ function trainingSection(rows: TrainingRow[], metric: string, pairs: [string, st
       const rb = byName.get(b)!;
       return [`${a} − ${b}`, pairedOverSeeds(ra.dev, rb.dev, digits), pairedOverSeeds(ra.digital, rb.digital, digits)];
     });
-  if (diffs.length && seeds > 1) {
-    parts.push(
-      'Paired by seed: mean of the per-seed differences ± its standard error; * where significant at 5 % (two-sided t).',
-      '',
-      table(['pair', `dev ${metric}`, `digital ${metric}`], diffs),
-      '',
-    );
-  }
+  const paired = diffs.length && seeds > 1 ? { head: ['pair', `dev ${metric}`, `digital ${metric}`], rows: diffs } : null;
+  return { seeds, summary, pairs: paired };
+}
+
+/** What the training tables say, for a caption: their columns and how pairs are compared. */
+export function trainingCaption(metric: string, seeds: number): { summary: string; pairs: string } {
+  return {
+    summary: `Trainable parameters of the adapter and of the task head; dev = the kept checkpoint's dev ${metric}; digital = the ${metric} on the evaluation split with no device${seeds > 1 ? `; mean ± std over ${seeds} seeds` : ''}.`,
+    pairs: 'Paired by seed: mean of the per-seed differences ± its standard error; * where significant at 5 % (two-sided t).',
+  };
+}
+
+function trainingSection(rows: TrainingRow[], metric: string, pairs: [string, string][], digits: number): string[] {
+  if (!rows.length) return [];
+  const t = trainingTables(rows, metric, pairs, digits);
+  const caption = trainingCaption(metric, t.seeds);
+  const parts = [`## Training: ${metric} with no device`, '', caption.summary, '', table(t.summary.head, t.summary.rows), ''];
+  if (t.pairs) parts.push(caption.pairs, '', table(t.pairs.head, t.pairs.rows), '');
   return parts;
 }
+
+/** Said by a report built before any trial is recorded. */
+export const NOT_DEPLOYED =
+  'No deployment results yet: the tables and charts of the devices follow once trials are recorded (rebuild the report then).';
 
 /** report.md: every table of the report in Markdown, plus the requested comparisons. */
 export function markdownReport(
@@ -145,6 +162,10 @@ export function markdownReport(
   const seeds = Math.max(...cells.map((c) => c.seeds));
   const over = seeds > 1 ? `mean ± std over ${seeds} seeds (each seed: the mean over its trials)` : 'mean ± std over trials';
   const times = [...new Set(cells.map((c) => c.t))].sort((x, y) => x - y);
+  if (!cells.length) {
+    parts.push(NOT_DEPLOYED, '');
+    return parts.join('\n');
+  }
   for (const g of [...new Set(cells.map((c) => `${c.device}|${c.noiseScale}`))]) {
     const cs = cells.filter((c) => `${c.device}|${c.noiseScale}` === g);
     const [device, scale] = g.split('|');

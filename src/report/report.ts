@@ -11,7 +11,16 @@ import { formatDuration } from '../input/values.js';
 import { aggregate, parameterCounts, trainingRows, variantOf, type Cell } from './aggregate.js';
 import { renderSvg, VEGA_LITE_SCHEMA } from './vega.js';
 import type { BudgetLine } from '../crossbar/noise-budget.js';
-import { compare as compareCells, fmt, formatDiff, markdownReport } from './markdown.js';
+import {
+  compare as compareCells,
+  fmt,
+  formatDiff,
+  markdownReport,
+  NOT_DEPLOYED,
+  trainingCaption,
+  trainingTables,
+  type PlainTable,
+} from './markdown.js';
 
 const WIDTH = 520;
 const HEIGHT = 260;
@@ -372,6 +381,20 @@ function resultTables(cells: Cell[], metric: string): string {
   return html;
 }
 
+/** The training table (and its paired differences) as HTML. */
+function trainingHtml(lines: ResultLine[], compare: [string, string][]): string {
+  const rows = trainingRows(lines);
+  if (!rows.length) return '';
+  const metric = metricOf(lines).name;
+  const t = trainingTables(rows, metric, compare, 4);
+  const caption = trainingCaption(metric, t.seeds);
+  const body = (x: PlainTable) => x.rows.map((r) => tr(r.map(esc))).join('');
+  let html = `<h3>Training: ${esc(metric)} with no device</h3><p>${esc(caption.summary)}</p>`;
+  html += htmlTable(t.summary.head.map(esc), body(t.summary));
+  if (t.pairs) html += `<p>${esc(caption.pairs)}</p>${htmlTable(t.pairs.head.map(esc), body(t.pairs))}`;
+  return html;
+}
+
 function tables(lines: ResultLine[], cells: Cell[], compare: [string, string][]): string {
   const metric = metricOf(lines).name;
   let html = resultTables(cells, metric);
@@ -430,7 +453,9 @@ export async function buildReport(
   o: { compare?: [string, string][] } = {},
 ): Promise<{ html: string; csv: string; markdown: string }> {
   const lines = readResults(join(dir, 'results.jsonl'));
-  if (!lines.some((l) => l.kind === 'result')) throw new Error(`${dir}/results.jsonl: no deployment results yet`);
+  const deployed = lines.some((l) => l.kind === 'result');
+  // A run still training can be reported as far as it got (its training table).
+  if (!deployed && !lines.some((l) => l.kind === 'digital')) throw new Error(`${dir}/results.jsonl: no results yet`);
   const cells = aggregate(lines);
   const csvFile = join(dir, 'results.csv');
   writeFileSync(csvFile, resultsCsv(lines));
@@ -448,7 +473,7 @@ export async function buildReport(
     }),
   );
   const figures: string[] = [];
-  for (const c of charts(lines, cells)) {
+  for (const c of deployed ? charts(lines, cells) : []) {
     const svg = (await renderSvg(c.spec)).replace(/^<\?xml[^>]*>\s*/, '');
     figures.push(`<figure data-chart="${esc(c.id)}"><h3>${esc(c.title)}</h3>${svg}<figcaption>${esc(c.caption)}</figcaption></figure>`);
   }
@@ -462,9 +487,8 @@ export async function buildReport(
     `<p>Model <code>${esc(spec.model ?? '?')}</code>, task <code>${esc(spec.task ?? '?')}</code>. ` +
       `Built from <code>results.jsonl</code> (${lines.length} lines); rebuild with <code>aimc report ${esc(dir)}</code>.</p>`,
     '<h2>Tables</h2>',
-    tables(lines, cells, compare),
-    '<h2>Charts</h2>',
-    figures.join('\n'),
+    trainingHtml(lines, compare),
+    ...(deployed ? [tables(lines, cells, compare), '<h2>Charts</h2>', figures.join('\n')] : [`<p>${esc(NOT_DEPLOYED)}</p>`]),
     '</body></html>',
     '',
   ].join('\n');

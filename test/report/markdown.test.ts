@@ -1,6 +1,10 @@
 import { describe, it, expect } from 'vitest';
 import type { Cell } from '../../src/report/aggregate.js';
-import { compare, markdownReport } from '../../src/report/markdown.js';
+import { compare, markdownReport, NOT_DEPLOYED } from '../../src/report/markdown.js';
+import { buildReport } from '../../src/report/report.js';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { tCritical } from '../../src/stats/summary.js';
 
 /** A cell whose per-seed means are mean + offsets (digital 0.9 for every seed). */
@@ -133,5 +137,22 @@ describe('markdown report: the training table', () => {
     // Per-seed dev differences 0.02, 0.03, 0.01: mean 0.02, se 0.01/√3 = 0.0058 (2 < 4.303·0.0058: not marked);
     // digital 0.02, 0.03, 0.04: mean 0.03, se 0.0058 (> 4.303 · se: marked).
     expect(md).toContain('| grasp − head | +0.020 ± 0.006 | +0.030 ± 0.006 * |');
+  });
+
+  it('a run still training is reported as far as it got: the training table, no device tables or charts; an empty run is refused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aimc-train-only-'));
+    const lines = [train('head', 's1', 0.91, 0), digital('head', 's1', 0.9), train('grasp', 's1', 0.93, 384), digital('grasp', 's1', 0.92)];
+    writeFileSync(join(dir, 'results.jsonl'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    const out = await buildReport(dir, { compare: [['grasp', 'head']] });
+    const md = readFileSync(out.markdown, 'utf8');
+    expect(md).toContain('| grasp | 384 | 66,306 | 0.930 | 0.920 |');
+    expect(md).toContain(NOT_DEPLOYED);
+    expect(md).not.toContain('after programming');
+    const html = readFileSync(out.html, 'utf8');
+    expect(html).toContain('<td>grasp</td><td>384</td><td>66,306</td><td>0.9300</td><td>0.9200</td>');
+    expect(html).not.toContain('<svg');
+    const empty = mkdtempSync(join(tmpdir(), 'aimc-empty-run-'));
+    writeFileSync(join(empty, 'results.jsonl'), '');
+    await expect(buildReport(empty)).rejects.toThrow(/results\.jsonl: no results yet/);
   });
 });

@@ -41,7 +41,10 @@ export function registerDeployCommand(program: Command): void {
     .option('--split <name>', 'test | dev', 'test')
     .option('--eval-limit <n>', 'evaluate a fixed subset of N examples spread over the split')
     .option('--seq <n>', "max tokens per example (default 128, or the model's positions if fewer)")
-    .option('--workers <n>', 'worker threads for trials (default: one per core, at most one per trial)')
+    .option(
+      '--workers <n>',
+      'worker threads for trials (default: none — trials in turn, each kernel on every core — with the native kernels; else one per core, at most one per trial)',
+    )
     .option(...SEED_OPTION)
     .option('--out <file>', 'write the full results as JSON here', 'deploy.json')
     .option('--json', 'print [{"t", "mean", "std", "digital"}] for the main metric')

@@ -49,7 +49,10 @@ export function registerExperimentCommands(program: Command): void {
     .command('run')
     .description('run or resume an experiment; writes runs/NAME/results.jsonl, results.csv and report.html')
     .argument('<spec>', 'experiment JSON file')
-    .option('--workers <n>', "worker threads for trials (default: the spec's, else one per core)")
+    .option(
+      '--workers <n>',
+      "worker threads for trials (default: the spec's, else as aimc deploy: none with the native kernels, one per core without)",
+    )
     .option('--runs <dir>', "runs root (default: runs/ of the spec's project: the nearest folder above it with package.json or .git)")
     .option(
       '--discard-stale',

@@ -69,9 +69,14 @@ export function compare(cells: Cell[], a: string, b: string): Comparison[] {
   return out;
 }
 
-/** `+0.012 ± 0.004 *`: * where |diff| > critical · se (a two-sided t-test at 5 %). */
+/**
+ * `+0.012 ± 0.004 *`: * where |diff| > critical · se (a two-sided t-test at 5 %). A zero
+ * standard error (every seed's difference the same, as happens with a few seeds and a metric
+ * in steps of 1/N) leaves the test undefined, so it is never marked.
+ */
 export function formatDiff(diff: number, se: number, critical: number, digits = 3): string {
-  return `${diff >= 0 ? '+' : ''}${fmt(diff, digits)} ± ${fmt(se, digits)}${Math.abs(diff) > critical * se ? ' *' : ''}`;
+  const marked = se > 0 && Math.abs(diff) > critical * se;
+  return `${diff >= 0 ? '+' : ''}${fmt(diff, digits)} ± ${fmt(se, digits)}${marked ? ' *' : ''}`;
 }
 
 /** A variant's table row: its digital metric, then `mean ± spread` per column (— where it has no cell). */

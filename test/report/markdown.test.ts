@@ -139,6 +139,22 @@ describe('markdown report: the training table', () => {
     expect(md).toContain('| grasp − head | +0.020 ± 0.006 | +0.030 ± 0.006 * |');
   });
 
+  it('a difference with zero standard error (every seed the same) is not marked significant', () => {
+    const lines = [
+      train('head', 's1', 0.91, 0),
+      train('head', 's2', 0.92, 0),
+      train('grasp', 's1', 0.915, 384),
+      train('grasp', 's2', 0.925, 384),
+      digital('head', 's1', 0.9),
+      digital('head', 's2', 0.9),
+      digital('grasp', 's1', 0.9),
+      digital('grasp', 's2', 0.91),
+    ];
+    const md = markdownReport([], { title: 'T', metric: 'accuracy', compare: [['grasp', 'head']], training: trainingRows(lines) });
+    // dev: +0.005 on both seeds (se 0: no test); digital: +0.000 and +0.010 (se 0.005, 12.7·se > 0.005).
+    expect(md).toContain('| grasp − head | +0.005 ± 0.000 | +0.005 ± 0.005 |');
+  });
+
   it('a run still training is reported as far as it got: the training table, no device tables or charts; an empty run is refused', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'aimc-train-only-'));
     const lines = [train('head', 's1', 0.91, 0), digital('head', 's1', 0.9), train('grasp', 's1', 0.93, 384), digital('grasp', 's1', 0.92)];

@@ -164,13 +164,13 @@ export function markdownReport(
 ): string {
   const digits = 3;
   const parts: string[] = [`# ${o.title}`, '', ...trainingSection(o.training ?? [], o.metric, o.compare ?? [], digits)];
-  const seeds = Math.max(...cells.map((c) => c.seeds));
-  const over = seeds > 1 ? `mean ± std over ${seeds} seeds (each seed: the mean over its trials)` : 'mean ± std over trials';
-  const times = [...new Set(cells.map((c) => c.t))].sort((x, y) => x - y);
   if (!cells.length) {
     parts.push(NOT_DEPLOYED, '');
     return parts.join('\n');
   }
+  const seeds = Math.max(...cells.map((c) => c.seeds));
+  const over = seeds > 1 ? `mean ± std over ${seeds} seeds (each seed: the mean over its trials)` : 'mean ± std over trials';
+  const times = [...new Set(cells.map((c) => c.t))].sort((x, y) => x - y);
   for (const g of [...new Set(cells.map((c) => `${c.device}|${c.noiseScale}`))]) {
     const cs = cells.filter((c) => `${c.device}|${c.noiseScale}` === g);
     const [device, scale] = g.split('|');

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { readResults, type ResultLine } from '../experiment/store.js';
 import { formatDuration } from '../input/values.js';
-import { aggregate, parameterCounts, trainingRows, variantOf, type Cell } from './aggregate.js';
+import { aggregate, parameterCounts, trainingRows, variantOf, type Cell, type TrainingRow } from './aggregate.js';
 import { renderSvg, VEGA_LITE_SCHEMA } from './vega.js';
 import type { BudgetLine } from '../crossbar/noise-budget.js';
 import {
@@ -382,10 +382,8 @@ function resultTables(cells: Cell[], metric: string): string {
 }
 
 /** The training table (and its paired differences) as HTML. */
-function trainingHtml(lines: ResultLine[], compare: [string, string][]): string {
-  const rows = trainingRows(lines);
+function trainingHtml(rows: TrainingRow[], metric: string, compare: [string, string][]): string {
   if (!rows.length) return '';
-  const metric = metricOf(lines).name;
   const t = trainingTables(rows, metric, compare, 4);
   const caption = trainingCaption(metric, t.seeds);
   const body = (x: PlainTable) => x.rows.map((r) => tr(r.map(esc))).join('');
@@ -462,14 +460,16 @@ export async function buildReport(
   const specFile = join(dir, 'spec.json');
   const spec = existsSync(specFile) ? (JSON.parse(readFileSync(specFile, 'utf8')) as SpecInfo) : {};
   const mdFile = join(dir, 'report.md');
+  const training = trainingRows(lines);
+  const metric = metricOf(lines).name;
   const compare = o.compare ?? spec.compare ?? [];
   writeFileSync(
     mdFile,
     markdownReport(cells, {
       title: `aimc report — ${spec.name ?? dir}`,
-      metric: metricOf(lines).name,
+      metric,
       compare,
-      training: trainingRows(lines),
+      training,
     }),
   );
   const figures: string[] = [];
@@ -487,7 +487,7 @@ export async function buildReport(
     `<p>Model <code>${esc(spec.model ?? '?')}</code>, task <code>${esc(spec.task ?? '?')}</code>. ` +
       `Built from <code>results.jsonl</code> (${lines.length} lines); rebuild with <code>aimc report ${esc(dir)}</code>.</p>`,
     '<h2>Tables</h2>',
-    trainingHtml(lines, compare),
+    trainingHtml(training, metric, compare),
     ...(deployed ? [tables(lines, cells, compare), '<h2>Charts</h2>', figures.join('\n')] : [`<p>${esc(NOT_DEPLOYED)}</p>`]),
     '</body></html>',
     '',

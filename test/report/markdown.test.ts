@@ -111,20 +111,16 @@ describe('markdown report: the training table', () => {
       value,
     }) as unknown as ResultLine;
 
+  /** An adapter's train and digital lines, seed s(i+1) having dev[i] and digital[i]. */
+  const seeded = (adapter: string, trainable: number, dev: number[], dig: number[]): ResultLine[] => [
+    ...dev.map((v, i) => train(adapter, `s${i + 1}`, v, trainable)),
+    ...dig.map((v, i) => digital(adapter, `s${i + 1}`, v)),
+  ];
+
   it('counts, dev and digital metrics over seeds, and the pairs paired by seed, by hand', () => {
     const lines = [
-      train('head', 's1', 0.91, 0),
-      train('head', 's2', 0.92, 0),
-      train('head', 's3', 0.93, 0),
-      train('grasp', 's1', 0.93, 384),
-      train('grasp', 's2', 0.95, 384),
-      train('grasp', 's3', 0.94, 384),
-      digital('head', 's1', 0.9),
-      digital('head', 's2', 0.9),
-      digital('head', 's3', 0.9),
-      digital('grasp', 's1', 0.92),
-      digital('grasp', 's2', 0.93),
-      digital('grasp', 's3', 0.94),
+      ...seeded('head', 0, [0.91, 0.92, 0.93], [0.9, 0.9, 0.9]),
+      ...seeded('grasp', 384, [0.93, 0.95, 0.94], [0.92, 0.93, 0.94]),
     ];
     const rows = trainingRows(lines);
     expect(rows.map((r) => [r.variant, r.trainable, r.head])).toEqual([
@@ -140,16 +136,7 @@ describe('markdown report: the training table', () => {
   });
 
   it('a difference with zero standard error (every seed the same) is not marked significant', () => {
-    const lines = [
-      train('head', 's1', 0.91, 0),
-      train('head', 's2', 0.92, 0),
-      train('grasp', 's1', 0.915, 384),
-      train('grasp', 's2', 0.925, 384),
-      digital('head', 's1', 0.9),
-      digital('head', 's2', 0.9),
-      digital('grasp', 's1', 0.9),
-      digital('grasp', 's2', 0.91),
-    ];
+    const lines = [...seeded('head', 0, [0.91, 0.92], [0.9, 0.9]), ...seeded('grasp', 384, [0.915, 0.925], [0.9, 0.91])];
     const md = markdownReport([], { title: 'T', metric: 'accuracy', compare: [['grasp', 'head']], training: trainingRows(lines) });
     // dev: +0.005 on both seeds (se 0: no test); digital: +0.000 and +0.010 (se 0.005, 12.7·se > 0.005).
     expect(md).toContain('| grasp − head | +0.005 ± 0.000 | +0.005 ± 0.005 |');
@@ -157,7 +144,7 @@ describe('markdown report: the training table', () => {
 
   it('a run still training is reported as far as it got: the training table, no device tables or charts; an empty run is refused', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'aimc-train-only-'));
-    const lines = [train('head', 's1', 0.91, 0), digital('head', 's1', 0.9), train('grasp', 's1', 0.93, 384), digital('grasp', 's1', 0.92)];
+    const lines = [...seeded('head', 0, [0.91], [0.9]), ...seeded('grasp', 384, [0.93], [0.92])];
     writeFileSync(join(dir, 'results.jsonl'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
     const out = await buildReport(dir, { compare: [['grasp', 'head']] });
     const md = readFileSync(out.markdown, 'utf8');

@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { availableParallelism } from 'node:os';
 import { initBackend } from '../../src/tensor/backend.js';
-import { nativeMatMulActive } from '../../src/tensor/kernels/index.js';
+import { installNativeMatMul, nativeMatMulActive, uninstallNativeMatMul } from '../../src/tensor/kernels/index.js';
 import { defaultWorkers } from '../../src/deploy/trials.js';
 
 beforeAll(async () => {
@@ -10,11 +10,17 @@ beforeAll(async () => {
 
 describe('default trial workers', () => {
   it('none with the native kernels (they use every core already); else one per core, never more than the trials', () => {
-    if (nativeMatMulActive()) {
-      expect(defaultWorkers(8)).toBe(1);
-    } else {
+    const native = nativeMatMulActive();
+    if (native) expect(defaultWorkers(8)).toBe(1);
+    // Without the native kernels (uninstalled here if they are active): one per core.
+    uninstallNativeMatMul();
+    try {
+      expect(nativeMatMulActive()).toBe(false);
       expect(defaultWorkers(1000)).toBe(availableParallelism());
+      expect(defaultWorkers(1)).toBe(1);
+    } finally {
+      if (native) installNativeMatMul();
     }
-    expect(defaultWorkers(1)).toBe(1);
+    expect(nativeMatMulActive()).toBe(native);
   });
 });

@@ -75,7 +75,9 @@ export function compare(cells: Cell[], a: string, b: string): Comparison[] {
  * in steps of 1/N) leaves the test undefined, so it is never marked.
  */
 export function formatDiff(diff: number, se: number, critical: number, digits = 3): string {
-  const marked = se > 0 && Math.abs(diff) > critical * se;
+  // An se at float-rounding size (seeds whose differences are the same multiple of 1/N, computed
+  // from different operands) is zero: the t-test is undefined there, not infinitely significant.
+  const marked = se > 1e-9 * Math.abs(diff) && Math.abs(diff) > critical * se;
   return `${diff >= 0 ? '+' : ''}${fmt(diff, digits)} ± ${fmt(se, digits)}${marked ? ' *' : ''}`;
 }
 

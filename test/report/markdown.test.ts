@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import type { Cell } from '../../src/report/aggregate.js';
-import { compare, markdownReport, NOT_DEPLOYED } from '../../src/report/markdown.js';
+import { compare, formatDiff, markdownReport, NOT_DEPLOYED } from '../../src/report/markdown.js';
 import { buildReport } from '../../src/report/report.js';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -140,6 +140,22 @@ describe('markdown report: the training table', () => {
     const md = markdownReport([], { title: 'T', metric: 'accuracy', compare: [['grasp', 'head']], training: trainingRows(lines) });
     // dev: +0.005 on both seeds (se 0: no test); digital: +0.000 and +0.010 (se 0.005, 12.7·se > 0.005).
     expect(md).toContain('| grasp − head | +0.005 ± 0.000 | +0.005 ± 0.005 |');
+  });
+
+  it('an se that is float rounding of zero is zero too: equal per-seed differences from different operands', () => {
+    // A real case from claims-spam: the drops 0.0100 − 0.0033, 0.0333 − 0.0267, 0.0033 − (−0.0033) are 2/300 each,
+    // but their float differences disagree in the 16th digit, so the se is ~6e-17 rather than 0.
+    const drops = [
+      0.010000000000000009 - 0.0033333333333332993,
+      0.033333333333333326 - 0.026666666666666616,
+      0.0033333333333332993 + 0.0033333333333332993,
+    ];
+    const mean = drops.reduce((a, b) => a + b) / 3;
+    const se = Math.sqrt(drops.reduce((a, d) => a + (d - mean) ** 2, 0) / 2 / 3);
+    expect(se).toBeGreaterThan(0);
+    expect(formatDiff(mean, se, 4.303)).toBe('+0.007 ± 0.000');
+    // A real, small se is still tested: 0.007 > 4.303 · 0.001.
+    expect(formatDiff(mean, 0.001, 4.303)).toBe('+0.007 ± 0.001 *');
   });
 
   it('a run still training is reported as far as it got: the training table, no device tables or charts; an empty run is refused', async () => {

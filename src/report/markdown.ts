@@ -72,11 +72,10 @@ export function compare(cells: Cell[], a: string, b: string): Comparison[] {
 /**
  * `+0.012 ± 0.004 *`: * where |diff| > critical · se (a two-sided t-test at 5 %). A zero
  * standard error (every seed's difference the same, as happens with a few seeds and a metric
- * in steps of 1/N) leaves the test undefined, so it is never marked.
+ * in steps of 1/N) leaves the test undefined, so it is never marked; an se at float-rounding
+ * size (the same differences computed from different operands) counts as zero.
  */
 export function formatDiff(diff: number, se: number, critical: number, digits = 3): string {
-  // An se at float-rounding size (seeds whose differences are the same multiple of 1/N, computed
-  // from different operands) is zero: the t-test is undefined there, not infinitely significant.
   const marked = se > 1e-9 * Math.abs(diff) && Math.abs(diff) > critical * se;
   return `${diff >= 0 ? '+' : ''}${fmt(diff, digits)} ± ${fmt(se, digits)}${marked ? ' *' : ''}`;
 }

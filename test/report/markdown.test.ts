@@ -5,7 +5,7 @@ import { buildReport } from '../../src/report/report.js';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tCritical } from '../../src/stats/summary.js';
+import { meanSe, tCritical } from '../../src/stats/summary.js';
 
 /** A cell whose per-seed means are mean + offsets (digital 0.9 for every seed). */
 function cell(variant: string, t: number, mean: number, offsets: number[], extra: Partial<Cell> = {}): Cell {
@@ -150,8 +150,7 @@ describe('markdown report: the training table', () => {
       0.033333333333333326 - 0.026666666666666616,
       0.0033333333333332993 + 0.0033333333333332993,
     ];
-    const mean = drops.reduce((a, b) => a + b) / 3;
-    const se = Math.sqrt(drops.reduce((a, d) => a + (d - mean) ** 2, 0) / 2 / 3);
+    const { mean, se } = meanSe(drops);
     expect(se).toBeGreaterThan(0);
     expect(formatDiff(mean, se, 4.303)).toBe('+0.007 ± 0.000');
     // A real, small se is still tested: 0.007 > 4.303 · 0.001.
